@@ -1,0 +1,46 @@
+/**
+ * The HTTP API (SPEC 5), as a Hono app so tests can call `app.request(url)`
+ * without a socket. Every error is JSON `{ error }` with a 4xx/5xx status.
+ */
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { PeerTable } from '../heartbeat/peer-table.js'
+import { peerView, sortPeers } from './peers.js'
+
+/** What the API reads; each part is optional so the API can come up before the rest. */
+export interface ApiComponents {
+  table: PeerTable
+  /** Prometheus text of the mesh + this process */
+  metrics?: () => Promise<{ contentType: string, body: string }>
+  events?: (query: URLSearchParams) => Promise<unknown[]>
+  alerts?: () => unknown[]
+  /** whether the node is running (healthz) */
+  running: () => boolean
+}
+
+export function createApi (c: ApiComponents): Hono {
+  const app = new Hono()
+
+  app.get('/healthz', ctx => c.running() ? ctx.json({ status: 'ok' }) : ctx.json({ error: 'starting or stopping' }, 503))
+  app.get('/api/v1/peers', ctx => ctx.json(sortPeers(c.table.list()).map(peerView)))
+  app.get('/metrics', async ctx => {
+    if (c.metrics === undefined) throw new HTTPException(503, { message: 'metrics are not ready' })
+    const { contentType, body } = await c.metrics()
+    return ctx.body(body, 200, { 'content-type': contentType })
+  })
+  app.get('/api/v1/events', async ctx => {
+    if (c.events === undefined) throw new HTTPException(503, { message: 'the event log is not open yet' })
+    return ctx.json(await c.events(new URL(ctx.req.url).searchParams))
+  })
+  app.get('/api/v1/alerts', ctx => {
+    if (c.alerts === undefined) throw new HTTPException(503, { message: 'alerts are not ready' })
+    return ctx.json(c.alerts())
+  })
+
+  app.notFound(ctx => ctx.json({ error: `no such endpoint: ${ctx.req.method} ${new URL(ctx.req.url).pathname}; see /api/v1/peers, /api/v1/events, /api/v1/alerts, /metrics, /healthz` }, 404))
+  app.onError((err, ctx) => {
+    if (err instanceof HTTPException) return ctx.json({ error: err.message }, err.status)
+    return ctx.json({ error: `internal error: ${err.message}` }, 500)
+  })
+  return app
+}

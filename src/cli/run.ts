@@ -1,0 +1,28 @@
+/** `meshmon run`: start a node and run until SIGINT/SIGTERM, then leave gracefully. */
+import { loadConfig, type RunFlags } from '../config/load.js'
+import { startNode } from '../node.js'
+import { createLogger } from './log.js'
+
+export async function runCommand (options: { config?: string } & RunFlags): Promise<number> {
+  const { config: file, ...flags } = options
+  const config = await loadConfig({ file, flags })
+  const log = createLogger(config.logLevel)
+  const node = await startNode(config, log)
+  await new Promise<void>(resolve => {
+    const onSignal = (signal: string): void => {
+      log.info({ signal }, 'leaving the mesh')
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      resolve()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+  // a stop that hangs must not keep a container from restarting
+  const force = setTimeout(() => { log.error('stop took over 10 s; exiting anyway'); process.exit(1) }, 10_000)
+  force.unref()
+  await node.stop()
+  clearTimeout(force)
+  log.info('stopped')
+  return 0
+}

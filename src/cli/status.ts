@@ -1,0 +1,51 @@
+/** `meshmon status`: every peer the node knows; exit 0 healthy, 1 not, 2 unreachable. */
+import type { PeerView } from '../api/peers.js'
+import { getJson } from './api-client.js'
+import { ago, pct, renderTable, shortPeerId } from './table.js'
+
+export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string }
+
+/** Failing = a check that has run and is not OK. */
+export const failingChecks = (p: PeerView): PeerView['checks'] => p.checks.filter(c => c.status !== 0 && c.lastRun !== null)
+
+export function healthy (peers: PeerView[]): boolean {
+  return peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0)
+}
+
+export function renderStatus (peers: PeerView[], now = Date.now()): string {
+  const rows = peers.map(p => {
+    const m = p.machine
+    const root = m?.filesystems.find(f => f.mountpoint === '/') ?? m?.filesystems[0]
+    return [
+      p.name + (p.self ? ' *' : ''),
+      shortPeerId(p.peerId),
+      p.state + (p.state !== 'up' && p.expect === 'intermittent' ? ' (intermittent)' : ''),
+      p.self ? 'self' : ago(p.lastSeen, now),
+      pct(m?.cpu.usageRatio),
+      m == null ? '-' : pct(1 - m.memory.availableBytes / m.memory.totalBytes),
+      root === undefined ? '-' : pct(1 - root.availBytes / root.sizeBytes),
+      failingChecks(p).map(c => `${c.name}(${c.statusName})`).join(', ') || '-'
+    ]
+  })
+  const down = peers.filter(p => p.state === 'down' && p.expect === 'always-on').length
+  const failing = peers.reduce((n, p) => n + failingChecks(p).length, 0)
+  const summary = `${peers.length} peers: ${peers.filter(p => p.state === 'up').length} up, ${down} down, ${failing} failing checks`
+  return renderTable(['NAME', 'PEER', 'STATE', 'LAST SEEN', 'CPU', 'MEM', 'DISK', 'FAILING CHECKS'], rows) + summary + '\n'
+}
+
+export async function statusCommand (options: StatusOptions): Promise<number> {
+  const once = async (): Promise<number> => {
+    const peers = await getJson<PeerView[]>(options.api, '/api/v1/peers')
+    const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers)
+    // --watch redraws in place: home the cursor and clear the screen first
+    process.stdout.write((options.watch === true ? '\x1b[H\x1b[2J' : '') + out)
+    return healthy(peers) ? 0 : 1
+  }
+  if (options.watch !== true) return await once()
+  let code = await once()
+  await new Promise<void>(resolve => {
+    const timer = setInterval(() => { once().then(c => { code = c }, err => { process.stderr.write(`meshmon: ${err.message}\n`); code = 2 }) }, 2000)
+    process.once('SIGINT', () => { clearInterval(timer); resolve() })
+  })
+  return code
+}

@@ -1,0 +1,26 @@
+/** Durations as operators write them: 500ms, 2s, 5m, 1h, 7d (SPEC 1). */
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
+
+/** Milliseconds for a duration string, or undefined when it is not one. */
+export function parseDuration (text: string): number | undefined {
+  const m = DURATION.exec(text.trim())
+  if (m == null) return undefined
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS])
+}
+
+/** The shortest exact spelling of a duration, for messages and `--help`. */
+export function formatDuration (ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`
+  }
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`
+}
+
+/** "1h" -> ms; also accepts an ISO timestamp, returning its distance from now. */
+export function parseSince (text: string, now = Date.now()): number | undefined {
+  const d = parseDuration(text)
+  if (d !== undefined) return now - d
+  const t = Date.parse(text)
+  return Number.isNaN(t) ? undefined : t
+}

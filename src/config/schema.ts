@@ -1,0 +1,114 @@
+/**
+ * The config file (SPEC 2): one zod schema that validates, applies defaults and
+ * yields the typed config every module's init is built from. Unknown keys are
+ * errors (`.strict()`): a typo must not silently fall back to a default.
+ */
+import { hostname } from 'node:os'
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+import { parseDuration } from './duration.js'
+
+const duration = (fallback: string) => z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' })
+  .default(fallback)
+  .transform((text, ctx) => {
+    const ms = parseDuration(text)
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 500ms, 2s, 5m, 1h or 7d` })
+      return z.NEVER
+    }
+    return ms
+  })
+
+const multiaddrText = z.string().superRefine((text, ctx) => {
+  try {
+    multiaddr(text)
+    if (!text.startsWith('/')) throw new Error('not a multiaddr')
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a multiaddr; write it like /ip4/10.0.0.5/tcp/4001 or /dns4/host/tcp/4001` })
+  }
+})
+
+const hostPort = z.string().superRefine((text, ctx) => {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(text)
+  if (m == null || Number(m[2]) > 65535) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not HOST:PORT; write it like 0.0.0.0:9521 or 127.0.0.1:9521` })
+  }
+})
+
+const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+const labels = z.record(z.string()).default({}).superRefine((obj, ctx) => {
+  for (const key of Object.keys(obj)) {
+    if (!labelName.test(key) || key.startsWith('__')) {
+      ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not a Prometheus label name; use letters, digits and _` })
+    }
+  }
+})
+
+const checkName = z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -')
+const percent = z.number().min(0).max(100)
+const checkCommon = {
+  name: checkName,
+  interval: duration('30s'),
+  timeout: duration('10s'),
+  /** runs a new status must persist before it counts (flap damping) */
+  confirmRuns: z.number().int().min(1).max(100).default(1)
+}
+
+export const checkSchema = z.discriminatedUnion('type', [
+  z.object({ ...checkCommon, type: z.literal('exec'), command: z.array(z.string()).min(1, 'needs the program and its arguments, e.g. [/usr/lib/nagios/plugins/check_load, -w, 4, -c, 8]') }).strict(),
+  z.object({
+    ...checkCommon,
+    type: z.literal('http'),
+    url: z.string().url(),
+    expectStatus: z.number().int().min(100).max(599).default(200),
+    bodyMatch: z.string().optional(),
+    /** a response slower than this is WARNING */
+    warnLatency: duration('5s').optional(),
+    /** days of TLS certificate validity left below which the check warns / fails */
+    certWarnDays: z.number().int().min(0).default(14),
+    certCritDays: z.number().int().min(0).default(3)
+  }).strict(),
+  z.object({ ...checkCommon, type: z.literal('tcp'), host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
+  z.object({ ...checkCommon, type: z.literal('file-age'), path: z.string().min(1), warnAge: duration('5m').optional(), critAge: duration('15m') }).strict(),
+  z.object({ ...checkCommon, type: z.literal('disk'), path: z.string().default('/'), warning: percent.default(80), critical: percent.default(90) }).strict(),
+  z.object({ ...checkCommon, type: z.literal('memory'), warning: percent.default(10), critical: percent.default(5) }).strict(),
+  z.object({ ...checkCommon, type: z.literal('load'), warning: z.number().positive(), critical: z.number().positive() }).strict()
+], { errorMap: (issue, ctx) => issue.code === 'invalid_union_discriminator' ? { message: 'type must be one of exec, http, tcp, file-age, disk, memory, load' } : { message: ctx.defaultError } })
+
+export const configSchema = z.object({
+  name: z.string().trim().min(1, 'must not be empty; give the node a name, e.g. --name gpu-01').max(128).default(hostname()),
+  dataDir: z.string().min(1).default('./data'),
+  swarmKey: z.string({ required_error: 'is required: create one with `meshmon swarm-key generate --out swarm-key/swarm.key` and pass --swarm-key FILE' }).min(1),
+  listen: z.array(multiaddrText).min(1).default(['/ip4/0.0.0.0/tcp/4001']),
+  bootstrap: z.array(multiaddrText).default([]),
+  api: z.object({ listen: hostPort.default('0.0.0.0:9521'), token: z.string().min(1).nullable().default(null) }).strict().default({}),
+  heartbeat: z.object({
+    interval: duration('1s'),
+    /** intervals of silence before a peer is `suspect` */
+    suspectAfter: z.number().positive().default(1.5),
+    /** intervals of silence (seen by nobody) before a peer is `down` */
+    downAfter: z.number().positive().default(2),
+    /** how often the bulky machine info is sent (also sent at once when checks change) */
+    machineInterval: duration('10s'),
+    /** a `down`/`left` peer not heard of for this long is forgotten */
+    forgetAfter: duration('1h')
+  }).strict().default({}).superRefine((hb, ctx) => {
+    if (hb.downAfter < hb.suspectAfter) ctx.addIssue({ code: 'custom', path: ['downAfter'], message: `must be >= suspectAfter (${hb.suspectAfter})` })
+  }),
+  expect: z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'),
+  labels,
+  alertmanager: z.object({ urls: z.array(z.string().url()).default([]), resendInterval: duration('30s') }).strict().default({}),
+  events: z.object({ retention: duration('7d') }).strict().default({}),
+  checks: z.array(checkSchema).default([]).superRefine((checks, ctx) => {
+    const seen = new Set<string>()
+    checks.forEach((c, i) => {
+      if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${c.name}" is used twice; check names must be unique` })
+      seen.add(c.name)
+    })
+  }),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info')
+}).strict()
+
+export type ConfigInput = z.input<typeof configSchema>
+export type Config = z.output<typeof configSchema>
+export type CheckConfig = z.output<typeof checkSchema>

@@ -1,0 +1,81 @@
+/**
+ * Failure detector: heartbeat timeouts confirmed by the other peers' view.
+ * A hung host closes no socket, so connection events can't be trusted for this
+ * (STACK-NOTES: libp2p noticed a SIGSTOPped peer after 5-15 s).
+ *
+ *  - suspect: no heartbeat heard for suspectAfter x (the peer's) interval
+ *  - down:    none for downAfter x interval, and no live peer's digest says it
+ *             heard the peer within that time either (indirect confirmation,
+ *             so one broken link does not page anyone)
+ *  - an `intermittent` peer that goes silent becomes `left`: shown, never alerted
+ */
+import type { PeerTable } from './peer-table.js'
+
+export interface FailureDetectorInit {
+  /** intervals of silence before `suspect` @default 1.5 */
+  suspectAfter?: number
+  /** intervals of silence, seen by nobody, before `down` @default 2 */
+  downAfter?: number
+  /** how often to judge, ms @default 100 */
+  tickMs?: number
+  /** a down/left peer unheard this long is forgotten, ms @default 3_600_000 */
+  forgetAfterMs?: number
+  monotonic?: () => number
+}
+
+export class FailureDetector {
+  readonly #table: PeerTable
+  readonly #suspectAfter: number
+  readonly #downAfter: number
+  readonly #tickMs: number
+  readonly #forgetAfterMs: number
+  readonly #monotonic: () => number
+  #timer?: NodeJS.Timeout
+  #lastTick = 0
+  #graceUntil = 0
+
+  constructor (table: PeerTable, init: FailureDetectorInit = {}) {
+    this.#table = table
+    this.#suspectAfter = init.suspectAfter ?? 1.5
+    this.#downAfter = init.downAfter ?? 2
+    this.#tickMs = init.tickMs ?? 100
+    this.#forgetAfterMs = init.forgetAfterMs ?? 3_600_000
+    this.#monotonic = init.monotonic ?? (() => performance.now())
+  }
+
+  start (): void {
+    this.#lastTick = this.#monotonic()
+    this.#timer = setInterval(() => { this.tick() }, this.#tickMs)
+    this.#timer.unref()
+  }
+
+  stop (): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** One judgement over the table (public for tests that drive time). */
+  tick (): void {
+    const now = this.#monotonic()
+    // If this process itself stalled (GC, swap, SIGSTOP), the silence was ours:
+    // give the heartbeats queued meanwhile one interval to be read before judging.
+    const lag = now - this.#lastTick - this.#tickMs
+    this.#lastTick = now
+    if (lag > 500) this.#graceUntil = now + Math.max(1000, this.#tickMs * 10)
+    for (const peer of this.#table.list()) {
+      if (peer.self) continue
+      const silent = now - peer.heardAt
+      if (peer.state === 'down' || peer.state === 'left') {
+        if (silent > this.#forgetAfterMs) this.#table.forget(peer)
+        continue
+      }
+      if (now < this.#graceUntil) continue
+      const downMs = this.#downAfter * peer.interval
+      if (silent > downMs && now - peer.heardIndirectAt > downMs) {
+        this.#table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent')
+      } else if (silent > this.#suspectAfter * peer.interval && peer.state === 'up') {
+        this.#table.setState(peer, 'suspect', 'silent')
+      }
+    }
+  }
+}

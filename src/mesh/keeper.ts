@@ -1,0 +1,130 @@
+/**
+ * Connection keeper: libp2p 2 neither auto-dials discovered peers nor retries
+ * bootstrap entries (STACK-NOTES), so the mesh keeps its own degree: every tick,
+ * while connected to fewer than `targetDegree` peers, dial bootstrap entries
+ * (DNS names re-resolved) and peers remembered in the peer store (persisted in
+ * the data dir, so a restarted node rejoins through peers it met before), each
+ * address with exponential backoff. Failures are logged once per change of
+ * cause, and a swarm key mismatch is told apart from an unreachable peer.
+ */
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import { expandDns } from './dns.js'
+import { describeDialError } from './dial-error.js'
+
+export interface ConnectionKeeperInit {
+  bootstrap: string[]
+  /** connected peers to aim for @default 8 */
+  targetDegree?: number
+  /** @default 1000 */
+  tickMs?: number
+  /** @default 1000 */
+  minBackoffMs?: number
+  /** @default 30000 */
+  maxBackoffMs?: number
+  /** per dial @default 5000 */
+  dialTimeoutMs?: number
+}
+
+interface Backoff { failures: number, until: number, lastCause?: string }
+
+export class ConnectionKeeper {
+  readonly #libp2p: Libp2p
+  readonly #log: Logger
+  readonly #init: Required<ConnectionKeeperInit>
+  readonly #backoff = new Map<string, Backoff>()
+  readonly #dialing = new Set<string>()
+  #timer?: NodeJS.Timeout
+  #shutdown?: AbortController
+  #onDisconnect = (): void => { this.#soon() }
+
+  constructor (libp2p: Libp2p, log: Logger, init: ConnectionKeeperInit) {
+    this.#libp2p = libp2p
+    this.#log = log
+    this.#init = { targetDegree: 8, tickMs: 1000, minBackoffMs: 1000, maxBackoffMs: 30_000, dialTimeoutMs: 5000, ...init }
+  }
+
+  start (): void {
+    this.#shutdown = new AbortController()
+    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
+    this.#timer = setInterval(() => { void this.tick() }, this.#init.tickMs)
+    void this.tick()
+  }
+
+  stop (): void {
+    this.#shutdown?.abort()
+    clearInterval(this.#timer)
+    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+  }
+
+  #soon (): void {
+    if (this.#shutdown?.signal.aborted === false) setTimeout(() => { void this.tick() }, 50).unref()
+  }
+
+  /** One round of dials when below the target degree. */
+  async tick (): Promise<void> {
+    const connected = new Set(this.#libp2p.getPeers().map(p => p.toString()))
+    const wanted = this.#init.targetDegree - connected.size
+    if (wanted <= 0 || this.#shutdown?.signal.aborted !== false) return
+    const candidates: Multiaddr[] = []
+    for (const entry of this.#init.bootstrap) {
+      const ma = multiaddr(entry)
+      const id = ma.getPeerId()
+      if (id !== null && connected.has(id)) continue
+      try {
+        candidates.push(...await expandDns(ma))
+      } catch (err: any) {
+        this.#note(entry, `cannot resolve ${entry}: ${err.code ?? err.message}`)
+      }
+    }
+    const self = this.#libp2p.peerId.toString()
+    for (const peer of await this.#libp2p.peerStore.all()) {
+      const id = peer.id.toString()
+      if (id === self || connected.has(id)) continue
+      for (const a of peer.addresses) candidates.push(a.multiaddr.getPeerId() === null ? a.multiaddr.encapsulate(`/p2p/${id}`) : a.multiaddr)
+    }
+    let started = 0
+    for (const ma of candidates) {
+      if (started >= wanted) break
+      const key = ma.toString()
+      const id = ma.getPeerId()
+      if ((id !== null && connected.has(id)) || this.#dialing.has(key)) continue
+      if ((this.#backoff.get(key)?.until ?? 0) > Date.now()) continue
+      started++
+      void this.#dial(ma, key, connected)
+    }
+  }
+
+  async #dial (ma: Multiaddr, key: string, connected: Set<string>): Promise<void> {
+    this.#dialing.add(key)
+    const signal = AbortSignal.any([AbortSignal.timeout(this.#init.dialTimeoutMs), this.#shutdown?.signal ?? new AbortController().signal])
+    try {
+      const conn = await this.#libp2p.dial(ma, { signal })
+      connected.add(conn.remotePeer.toString())
+      const b = this.#backoff.get(key)
+      if (b?.lastCause !== undefined) this.#log.info({ addr: key, peer: shortId(conn.remotePeer) }, 'connected again')
+      this.#backoff.delete(key)
+    } catch (err: any) {
+      if (this.#shutdown?.signal.aborted === true) return
+      const b = this.#backoff.get(key) ?? { failures: 0, until: 0 }
+      b.failures++
+      const delay = Math.min(this.#init.maxBackoffMs, this.#init.minBackoffMs * 2 ** (b.failures - 1))
+      b.until = Date.now() + delay * (0.8 + Math.random() * 0.4)
+      this.#backoff.set(key, b)
+      this.#note(key, describeDialError(err, ma))
+    } finally {
+      this.#dialing.delete(key)
+    }
+  }
+
+  /** Log a failure cause once, and again only when it changes. */
+  #note (key: string, cause: string): void {
+    const b = this.#backoff.get(key) ?? { failures: 1, until: 0 }
+    if (b.lastCause !== cause) this.#log.warn({ addr: key }, cause)
+    b.lastCause = cause
+    this.#backoff.set(key, b)
+  }
+}
+
+const shortId = (id: PeerId): string => id.toString().slice(-8)

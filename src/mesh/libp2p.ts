@@ -1,0 +1,68 @@
+/**
+ * The libp2p node of a private swarm: pnet from the swarm key, TCP and
+ * WebSockets, Noise, Yamux, identify, gossipsub registered as `pubsub`
+ * (OrbitDB's sync looks for that name). Limits and scoring are set for a
+ * private swarm where many peers may share one IP (STACK-NOTES).
+ */
+import { gossipsub } from '@chainsafe/libp2p-gossipsub'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { all as allWsAddrs } from '@libp2p/websockets/filters'
+import type { Datastore } from 'interface-datastore'
+import { createLibp2p, type Libp2p } from 'libp2p'
+
+export interface MeshLibp2pInit {
+  privateKey: PrivateKey
+  /** swarm.key v1 bytes */
+  swarmKey: Uint8Array
+  listen: string[]
+  /** where the peer store persists (remembered peers) */
+  datastore?: Datastore
+  /** @default 300 */
+  maxConnections?: number
+}
+
+export type MeshLibp2p = Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>>, identify: unknown }>
+
+export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2p> {
+  return await createLibp2p({
+    privateKey: init.privateKey,
+    datastore: init.datastore,
+    addresses: { listen: init.listen },
+    // websockets refuses plain ws:// to non-DNS addresses unless told: a private swarm dials IPs
+    transports: [tcp(), webSockets({ filter: allWsAddrs })],
+    connectionProtector: preSharedKey({ psk: init.swarmKey }),
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: {
+      maxConnections: init.maxConnections ?? 300,
+      // a dialer with the wrong swarm key holds a pending slot until this fires (10 s by default)
+      inboundUpgradeTimeout: 3000,
+      // defaults (5/s per IP, 10 pending) reset connections when peers share an IP (NAT, overlay, loopback)
+      inboundConnectionThreshold: 1000,
+      maxIncomingPendingConnections: 256
+    },
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        // OrbitDB awaits publishing heads even when alone
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        globalSignaturePolicy: 'StrictSign',
+        // swarm members are vetted by the key; 20 peers on one IP collapsed the mesh under the default penalty
+        scoreParams: { IPColocationFactorWeight: 0 },
+        // small meshes: fewer duplicate copies per message than the default D=6 (CPU per received message)
+        D: 4,
+        Dlo: 3,
+        Dhi: 8,
+        Dout: 1,
+        doPX: false
+      })
+    }
+  }) as unknown as MeshLibp2p
+}

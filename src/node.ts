@@ -1,0 +1,156 @@
+/**
+ * Composition root: the only file that knows every part. It wires them in the
+ * one direction data flows: machine/checks -> heartbeat out -> mesh ->
+ * heartbeat in -> peer table -> detector -> events / metrics / alerts / api.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Server } from 'node:http'
+import { LevelDatastore } from 'datastore-level'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import { createApi } from './api/app.js'
+import { closeServer, ListenError, listenApi } from './api/server.js'
+import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
+import type { LoadedConfig } from './config/load.js'
+import { ConfigError } from './config/errors.js'
+import { FailureDetector } from './heartbeat/detector.js'
+import { PeerTable } from './heartbeat/peer-table.js'
+import { HeartbeatService } from './heartbeat/service.js'
+import { machineCollector } from './machine/collector.js'
+import type { MachineInfo } from './machine/types.js'
+import { nextBoot } from './mesh/boot.js'
+import { ConnectionKeeper } from './mesh/keeper.js'
+import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
+import { loadOrCreatePeerKey } from './mesh/peer-key.js'
+import { AGENT } from './version.js'
+
+export interface MeshNode {
+  peerId: string
+  libp2p: MeshLibp2p
+  table: PeerTable
+  heartbeat: HeartbeatService
+  checks: CheckScheduler
+  api: Server
+  /** leave the mesh gracefully and stop everything */
+  stop: () => Promise<void>
+}
+
+export async function startNode (config: LoadedConfig, log: Logger): Promise<MeshNode> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const stack: Array<() => Promise<void> | void> = []
+  const stopAll = async (): Promise<void> => {
+    for (const fn of stack.reverse()) {
+      try { await fn() } catch (err: any) { log.warn({ err: err.message }, 'error while stopping') }
+    }
+    stack.length = 0
+  }
+  let running = false
+  try {
+    const table = new PeerTable()
+    const app = createApi({ table, running: () => running })
+    const api = await listenApi(app, config.api.listen).catch(err => {
+      throw err instanceof ListenError ? new ConfigError('api.listen', err.message) : err
+    })
+    stack.push(async () => { await closeServer(api) })
+
+    const privateKey = await loadOrCreatePeerKey(config.dataDir)
+    const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
+    await datastore.open().catch((err: Error) => {
+      throw new ConfigError('dataDir', `cannot open ${config.dataDir}/datastore (${err.message}); is another meshmon using this data dir?`)
+    })
+    stack.push(async () => { await datastore.close() })
+
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore })
+      .catch((err: any) => { throw listenFailure(err, config.listen) })
+    stack.push(async () => { await libp2p.stop() })
+    const peerId = libp2p.peerId.toString()
+
+    const machine = machineCollector()
+    let machineInfo: MachineInfo | null = null
+    const refreshMachine = async (): Promise<void> => {
+      try { machineInfo = await machine.collect() } catch (err: any) { log.warn({ err: err.message }, 'machine info not collected') }
+    }
+    await refreshMachine()
+    const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
+    stack.push(() => { clearInterval(machineTimer) })
+
+    const heartbeat = new HeartbeatService({
+      pubsub: libp2p.services.pubsub,
+      peerId,
+      table,
+      log: log.child({ component: 'heartbeat' }),
+      machine: () => machineInfo,
+      checks: () => checks.states(),
+      addrs: () => libp2p.getMultiaddrs().map(a => a.toString())
+    }, {
+      name: config.name,
+      expect: config.expect,
+      labels: config.labels,
+      agent: AGENT,
+      intervalMs: config.heartbeat.interval,
+      machineIntervalMs: config.heartbeat.machineInterval,
+      digestWindowMs: config.heartbeat.downAfter * config.heartbeat.interval * 2,
+      boot: await nextBoot(config.dataDir)
+    })
+    const checks = checkScheduler({ checks: config.checks, onChange: () => { heartbeat.wantFull() } })
+
+    table.on('transition', t => {
+      if (t.peer.self) return
+      if (t.to === 'up' && t.from !== 'suspect') heartbeat.wantFull()
+      const level = t.to === 'down' ? 'warn' : 'info'
+      log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
+      // remember addresses heard in heartbeats, so the keeper can dial peers it was never told about
+      if (t.to === 'up' && t.peer.addrs.length > 0) void rememberAddrs(libp2p, t.peer.peerId, t.peer.addrs)
+    })
+
+    const detector = new FailureDetector(table, {
+      suspectAfter: config.heartbeat.suspectAfter,
+      downAfter: config.heartbeat.downAfter,
+      tickMs: Math.max(20, Math.min(250, config.heartbeat.interval / 10)),
+      forgetAfterMs: config.heartbeat.forgetAfter
+    })
+    const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
+
+    heartbeat.start()
+    stack.push(() => { heartbeat.stop() })
+    detector.start()
+    stack.push(() => { detector.stop() })
+    checks.start()
+    stack.push(async () => { await checks.stop() })
+    keeper.start()
+    stack.push(() => { keeper.stop() })
+    running = true
+
+    log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
+    return {
+      peerId, libp2p, table, heartbeat, checks, api,
+      stop: async () => {
+        running = false
+        await heartbeat.leave().catch(() => {})
+        await stopAll()
+      }
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}
+
+async function rememberAddrs (libp2p: MeshLibp2p, peerId: string, addrs: string[]): Promise<void> {
+  try {
+    await libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addrs.map(a => multiaddr(a.replace(/\/p2p\/[^/]+$/, ''))) })
+  } catch {}
+}
+
+function listenFailure (err: any, listen: string[]): Error {
+  const text = `${err?.message ?? err}`
+  if (/EADDRINUSE|address already in use/i.test(text) || err?.code === 'EADDRINUSE') {
+    return new ConfigError('listen', `a listen address is already in use (${listen.join(', ')}); pick free ports with --listen`)
+  }
+  if (err?.name === 'NoValidAddressesError' || /no valid addresses|could not listen/i.test(text)) {
+    return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${text}); check the addresses and ports`)
+  }
+  return err
+}

@@ -1,0 +1,86 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../src/config/errors.js'
+import { loadConfig } from '../../src/config/load.js'
+import { generateSwarmKey } from '../../src/mesh/swarm-key.js'
+
+let dir: string
+let key: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'meshmon-config-'))
+  key = join(dir, 'swarm.key')
+  await writeFile(key, generateSwarmKey())
+})
+
+async function withFile (text: string, flags = {}, env = {}) {
+  const file = join(dir, `c-${Math.random().toString(36).slice(2)}.yml`)
+  await writeFile(file, text)
+  return await loadConfig({ file, flags, env, cwd: dir })
+}
+
+async function problem (text: string, flags = {}): Promise<ConfigError> {
+  const err = await withFile(text, flags).then(() => undefined, e => e)
+  expect(err?.name).toBe('ConfigError')
+  return err
+}
+
+describe('config', () => {
+  it('applies defaults and resolves paths relative to the file', async () => {
+    const c = await withFile('swarmKey: swarm.key\n')
+    expect(c.swarmKey).toBe(key)
+    expect(c.dataDir).toBe(join(dir, 'data'))
+    expect(c.heartbeat).toMatchObject({ interval: 1000, suspectAfter: 1.5, downAfter: 2 })
+    expect(c.expect).toBe('always-on')
+    expect(c.api.listen).toBe('0.0.0.0:9521')
+    expect(c.swarmKeyBytes.byteLength).toBe(21 + 1 + 8 + 1 + 64)
+  })
+
+  it('takes flag over env over file', async () => {
+    const c = await withFile('swarmKey: swarm.key\nname: from-file\nheartbeat: { interval: 5s }\n', { name: 'from-flag' }, { MESHMON_NAME: 'from-env', MESHMON_HEARTBEAT_INTERVAL: '3s', MESHMON_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1,/ip4/127.0.0.1/tcp/2' })
+    expect(c.name).toBe('from-flag')
+    expect(c.heartbeat.interval).toBe(3000)
+    expect(c.bootstrap).toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'])
+  })
+
+  it('reads JSON too', async () => {
+    const c = await withFile(JSON.stringify({ swarmKey: key, name: 'j', checks: [{ name: 'db', type: 'tcp', host: '127.0.0.1', port: 5432 }] }))
+    expect(c.checks[0]).toMatchObject({ name: 'db', type: 'tcp', interval: 30_000, timeout: 10_000, confirmRuns: 1 })
+  })
+
+  it.each([
+    ['unknown key', 'swarmKey: swarm.key\nheartbeat: { intervall: 2s }\n', 'heartbeat.intervall', /unknown setting/],
+    ['bad duration', 'swarmKey: swarm.key\nheartbeat: { interval: 5x }\n', 'heartbeat.interval', /"5x" is not a duration; write it like 500ms/],
+    ['bad multiaddr', 'swarmKey: swarm.key\nbootstrap: [tcp://1.2.3.4:4001]\n', 'bootstrap.0', /not a multiaddr; write it like/],
+    ['empty name', 'swarmKey: swarm.key\nname: "  "\n', 'name', /must not be empty/],
+    ['bad expect', 'swarmKey: swarm.key\nexpect: sometimes\n', 'expect', /must be always-on or intermittent/],
+    ['bad api listen', 'swarmKey: swarm.key\napi: { listen: nowhere }\n', 'api.listen', /HOST:PORT/],
+    ['missing swarm key setting', 'name: x\n', 'swarmKey', /meshmon swarm-key generate/],
+    ['missing swarm key file', 'swarmKey: nope.key\n', 'swarmKey', /does not exist; create one with `meshmon swarm-key generate/],
+    ['bad check type', 'swarmKey: swarm.key\nchecks: [{ name: a, type: ping }]\n', 'checks.0.type', /one of exec, http/],
+    ['duplicate check', 'swarmKey: swarm.key\nchecks: [{ name: a, type: load, warning: 1, critical: 2 }, { name: a, type: load, warning: 1, critical: 2 }]\n', 'checks.1.name', /used twice/],
+    ['bad label', 'swarmKey: swarm.key\nlabels: { "bad-label": x }\n', 'labels.bad-label', /Prometheus label name/],
+    ['not a mapping', '- a\n- b\n', '--config', /mapping/],
+    ['not yaml', 'a: [\n', '--config', /not valid YAML/]
+  ])('%s: names the field and the fix', async (_what, text, field, message) => {
+    const err = await problem(text)
+    expect(err.field).toBe(field)
+    expect(err.message).toMatch(message)
+    expect(err.message).not.toContain('\n')
+  })
+
+  it('rejects a malformed swarm key', async () => {
+    const bad = join(dir, 'bad.key')
+    await writeFile(bad, '/key/swarm/psk/1.0.0/\n/base16/\nnothex\n')
+    const err = await problem(`swarmKey: ${bad}\n`)
+    expect(err.field).toBe('swarmKey')
+    expect(err.message).toMatch(/64 hex characters/)
+  })
+
+  it('reports a missing config file', async () => {
+    const err = await loadConfig({ file: join(dir, 'none.yml') }).then(() => undefined, e => e)
+    expect(err.field).toBe('--config')
+    expect(err.message).toMatch(/cannot read .*none\.yml \(ENOENT\)/)
+  })
+})

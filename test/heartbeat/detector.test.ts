@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest'
+import { FailureDetector } from '../../src/heartbeat/detector.js'
+import { PeerTable, type Transition } from '../../src/heartbeat/peer-table.js'
+import { digestKey } from '../../src/heartbeat/wire.js'
+import { beat } from '../helpers/beat.js'
+
+const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+const B = '12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'
+const C = '12D3KooWCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC'
+
+/** A table and detector on a clock the test moves. */
+function rig (init: { suspectAfter?: number, downAfter?: number } = {}) {
+  let now = 0
+  const monotonic = (): number => now
+  const table = new PeerTable({ monotonic })
+  const detector = new FailureDetector(table, { ...init, tickMs: 100, monotonic })
+  const seq = new Map<string, number>()
+  const transitions: Transition[] = []
+  table.on('transition', t => transitions.push({ ...t, peer: { ...t.peer } }))
+  const hear = (id: string, over = {}) => {
+    const n = (seq.get(id) ?? 0) + 1
+    seq.set(id, n)
+    return table.observe(id, beat({ seq: n, name: id.slice(8, 9), ...over }))
+  }
+  /** advance time in detector ticks */
+  const advance = (ms: number, each?: () => void) => {
+    for (let t = 0; t < ms; t += 100) { now += 100; each?.(); detector.tick() }
+  }
+  return { table, detector, hear, advance, transitions, state: (id: string) => table.get(id)?.state }
+}
+
+describe('failure detector', () => {
+  it('marks a silent peer suspect, then down, and up again when it speaks', () => {
+    const r = rig()
+    r.hear(A)
+    r.advance(1500)
+    expect(r.state(A)).toBe('up')
+    r.advance(100)
+    expect(r.state(A)).toBe('suspect')
+    r.advance(400)
+    expect(r.state(A)).toBe('suspect')
+    r.advance(100)
+    expect(r.state(A)).toBe('down')
+    r.hear(A)
+    expect(r.state(A)).toBe('up')
+    expect(r.transitions.map(t => `${t.from}->${t.to}:${t.reason}`)).toEqual(['null->up:joined', 'up->suspect:silent', 'suspect->down:silent', 'down->up:heartbeat'])
+  })
+
+  it('does not call a peer down while another live peer still hears it (indirect confirmation)', () => {
+    const r = rig()
+    r.hear(A); r.hear(B)
+    // B keeps beating and says it heard A 100 ms ago each time
+    r.advance(5000, () => { r.hear(B, { seen: { [digestKey(A)]: 100 } }) })
+    expect(r.state(B)).toBe('up')
+    expect(r.state(A)).toBe('suspect')
+    // B stops hearing A too: now A is down
+    r.advance(3000, () => { r.hear(B, { seen: {} }) })
+    expect(r.state(A)).toBe('down')
+  })
+
+  it('an intermittent peer that goes silent is left, never down', () => {
+    const r = rig()
+    r.hear(C, { expect: 'intermittent' })
+    r.advance(10_000)
+    expect(r.state(C)).toBe('left')
+    expect(r.transitions.some(t => t.to === 'down')).toBe(false)
+  })
+
+  it('a goodbye makes the peer left at once', () => {
+    const r = rig()
+    r.hear(A)
+    r.hear(A, { k: 'bye' })
+    expect(r.state(A)).toBe('left')
+    r.advance(10_000)
+    expect(r.state(A)).toBe('left')
+  })
+
+  it('rejects replayed and older-boot heartbeats', () => {
+    const r = rig()
+    expect(r.table.observe(A, beat({ seq: 5 }))).toMatchObject({ accepted: true })
+    expect(r.table.observe(A, beat({ seq: 5 }))).toEqual({ accepted: false, reason: 'replay' })
+    expect(r.table.observe(A, beat({ seq: 4 }))).toEqual({ accepted: false, reason: 'replay' })
+    expect(r.table.observe(A, beat({ seq: 99, boot: 1 }))).toEqual({ accepted: false, reason: 'replay' })
+    // a restart has a newer boot and starts its seq again
+    expect(r.table.observe(A, beat({ seq: 1, boot: Date.now() + 10 }))).toMatchObject({ accepted: true })
+  })
+
+  it('after its own stall the detector waits before judging, so it does not blame others', () => {
+    let now = 0
+    const table = new PeerTable({ monotonic: () => now })
+    const detector = new FailureDetector(table, { tickMs: 100, monotonic: () => now })
+    table.observe(A, beat())
+    detector.tick()
+    now += 5000 // this process was stopped for 5 s
+    detector.tick()
+    expect(table.get(A)?.state).toBe('up')
+    table.observe(A, beat({ seq: 2 })) // the queued heartbeat is read
+    now += 100
+    detector.tick()
+    expect(table.get(A)?.state).toBe('up')
+  })
+
+  it('forgets down peers after forgetAfter', () => {
+    let now = 0
+    const table = new PeerTable({ monotonic: () => now })
+    const detector = new FailureDetector(table, { tickMs: 100, forgetAfterMs: 60_000, monotonic: () => now })
+    table.observe(A, beat())
+    for (let t = 0; t < 70_000; t += 100) { now += 100; detector.tick() }
+    expect(table.get(A)).toBeUndefined()
+  })
+})
