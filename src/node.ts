@@ -10,7 +10,7 @@ import { LevelDatastore } from 'datastore-level'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
-import { createApi } from './api/app.js'
+import { createApi, type ApiComponents } from './api/app.js'
 import { closeServer, ListenError, listenApi } from './api/server.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
@@ -20,6 +20,7 @@ import { PeerTable } from './heartbeat/peer-table.js'
 import { HeartbeatService } from './heartbeat/service.js'
 import { machineCollector } from './machine/collector.js'
 import type { MachineInfo } from './machine/types.js'
+import { metricsEndpoint } from './metrics/index.js'
 import { nextBoot } from './mesh/boot.js'
 import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
@@ -49,8 +50,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
   let running = false
   try {
     const table = new PeerTable()
-    const app = createApi({ table, running: () => running })
-    const api = await listenApi(app, config.api.listen).catch(err => {
+    // the API binds first, so a port in use stops `run` before anything starts; parts plug in as they come up
+    const apiParts: ApiComponents = { table, running: () => running }
+    const api = await listenApi(createApi(apiParts), config.api.listen).catch(err => {
       throw err instanceof ListenError ? new ConfigError('api.listen', err.message) : err
     })
     stack.push(async () => { await closeServer(api) })
@@ -112,6 +114,13 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       forgetAfterMs: config.heartbeat.forgetAfter
     })
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
+
+    apiParts.metrics = metricsEndpoint(table, {
+      peerId,
+      name: config.name,
+      gossip: () => heartbeat.stats,
+      connectedPeers: () => libp2p.getPeers().length
+    })
 
     heartbeat.start()
     stack.push(() => { heartbeat.stop() })

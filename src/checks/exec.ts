@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import type { Readable } from 'node:stream'
-import { exitStatus, parsePluginOutput, seconds } from './nagios.js'
+import { exitStatus, parsePluginOutput, seconds, timerMs } from './nagios.js'
 import { Status, type CheckResult } from './types.js'
 
 export interface ExecInit {
@@ -75,14 +75,16 @@ export async function runExec (init: ExecInit): Promise<CheckResult> {
       killGroup(child)
       closePipes() // a process that escaped the group (setsid) must not keep us waiting
     }
-    const timer = setTimeout(() => stopRun('timeout'), init.timeoutMs)
+    const timer = setTimeout(() => stopRun('timeout'), timerMs(init.timeoutMs))
     const onAbort = (): void => stopRun('abort')
     init.signal?.addEventListener('abort', onAbort, { once: true })
     let drain: NodeJS.Timeout | undefined
 
-    child.once('error', error => { spawnError = error })
+    // `on`, not `once`: a later 'error' (a failed kill) with no listener would crash the process
+    child.on('error', error => { spawnError ??= error })
     child.once('exit', () => {
-      // output is already in the pipe; wait a little for it, not for leftovers holding the pipe open
+      // The output is already in the pipe: give it a moment to drain, but don't wait for a stray background
+      // child that inherited the pipe (it would hold the run open until the timeout); kill such leftovers.
       drain = setTimeout(() => { killGroup(child); closePipes() }, init.drainMs ?? 200)
     })
     child.once('close', (code, signal) => {

@@ -6,7 +6,7 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import type { TLSSocket } from 'node:tls'
-import { clip, seconds } from './nagios.js'
+import { clip, seconds, timerMs } from './nagios.js'
 import { Status, type CheckResult, type StatusCode } from './types.js'
 
 export interface HttpInit {
@@ -38,7 +38,8 @@ function describeError (error: NodeJS.ErrnoException, init: HttpInit, timedOut: 
   if (error.name === 'AbortError') return 'aborted'
   if (error.code === 'ECONNREFUSED') return `connection refused: ${init.url}`
   if (error.code === 'ENOTFOUND') return `host not found: ${new URL(init.url).hostname}`
-  // TLS verification failures carry codes like DEPTH_ZERO_SELF_SIGNED_CERT or CERT_HAS_EXPIRED
+  // TLS verification failures carry codes like DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID
+  if (/CERT|SIGNATURE|ISSUER/.test(error.code ?? '')) return `TLS certificate rejected: ${error.message} (${error.code ?? ''})`
   return `${error.code ?? error.name}: ${error.message}`
 }
 
@@ -84,7 +85,7 @@ export async function runHttp (init: HttpInit): Promise<CheckResult> {
   }
 
   const timeout = new AbortController()
-  const timer = setTimeout(() => timeout.abort(), init.timeoutMs)
+  const timer = setTimeout(() => timeout.abort(), timerMs(init.timeoutMs))
   const signal = init.signal === undefined ? timeout.signal : AbortSignal.any([timeout.signal, init.signal])
   let res: Response
   try {

@@ -48,3 +48,6 @@ export function exitStatus (code: number | null): StatusCode {
 export function seconds (ms: number): string {
   return String(Math.round(ms) / 1000)
 }
+
+/** Node fires timers longer than 2^31-1 ms (~24.8 days) after 1 ms instead: a "30d" interval must not mean "always". */
+export const timerMs = (ms: number): number => Math.min(Math.max(0, ms), 2 ** 31 - 1)

@@ -1,6 +1,6 @@
 /** TCP check: can a connection be opened within the timeout? */
 import { connect } from 'node:net'
-import { seconds } from './nagios.js'
+import { seconds, timerMs } from './nagios.js'
 import { Status, type CheckResult, type StatusCode } from './types.js'
 
 export interface TcpInit {
@@ -34,13 +34,13 @@ export async function runTcp (init: TcpInit): Promise<CheckResult> {
       socket.destroy()
       resolve(r)
     }
-    const timer = setTimeout(() => finish(result(Status.CRITICAL, `connection to ${where} timed out after ${seconds(init.timeoutMs)}s`)), init.timeoutMs)
+    const timer = setTimeout(() => finish(result(Status.CRITICAL, `connection to ${where} timed out after ${seconds(init.timeoutMs)}s`)), timerMs(init.timeoutMs))
     const onAbort = (): void => finish(result(Status.UNKNOWN, 'aborted'))
     init.signal?.addEventListener('abort', onAbort, { once: true })
     socket.once('connect', () => {
       const ms = performance.now() - started
       finish(result(Status.OK, `connected to ${where} in ${Math.round(ms)} ms`, `time=${(ms / 1000).toFixed(3)}s`))
     })
-    socket.once('error', error => finish(result(Status.CRITICAL, describe(error, where))))
+    socket.on('error', error => finish(result(Status.CRITICAL, describe(error, where))))
   })
 }

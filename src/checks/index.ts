@@ -1,0 +1,10 @@
+/** Checks: runners for every check type, and the scheduler that keeps their state. */
+export { Status, statusName, type CheckResult, type CheckState, type StatusCode } from './types.js'
+export { runCheck, type RunOptions } from './run.js'
+export { checkScheduler, type CheckScheduler, type CheckSchedulerInit } from './scheduler.js'
+export { runExec, type ExecInit } from './exec.js'
+export { runHttp, type HttpInit } from './http.js'
+export { runTcp, type TcpInit } from './tcp.js'
+export { runFileAge, matchPaths, globToRegExp, type FileAgeInit } from './file-age.js'
+export { runDisk, runMemory, runLoad, type DiskInit, type MemoryInit, type LoadInit } from './thresholds.js'
+export { parsePluginOutput, exitStatus, type PluginText } from './nagios.js'

@@ -1,0 +1,50 @@
+/**
+ * This process's own metrics, on its own prom-client Registry (never the
+ * global one). Labelled with the serving node's `peer` and `node`, unlike the
+ * mesh series, so scrapes through a load balancer keep them apart.
+ * Values are read at scrape time in collect(), not kept in step by timers.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+
+export interface SelfSources {
+  peerId: string
+  name: string
+  gossip: () => { received: number, invalid: Record<string, number> }
+  connectedPeers: () => number
+  /** present once the event log exists */
+  eventlogEntries?: () => number
+  /** present once alerting exists: sends by result */
+  alertmanagerSends?: () => Record<string, number>
+}
+
+export function selfRegistry (s: SelfSources): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ peer: s.peerId, node: s.name })
+  collectDefaultMetrics({ register: registry, prefix: '' })
+  const registers = [registry]
+  new Counter({
+    name: 'meshmon_gossip_messages_received_total', help: 'heartbeat messages received (valid and invalid)', registers,
+    collect () { this.reset(); this.inc(s.gossip().received) }
+  })
+  new Counter({
+    name: 'meshmon_gossip_messages_invalid_total', help: 'heartbeat messages dropped, by reason', labelNames: ['reason'], registers,
+    collect () {
+      this.reset()
+      for (const [reason, n] of Object.entries(s.gossip().invalid)) this.inc({ reason }, n)
+    }
+  })
+  new Gauge({ name: 'meshmon_connected_peers', help: 'peers this node has a connection to', registers, collect () { this.set(s.connectedPeers()) } })
+  const entries = s.eventlogEntries
+  if (entries !== undefined) new Gauge({ name: 'meshmon_eventlog_entries', help: 'events held in the local copy of the event log', registers, collect () { this.set(entries()) } })
+  const sends = s.alertmanagerSends
+  if (sends !== undefined) {
+    new Counter({
+      name: 'meshmon_alertmanager_sends_total', help: 'alert batches pushed to Alertmanager, by result', labelNames: ['result'], registers,
+      collect () {
+        this.reset()
+        for (const [result, n] of Object.entries(sends())) this.inc({ result }, n)
+      }
+    })
+  }
+  return registry
+}
