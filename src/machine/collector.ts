@@ -1,91 +1,114 @@
 /**
- * Machine info from /proc, /sys, statfs and node:os: cheap enough for every
- * 10 s on a 2-core box (no `ps`, no shell). Chosen over `systeminformation`
- * after measuring: its fsSize() runs `df` and its processes() runs `ps`, and
- * the numbers must match node_exporter's (MemAvailable, statfs bavail*bsize).
+ * What this machine is and how busy it is, for the heartbeat's machine info.
+ * Read straight from /proc, /sys and node:os: cheap enough for every 10 s on a
+ * small box. (systeminformation was the named choice, but on Linux its fsSize
+ * and osInfo spawn shells, some synchronously, and processes() runs ps.)
+ * Every part fails soft: what cannot be read is empty or zero, never a throw.
  */
-import { cpus, hostname, loadavg, platform, release, uptime } from 'node:os'
-import { statfs } from 'node:fs/promises'
-import { queryGpus } from './nvidia-smi.js'
-import { cpuTimes, meminfo, mounts, netDev, processCount, readText, temperatures } from './procfs.js'
-import type { Filesystem, MachineInfo } from './types.js'
-
-/** Pseudo and virtual filesystems: not disks anyone fills (node_exporter's list, plus tmpfs). */
-const PSEUDO_FS = /^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|efivarfs|fusectl|fuse\.lxcfs|hugetlbfs|iso9660|mqueue|nsfs|proc|procfs|pstore|ramfs|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tmpfs|tracefs|nfsd|overlay)$/
-const PSEUDO_MOUNT = /^\/(dev|proc|sys|run\/credentials\/.+|var\/lib\/docker\/.+|var\/lib\/containers\/storage\/.+)($|\/)/
+import { cpus, freemem, hostname, loadavg, platform, release, totalmem, type, uptime } from 'node:os'
+import { join } from 'node:path'
+import { cpuMeter } from './cpu.js'
+import { filesystemReader } from './filesystems.js'
+import { fitToWire } from './fit.js'
+import { queryGpus } from './gpus.js'
+import { countProcesses, parseMeminfo, parseNetDev, parseOsRelease, readText } from './proc.js'
+import { readTemperatures } from './sensors.js'
+import type { MachineInfo } from './types.js'
 
 export interface MachineCollectorInit {
-  /** ask nvidia-smi for GPUs @default true */
-  gpus?: boolean
+  /** where procfs is mounted (a fixture directory in tests) @default '/proc' */
+  procPath?: string
+  /** where sysfs is mounted @default '/sys' */
+  sysPath?: string
+  /** os-release files, first readable one wins @default ['/etc/os-release', '/usr/lib/os-release'] */
+  osReleasePaths?: string[]
+  /** nvidia-smi program name or path @default 'nvidia-smi' */
+  nvidiaSmi?: string
+  /** nvidia-smi is killed after this @default 2000 */
+  gpuTimeoutMs?: number
+  /** CPU sample length of the first collect, which has no previous reading @default 100 */
+  firstCpuSampleMs?: number
+  /** a mount whose statfs takes longer is left out @default 1000 */
+  statfsTimeoutMs?: number
+  /**
+   * told about failures worth a look (nvidia-smi installed but failing, a mount
+   * that cannot be measured); collect still succeeds without that part. Missing
+   * files and a missing nvidia-smi are normal and not reported. @default none
+   */
+  onError?: (part: string, err: unknown) => void
 }
 
 export interface MachineCollector {
-  collect: () => Promise<MachineInfo>
+  /** One reading. Rejects only when `signal` aborts. */
+  collect: (options?: { signal?: AbortSignal }) => Promise<MachineInfo>
+}
+
+/** "Debian GNU/Linux 12 (bookworm) (linux 6.1.0-18-amd64)", or "darwin 23.1.0" without os-release. */
+async function osName (paths: string[]): Promise<string> {
+  const kernel = `${type().toLowerCase()} ${release()}`
+  for (const path of paths) {
+    const text = await readText(path)
+    const name = text === null ? null : parseOsRelease(text)
+    if (name !== null) return `${name} (${kernel})`
+  }
+  return `${platform()} ${release()}`
 }
 
 export function machineCollector (init: MachineCollectorInit = {}): MachineCollector {
-  let previous: { busy: number, total: number } | undefined
-  let osName: string | undefined
+  const procPath = init.procPath ?? '/proc'
+  const sysPath = init.sysPath ?? '/sys'
+  const cpu = cpuMeter({ procPath, firstSampleMs: init.firstCpuSampleMs })
+  const filesystems = filesystemReader({
+    procPath,
+    statfsTimeoutMs: init.statfsTimeoutMs,
+    onError: (mountpoint, err) => init.onError?.(`filesystem ${mountpoint}`, err)
+  })
+  let osText: Promise<string> | undefined // the distribution does not change while we run
+
   return {
-    async collect () {
-      const [mem, times, fs, net, procs, temps, gpus] = await Promise.all([
-        meminfo(), cpuTimes(), filesystems(), netDev(), processCount(), temperatures(), init.gpus === false ? [] : queryGpus()
-      ])
-      let usageRatio = 0
-      if (times !== undefined && previous !== undefined && times.total > previous.total) {
-        usageRatio = Math.min(1, Math.max(0, (times.busy - previous.busy) / (times.total - previous.total)))
-      } else if (times !== undefined && times.total > 0) {
-        usageRatio = times.busy / times.total // first sample: the average since boot
+    async collect ({ signal } = {}) {
+      signal?.throwIfAborted()
+      const soft = async <T>(part: string, work: Promise<T>, fallback: T): Promise<T> => {
+        try { return await work } catch (err) {
+          if (signal?.aborted !== true) init.onError?.(part, err)
+          return fallback
+        }
       }
-      previous = times ?? previous
-      osName ??= await osDescription()
-      const cpuList = cpus()
+      osText ??= osName(init.osReleasePaths ?? ['/etc/os-release', '/usr/lib/os-release'])
+      const [os, usageRatio, meminfo, fss, netDev, processes, temperatures, gpus] = await Promise.all([
+        osText,
+        soft('cpu', cpu.usage(signal), 0),
+        readText(join(procPath, 'meminfo')),
+        soft('filesystems', filesystems.read(), []),
+        readText(join(procPath, 'net', 'dev')),
+        countProcesses(procPath),
+        soft('temperatures', readTemperatures(sysPath), []),
+        soft('gpus', queryGpus({ command: init.nvidiaSmi, timeoutMs: init.gpuTimeoutMs, signal }), [])
+      ])
+      signal?.throwIfAborted()
+
+      const mem = meminfo === null ? new Map<string, number>() : parseMeminfo(meminfo)
+      const cores = cpus()
       const [l1 = 0, l5 = 0, l15 = 0] = loadavg()
-      return {
+      return fitToWire({
         hostname: hostname(),
-        os: osName,
-        uptimeSeconds: Math.round(uptime()),
-        cpu: { model: cpuList[0]?.model.trim() ?? 'unknown', cores: cpuList.length, usageRatio },
+        os,
+        uptimeSeconds: uptime(),
+        cpu: { model: cores[0]?.model.trim() ?? '', cores: cores.length, usageRatio },
         load: [l1, l5, l15],
         memory: {
-          totalBytes: mem.MemTotal ?? 0,
-          availableBytes: mem.MemAvailable ?? mem.MemFree ?? 0,
-          swapTotalBytes: mem.SwapTotal ?? 0,
-          swapFreeBytes: mem.SwapFree ?? 0
+          // MemAvailable, as node_memory_MemAvailable_bytes; os.freemem() is the fallback off Linux
+          totalBytes: mem.get('MemTotal') ?? totalmem(),
+          availableBytes: mem.get('MemAvailable') ?? freemem(),
+          swapTotalBytes: mem.get('SwapTotal') ?? 0,
+          swapFreeBytes: mem.get('SwapFree') ?? 0
         },
-        filesystems: fs,
-        network: net,
-        processes: procs,
-        temperatures: temps,
+        filesystems: fss,
+        network: netDev === null ? [] : parseNetDev(netDev),
+        processes,
+        temperatures,
         gpus
-      }
+      })
     }
   }
-}
-
-/** Each real filesystem once (bind mounts of a device collapse), `/` always included. */
-async function filesystems (): Promise<Filesystem[]> {
-  const out: Filesystem[] = []
-  const devices = new Set<string>()
-  const all = await mounts()
-  // `/` first so it wins the device it shares with bind mounts
-  all.sort((a, b) => (a.mountpoint === '/' ? -1 : b.mountpoint === '/' ? 1 : 0))
-  for (const m of all) {
-    const root = m.mountpoint === '/'
-    if (!root && (PSEUDO_FS.test(m.type) || PSEUDO_MOUNT.test(m.mountpoint) || devices.has(m.device))) continue
-    if (out.some(f => f.mountpoint === m.mountpoint)) continue
-    try {
-      const s = await statfs(m.mountpoint)
-      if (s.blocks === 0 && !root) continue
-      // node_exporter on Linux: size = f_blocks * f_bsize, avail = f_bavail * f_bsize
-      out.push({ mountpoint: m.mountpoint, device: m.device, type: m.type, sizeBytes: s.blocks * s.bsize, availBytes: s.bavail * s.bsize })
-      devices.add(m.device)
-    } catch {}
-  }
-  return out
-}
-
-async function osDescription (): Promise<string> {
-  const pretty = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(await readText('/etc/os-release'))?.[1]
-  return pretty === undefined ? `${platform()} ${release()}` : `${pretty} (${platform()} ${release()})`
 }

@@ -1,34 +1,42 @@
-/** GPUs through `nvidia-smi`, where it exists (SPEC 3). */
-import { execFile } from 'node:child_process'
+/**
+ * Parser for `nvidia-smi --query-gpu=index,name,utilization.gpu,memory.total,memory.used
+ * --format=csv,noheader,nounits`. Pure, so it is tested on recorded output.
+ */
 import type { Gpu } from './types.js'
 
-export const NVIDIA_SMI_ARGS = ['--query-gpu=index,name,utilization.gpu,memory.total,memory.used', '--format=csv,noheader,nounits']
-const MiB = 1024 * 1024
+/** The fields asked of nvidia-smi, in the order parseNvidiaSmi expects them. */
+export const NVIDIA_SMI_QUERY = ['index', 'name', 'utilization.gpu', 'memory.total', 'memory.used'] as const
 
-/** Parse `nvidia-smi --query-gpu=index,name,utilization.gpu,memory.total,memory.used --format=csv,noheader,nounits`. */
-export function parseNvidiaSmi (csv: string): Gpu[] {
-  const num = (s: string | undefined): number => {
-    const n = Number(s?.trim())
-    return Number.isFinite(n) && s?.trim() !== '' ? n : 0 // "[N/A]" and "[Not Supported]" read as 0
-  }
-  const gpus: Gpu[] = []
-  for (const line of csv.split(/\r?\n/)) {
-    if (line.trim() === '') continue
-    const f = line.split(',').map(s => s.trim())
-    if (f.length < 5) continue
-    // a name may itself hold commas: index first, the three numbers last
-    const [index = '', ...rest] = f
-    const used = rest.pop(); const total = rest.pop(); const util = rest.pop()
-    gpus.push({ index, name: rest.join(', '), utilizationRatio: num(util) / 100, memoryTotalBytes: num(total) * MiB, memoryUsedBytes: num(used) * MiB })
-  }
-  return gpus
+const MIB = 1024 * 1024
+
+/**
+ * A number, or 0 for the placeholders nvidia-smi prints when it has no value:
+ * "[N/A]" (utilization under MIG), "[Not Supported]" (some GeForce boards),
+ * "[Unknown Error]". 0 rather than NaN because a heartbeat only carries finite numbers.
+ */
+function num (field: string | undefined): number {
+  const n = Number(field?.trim())
+  return field === undefined || field.trim() === '' || !Number.isFinite(n) || n < 0 ? 0 : n
 }
 
-/** [] when nvidia-smi is missing, fails, or takes longer than `timeoutMs`. */
-export async function queryGpus (timeoutMs = 2000, bin = 'nvidia-smi'): Promise<Gpu[]> {
-  return await new Promise(resolve => {
-    execFile(bin, NVIDIA_SMI_ARGS, { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, stdout) => {
-      resolve(err == null ? parseNvidiaSmi(stdout) : [])
+/** One Gpu per data line. Blank lines and lines without all five fields are skipped. */
+export function parseNvidiaSmi (csv: string): Gpu[] {
+  const gpus: Gpu[] = []
+  for (const line of csv.split(/\r?\n/)) {
+    const fields = line.split(',').map(f => f.trim())
+    if (fields.length < NVIDIA_SMI_QUERY.length) continue
+    // only the name is free text: take index from the front and the numbers from the back
+    const index = fields[0] ?? ''
+    const [util, total, used] = fields.slice(-3)
+    const name = fields.slice(1, -3).join(', ')
+    if (index === '' || !/^\d+$/.test(index)) continue // an error message, not a GPU line
+    gpus.push({
+      index,
+      name,
+      utilizationRatio: Math.min(1, num(util) / 100),
+      memoryTotalBytes: num(total) * MIB,
+      memoryUsedBytes: num(used) * MIB
     })
-  })
+  }
+  return gpus
 }

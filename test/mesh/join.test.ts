@@ -23,12 +23,12 @@ describe('joining the mesh', () => {
         states.add(s)
         return s === 'left'
       }, 10_000)
+      const peer = (await cluster.peers(a)).find(p => p.name === 'laptop')
+      expect(peer).toMatchObject({ expect: 'intermittent', state: 'left' })
     } finally {
       process.kill(lap.child.pid as number, 'SIGCONT')
     }
     expect(states.has('down')).toBe(false)
-    const peer = (await cluster.peers(a)).find(p => p.name === 'laptop')
-    expect(peer).toMatchObject({ expect: 'intermittent', state: 'left' })
     await waitFor('laptop up again', async () => await cluster.stateOf(a, lap) === 'up', 10_000)
   })
 
