@@ -56,7 +56,8 @@ const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=js
 let summary = status === 0 ? '0 passed, 0 failed' : '0 passed, 1 failed'
 if (existsSync(out)) {
   const r = JSON.parse(readFileSync(out, 'utf8'))
-  const failed = r.numFailedTests + (r.numFailedTestSuites ?? 0)
+  // a file that fails to load has no failed test but fails the run: count it once
+  const failed = r.numFailedTests + (r.numFailedTests === 0 && status !== 0 ? 1 : 0)
   summary = `${r.numPassedTests} passed, ${failed} failed, ${r.numPendingTests + r.numTodoTests} skipped`
 }
 console.log(summary)

@@ -69,7 +69,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
 
-    const machine = machineCollector()
+    const machine = machineCollector({ onError: (part, err) => { log.warn({ part, err: (err as Error)?.message }, 'machine info part not collected') } })
     let machineInfo: MachineInfo | null = null
     const refreshMachine = async (): Promise<void> => {
       try { machineInfo = await machine.collect() } catch (err: any) { log.warn({ err: err.message }, 'machine info not collected') }

@@ -68,7 +68,8 @@ export class HeartbeatService {
     clearInterval(this.#timer)
     this.#timer = undefined
     this.#c.pubsub.topicValidators.delete(TOPIC)
-    try { this.#c.pubsub.unsubscribe(TOPIC) } catch {}
+    // no unsubscribe: it would PRUNE peers with a 10 s backoff that delays our return after a restart;
+    // stopping libp2p closes the connections anyway
   }
 
   /** Ask for machine info, labels and checks in the next beat (new peer, check change). */

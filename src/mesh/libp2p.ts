@@ -55,7 +55,9 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         emitSelf: false,
         globalSignaturePolicy: 'StrictSign',
         // swarm members are vetted by the key; 20 peers on one IP collapsed the mesh under the default penalty
-        scoreParams: { IPColocationFactorWeight: 0 },
+        // A restarted peer re-GRAFTs while its old PRUNE backoff runs; the default behaviour
+        // penalty (-10 x count^2) graylisted it after 3 tries and its heartbeats were ignored.
+        scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0 },
         // small meshes: fewer duplicate copies per message than the default D=6 (CPU per received message)
         D: 4,
         Dlo: 3,

@@ -84,6 +84,11 @@ export class Cluster {
     })
   }
 
+  /** The last log lines of every node, for a failed test. */
+  dumpLogs (lines = 25): void {
+    for (const n of this.nodes) process.stderr.write(`--- ${n.name} (${n.peerId ?? '?'}) ---\n${n.logs.slice(-lines).join('\n')}\n`)
+  }
+
   async stopAll (): Promise<void> {
     for (const n of this.nodes) {
       if (n.child.exitCode === null && n.child.signalCode === null) {

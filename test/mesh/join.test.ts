@@ -8,7 +8,10 @@ import { waitFor } from '../helpers/wait.js'
 
 describe('joining the mesh', () => {
   let cluster: Cluster
-  afterEach(async () => { await cluster.stopAll() })
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') cluster.dumpLogs()
+    await cluster.stopAll()
+  })
 
   it('an intermittent node that goes silent is shown as left, never down', async () => {
     cluster = await new Cluster().init()

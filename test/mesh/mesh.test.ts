@@ -2,7 +2,7 @@
  * The node as a user runs it: real `meshmon run` processes on 127.0.0.1, the
  * real `meshmon status` against them (issue 2, points 2-5 and 7).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { meshmon } from '../helpers/cli.js'
 import { Cluster, type NodeProc } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
@@ -18,6 +18,7 @@ describe('a three-node mesh on one host', () => {
     c = await cluster.start('c')
     await cluster.waitAll(3)
   })
+  afterEach((ctx) => { if (ctx.task.result?.state === 'fail') cluster.dumpLogs() })
   afterAll(async () => { await cluster.stopAll() })
 
   it('status lists all three up with cpu, memory and disk, and exits 0', async () => {
