@@ -78,6 +78,14 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
+    const metrics = metricsEndpoint(table, {
+      peerId,
+      name: config.name,
+      gossip: () => heartbeat.stats,
+      connectedPeers: () => libp2p.getPeers().length
+    })
+    apiParts.metrics = metrics.handler
+
     const heartbeat = new HeartbeatService({
       pubsub: libp2p.services.pubsub,
       peerId,
@@ -85,7 +93,8 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       log: log.child({ component: 'heartbeat' }),
       machine: () => machineInfo,
       checks: () => checks.states(),
-      addrs: () => libp2p.getMultiaddrs().map(a => a.toString())
+      addrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
+      onDelay: metrics.observeHeartbeatDelay
     }, {
       name: config.name,
       expect: config.expect,
@@ -115,12 +124,6 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
 
-    apiParts.metrics = metricsEndpoint(table, {
-      peerId,
-      name: config.name,
-      gossip: () => heartbeat.stats,
-      connectedPeers: () => libp2p.getPeers().length
-    })
 
     heartbeat.start()
     stack.push(() => { heartbeat.stop() })

@@ -39,6 +39,8 @@ export interface HeartbeatComponents {
   machine: () => MachineInfo | null
   checks: () => CheckState[]
   addrs: () => string[]
+  /** each accepted heartbeat: receive time minus the sender's timestamp, ms */
+  onDelay?: (ms: number) => void
 }
 
 export interface HeartbeatStats { received: number, sent: number, invalid: Record<InvalidReason, number> }
@@ -122,6 +124,7 @@ export class HeartbeatService {
       return TopicValidatorResult.Ignore
     }
     if (seen.isNew) this.wantFull()
+    this.#c.onDelay?.(Date.now() - decoded.beat.ts)
     return TopicValidatorResult.Accept
   }
 

@@ -4,9 +4,17 @@
  * labelled gauges cost ~30 ms at 500 peers here (STACK-NOTES). Self metrics
  * still go through prom-client (see self.ts).
  */
-export type Labels = Record<string, string>
+const NEEDS_ESCAPE = /[\\\n"]/
 
-const escape = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+export const escapeLabel = (v: string): string =>
+  NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v
+
+/** `a="x",b="y"` for a label set (no braces). */
+export function labelText (labels: Record<string, string>): string {
+  let l = ''
+  for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escapeLabel(labels[k] as string)}"`
+  return l
+}
 
 export function formatValue (v: number): string {
   if (Number.isNaN(v)) return 'NaN'
@@ -15,20 +23,15 @@ export function formatValue (v: number): string {
   return String(v)
 }
 
-/** One metric family: HELP and TYPE once, then its samples. */
-export class Family {
-  readonly #lines: string[] = []
-  constructor (readonly name: string, readonly type: 'gauge' | 'counter', readonly help: string) {}
+export interface FamilySpec { name: string, type: 'gauge' | 'counter', help: string }
 
-  add (labels: Labels, value: number): void {
-    let l = ''
-    for (const k in labels) l += `${l === '' ? '' : ','}${k}="${escape(labels[k] as string)}"`
-    this.#lines.push(`${this.name}{${l}} ${formatValue(value)}`)
-  }
-
-  get empty (): boolean { return this.#lines.length === 0 }
-
-  render (): string {
-    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.#lines.join('\n')}\n`
-  }
+/** Families in order, each with its sample lines: HELP and TYPE once, empty families left out. */
+export function renderFamilies (specs: readonly FamilySpec[], lines: string[][]): string {
+  let out = ''
+  specs.forEach((f, i) => {
+    const l = lines[i]
+    if (l === undefined || l.length === 0) return
+    out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n${l.join('\n')}\n`
+  })
+  return out
 }

@@ -5,7 +5,15 @@ import { selfRegistry, type SelfSources } from './self.js'
 
 export type { SelfSources } from './self.js'
 
-export function metricsEndpoint (table: PeerTable, sources: SelfSources): () => Promise<{ contentType: string, body: string }> {
-  const registry = selfRegistry(sources)
-  return async () => ({ contentType: registry.contentType, body: renderMesh(table.list()) + await registry.metrics() })
+export interface MetricsEndpoint {
+  handler: () => Promise<{ contentType: string, body: string }>
+  observeHeartbeatDelay: (ms: number) => void
+}
+
+export function metricsEndpoint (table: PeerTable, sources: SelfSources): MetricsEndpoint {
+  const { registry, observeHeartbeatDelay } = selfRegistry(sources)
+  return {
+    observeHeartbeatDelay,
+    handler: async () => ({ contentType: registry.contentType, body: renderMesh(table.list()) + await registry.metrics() })
+  }
 }

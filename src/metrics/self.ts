@@ -4,7 +4,7 @@
  * mesh series, so scrapes through a load balancer keep them apart.
  * Values are read at scrape time in collect(), not kept in step by timers.
  */
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
 export interface SelfSources {
   peerId: string
@@ -17,7 +17,13 @@ export interface SelfSources {
   alertmanagerSends?: () => Record<string, number>
 }
 
-export function selfRegistry (s: SelfSources): Registry {
+export interface SelfMetrics {
+  registry: Registry
+  /** a heartbeat arrived: receive time minus the sender's timestamp, ms */
+  observeHeartbeatDelay: (ms: number) => void
+}
+
+export function selfRegistry (s: SelfSources): SelfMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ peer: s.peerId, node: s.name })
   collectDefaultMetrics({ register: registry, prefix: '' })
@@ -48,5 +54,12 @@ export function selfRegistry (s: SelfSources): Registry {
       }
     })
   }
-  return registry
+  // one histogram for the process, not per peer: network delay plus the clock skew between hosts
+  const delay = new Histogram({
+    name: 'meshmon_heartbeat_delay_seconds',
+    help: 'receive time minus the sender\'s timestamp of heartbeats: network delay plus clock skew (negative skew counts as 0)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers
+  })
+  return { registry, observeHeartbeatDelay: ms => { delay.observe(Math.max(0, ms) / 1000) } }
 }

@@ -1,8 +1,8 @@
 /** Run the real `meshmon` binary (built to dist/ by `npm test`). */
+import { BIN } from '../../src/bench/cluster.js'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 
-export const BIN = fileURLToPath(new URL('../../bin/meshmon.js', import.meta.url))
+export { BIN } from '../../src/bench/cluster.js'
 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 

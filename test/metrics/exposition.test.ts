@@ -54,7 +54,8 @@ describe('mesh metrics', () => {
       peerId: '12D3KooWSelf', name: 'self', gossip: () => ({ received: 5, invalid: { decode: 1, schema: 0, too_large: 0, replay: 2 } }), connectedPeers: () => 2,
       eventlogEntries: () => 7, alertmanagerSends: () => ({ success: 3, error: 1 })
     })
-    const { body, contentType } = await metrics()
+    metrics.observeHeartbeatDelay(3)
+    const { body, contentType } = await metrics.handler()
     expect(contentType).toMatch(/^text\/plain; version=0.0.4/)
     const r = promtool(body)
     expect(r.stdout + r.stderr).toBe('')

@@ -1,0 +1,106 @@
+/**
+ * Real meshmon processes on 127.0.0.1 with random ports and temp data dirs, for
+ * the integration tests and `npm run bench`. Every process is started here,
+ * tracked by pid, and killed in stopAll().
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateSwarmKey } from '../mesh/swarm-key.js'
+import { freePort } from './ports.js'
+import { waitFor } from './wait.js'
+
+/** bin/meshmon.js, from src/bench (tests) or dist/bench (the benchmark) */
+export const BIN = fileURLToPath(new URL('../../bin/meshmon.js', import.meta.url))
+
+export interface NodeProc {
+  name: string
+  dataDir: string
+  p2pPort: number
+  apiPort: number
+  api: string
+  addr: string
+  child: ChildProcess
+  logs: string[]
+  peerId?: string
+  args: string[]
+}
+
+export class Cluster {
+  readonly nodes: NodeProc[] = []
+  dir = ''
+  swarmKey = ''
+
+  async init (): Promise<this> {
+    this.dir = await mkdtemp(join(tmpdir(), 'meshmon-cluster-'))
+    this.swarmKey = join(this.dir, 'swarm.key')
+    await writeFile(this.swarmKey, generateSwarmKey(), { mode: 0o600 })
+    return this
+  }
+
+  /** Start a node; by default bootstrapped from the first node. */
+  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number } } = {}): Promise<NodeProc> {
+    const p2pPort = opts.ports?.p2p ?? await freePort()
+    const apiPort = opts.ports?.api ?? await freePort()
+    const dataDir = opts.dataDir ?? join(this.dir, name)
+    const bootstrap = opts.bootstrap ?? (this.nodes[0] !== undefined && this.nodes[0].name !== name ? [this.nodes[0].addr] : [])
+    const args = ['run', '--name', name, '--data-dir', dataDir, '--listen', `/ip4/127.0.0.1/tcp/${p2pPort}`,
+      '--api-listen', `127.0.0.1:${apiPort}`, '--heartbeat-interval', '1s', ...bootstrap.flatMap(b => ['--bootstrap', b]), ...extra]
+    const swarmKey = opts.swarmKey === undefined ? this.swarmKey : opts.swarmKey
+    if (swarmKey !== null) args.push('--swarm-key', swarmKey)
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
+    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://127.0.0.1:${apiPort}`, addr: `/ip4/127.0.0.1/tcp/${p2pPort}`, child, logs: [], args }
+    child.stderr?.setEncoding('utf8')
+    child.stderr?.on('data', (d: string) => { node.logs.push(...d.split('\n').filter(Boolean)) })
+    this.nodes.push(node)
+    await waitFor(`${name} /healthz`, async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${node.logs.join('\n')}`)
+      return (await fetch(`${node.api}/healthz`)).ok
+    }, 20_000)
+    node.peerId = (await this.peers(node)).find(p => p.self)?.peerId
+    return node
+  }
+
+  async peers (node: NodeProc): Promise<any[]> {
+    return await (await fetch(`${node.api}/api/v1/peers`)).json() as any[]
+  }
+
+  async stateOf (observer: NodeProc, subject: NodeProc): Promise<string | undefined> {
+    return (await this.peers(observer)).find(p => p.peerId === subject.peerId)?.state
+  }
+
+  /** Wait until every live node lists `count` peers in `state`. */
+  async waitAll (count: number, state = 'up', among = this.live(), timeoutMs = 20_000): Promise<void> {
+    for (const n of among) {
+      await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state).length === count, timeoutMs)
+    }
+  }
+
+  live (): NodeProc[] { return this.nodes.filter(n => n.child.exitCode === null && n.child.signalCode === null) }
+
+  async exited (node: NodeProc, timeoutMs = 15_000): Promise<number | null> {
+    if (node.child.exitCode !== null || node.child.signalCode !== null) return node.child.exitCode
+    return await new Promise((resolve, reject) => {
+      const t = setTimeout(() => { reject(new Error(`${node.name} did not exit`)) }, timeoutMs)
+      node.child.once('exit', code => { clearTimeout(t); resolve(code) })
+    })
+  }
+
+  /** The last log lines of every node, for a failed test. */
+  dumpLogs (lines = 25): void {
+    for (const n of this.nodes) process.stderr.write(`--- ${n.name} (${n.peerId ?? '?'}) ---\n${n.logs.slice(-lines).join('\n')}\n`)
+  }
+
+  async stopAll (): Promise<void> {
+    for (const n of this.nodes) {
+      if (n.child.exitCode === null && n.child.signalCode === null) {
+        try { process.kill(n.child.pid as number, 'SIGCONT') } catch {}
+        n.child.kill('SIGKILL')
+        await this.exited(n).catch(() => {})
+      }
+    }
+    if (this.dir !== '') await rm(this.dir, { recursive: true, force: true })
+  }
+}

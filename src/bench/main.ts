@@ -1,0 +1,47 @@
+/**
+ * `npm run bench [-- --nodes N] [-- --only mesh,metrics]`: prints a table per
+ * part and writes everything as JSON under bench-results/. Numbers, not tests.
+ */
+import '../shim.js'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+import { benchMesh } from './mesh.js'
+import { benchMetrics } from './metrics.js'
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '10' },
+    only: { type: 'string', default: 'mesh,metrics' },
+    window: { type: 'string', default: '20' }
+  }
+})
+const parts = new Set((values.only ?? '').split(','))
+const result: Record<string, unknown> = {
+  date: new Date().toISOString(), node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30)
+}
+const table = (rows: Array<Record<string, unknown>>): void => {
+  const fmt = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 1 ? 3 : 1)) : String(v))
+  for (const r of rows) for (const [k, v] of Object.entries(r)) console.log(`  ${k.padEnd(34)} ${fmt(v)}`)
+}
+
+if (parts.has('metrics')) {
+  console.log('\n/metrics over a synthetic peer table')
+  const rows = [await benchMetrics(100), await benchMetrics(500)]
+  for (const r of rows) { console.log(`- ${r.peers} peers`); table([{ ...r }]) }
+  result.metrics = rows
+}
+if (parts.has('mesh')) {
+  for (const n of (values.nodes ?? '10').split(',').map(Number)) {
+    console.log(`\nmesh of ${n} processes on 127.0.0.1 (heartbeat 1s)`)
+    const r = await benchMesh(n, Number(values.window) * 1000, s => { console.log(s) })
+    table([{ ...r }])
+    ;(result.mesh ??= [] as unknown[]) as unknown[]
+    ;(result.mesh as unknown[]).push(r)
+  }
+}
+await mkdir('bench-results', { recursive: true })
+const file = `bench-results/bench-${result.date as string}.json`.replace(/:/g, '-')
+await writeFile(file, JSON.stringify(result, null, 2) + '\n')
+await writeFile('bench-results/latest.json', JSON.stringify(result, null, 2) + '\n')
+console.log(`\nwritten to ${file}`)

@@ -1,0 +1,89 @@
+/**
+ * N meshmon processes on 127.0.0.1: time to full view, heartbeat delivery,
+ * CPU per received message, RSS, and detection after kill -9 and SIGSTOP.
+ */
+import { Cluster, type NodeProc } from './cluster.js'
+import { buckets, quantile, sum } from './prom-text.js'
+import { waitFor } from './wait.js'
+
+export interface MeshBenchResult {
+  nodes: number
+  startAllHealthyMs: number
+  fullViewMs: number
+  deliveryP50Ms: number
+  deliveryP99Ms: number
+  cpuMsPerReceivedMessage: number
+  receivedMessagesPerNodePerSecond: number
+  rssMbAvg: number
+  rssMbMax: number
+  killDetectMsMedian: number
+  killDetectMsMax: number
+  stopDetectMsMedian: number
+  stopDetectMsMax: number
+}
+
+const metricsOf = async (n: NodeProc): Promise<string> => await (await fetch(`${n.api}/metrics`)).text()
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN }
+
+async function detection (cluster: Cluster, victim: NodeProc, fault: () => void, survivors: NodeProc[]): Promise<number[]> {
+  const at = Date.now()
+  fault()
+  const times: number[] = []
+  for (const s of survivors) {
+    const peer = await waitFor(`${s.name} sees ${victim.name} down`, async () => (await cluster.peers(s)).find(p => p.peerId === victim.peerId && p.state === 'down'), 30_000, 100)
+    times.push(Date.parse(peer.stateSince) - at)
+  }
+  return times
+}
+
+export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}): Promise<MeshBenchResult> {
+  const cluster = await new Cluster().init()
+  try {
+    const t0 = Date.now()
+    await cluster.start('node-00')
+    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await cluster.start(`node-${String(i + 1).padStart(2, '0')}`)))
+    const healthy = Date.now()
+    log(`  ${n} nodes healthy after ${healthy - t0} ms`)
+    await cluster.waitAll(n, 'up', cluster.nodes, 120_000)
+    const fullView = Date.now()
+    log(`  full view after ${fullView - t0} ms`)
+    await new Promise(resolve => setTimeout(resolve, 3000)) // let start-up work settle before measuring the steady state
+    const before = await Promise.all(cluster.nodes.map(metricsOf))
+    await new Promise(resolve => setTimeout(resolve, windowMs))
+    const after = await Promise.all(cluster.nodes.map(metricsOf))
+    let cpu = 0; let received = 0
+    const delay = new Map<number, number>()
+    after.forEach((text, i) => {
+      const prev = before[i] as string
+      cpu += sum(text, 'process_cpu_seconds_total') - sum(prev, 'process_cpu_seconds_total')
+      received += sum(text, 'meshmon_gossip_messages_received_total') - sum(prev, 'meshmon_gossip_messages_received_total')
+      const b1 = buckets(text, 'meshmon_heartbeat_delay_seconds'); const b0 = buckets(prev, 'meshmon_heartbeat_delay_seconds')
+      for (const [le, c] of b1) delay.set(le, (delay.get(le) ?? 0) + c - (b0.get(le) ?? 0))
+    })
+    const rss = after.map(t => sum(t, 'process_resident_memory_bytes') / 2 ** 20)
+    const killed = cluster.nodes[n - 1] as NodeProc
+    const stopped = cluster.nodes[n - 2] as NodeProc
+    const kill = await detection(cluster, killed, () => { killed.child.kill('SIGKILL') }, cluster.nodes.filter(x => x !== killed))
+    log(`  kill -9 detected by ${kill.length} survivors, max ${Math.max(...kill)} ms`)
+    const stop = await detection(cluster, stopped, () => { process.kill(stopped.child.pid as number, 'SIGSTOP') }, cluster.nodes.filter(x => x !== killed && x !== stopped))
+    process.kill(stopped.child.pid as number, 'SIGCONT')
+    log(`  SIGSTOP detected by ${stop.length} survivors, max ${Math.max(...stop)} ms`)
+    return {
+      nodes: n,
+      startAllHealthyMs: healthy - t0,
+      fullViewMs: fullView - t0,
+      deliveryP50Ms: quantile(0.5, delay) * 1000,
+      deliveryP99Ms: quantile(0.99, delay) * 1000,
+      cpuMsPerReceivedMessage: (cpu * 1000) / Math.max(1, received),
+      receivedMessagesPerNodePerSecond: received / n / (windowMs / 1000),
+      rssMbAvg: rss.reduce((a, b) => a + b, 0) / rss.length,
+      rssMbMax: Math.max(...rss),
+      killDetectMsMedian: median(kill),
+      killDetectMsMax: Math.max(...kill),
+      stopDetectMsMedian: median(stop),
+      stopDetectMsMax: Math.max(...stop)
+    }
+  } finally {
+    await cluster.stopAll()
+  }
+}
