@@ -35,6 +35,9 @@ export class ConnectionKeeper {
   readonly #init: Required<ConnectionKeeperInit>
   readonly #backoff = new Map<string, Backoff>()
   readonly #dialing = new Set<string>()
+  /** bootstrap addresses without /p2p/<id>: the peer found there, so it is not dialed again while connected */
+  readonly #learned = new Map<string, string>()
+  #lastScan = 0
   #timer?: NodeJS.Timeout
   #shutdown?: AbortController
   #onDisconnect = (): void => { this.#soon() }
@@ -67,18 +70,24 @@ export class ConnectionKeeper {
     const connected = new Set(this.#libp2p.getPeers().map(p => p.toString()))
     const wanted = this.#init.targetDegree - connected.size
     if (wanted <= 0 || this.#shutdown?.signal.aborted !== false) return
+    // a small mesh stays below the target for good: scan every tick only while isolated
+    const now = Date.now()
+    if (connected.size > 0 && now - this.#lastScan < 5 * this.#init.tickMs) return
+    this.#lastScan = now
+    const self = this.#libp2p.peerId.toString()
+    const known = (ma: Multiaddr): string | undefined => ma.getPeerId() ?? this.#learned.get(ma.toString())
+    const own = new Set(this.#libp2p.getMultiaddrs().map(a => a.decapsulateCode(421).toString()))
     const candidates: Multiaddr[] = []
     for (const entry of this.#init.bootstrap) {
       const ma = multiaddr(entry)
       const id = ma.getPeerId()
       if (id !== null && connected.has(id)) continue
       try {
-        candidates.push(...await expandDns(ma))
+        candidates.push(...(await expandDns(ma)).filter(a => !own.has(a.decapsulateCode(421).toString())))
       } catch (err: any) {
         this.#note(entry, `cannot resolve ${entry}: ${err.code ?? err.message}`)
       }
     }
-    const self = this.#libp2p.peerId.toString()
     for (const peer of await this.#libp2p.peerStore.all()) {
       const id = peer.id.toString()
       if (id === self || connected.has(id)) continue
@@ -88,8 +97,8 @@ export class ConnectionKeeper {
     for (const ma of candidates) {
       if (started >= wanted) break
       const key = ma.toString()
-      const id = ma.getPeerId()
-      if ((id !== null && connected.has(id)) || this.#dialing.has(key)) continue
+      const id = known(ma)
+      if ((id !== undefined && (id === self || connected.has(id))) || this.#dialing.has(key)) continue
       if ((this.#backoff.get(key)?.until ?? 0) > Date.now()) continue
       started++
       void this.#dial(ma, key, connected)
@@ -102,11 +111,17 @@ export class ConnectionKeeper {
     try {
       const conn = await this.#libp2p.dial(ma, { signal })
       connected.add(conn.remotePeer.toString())
+      if (ma.getPeerId() === null) this.#learned.set(key, conn.remotePeer.toString())
       const b = this.#backoff.get(key)
       if (b?.lastCause !== undefined) this.#log.info({ addr: key, peer: shortId(conn.remotePeer) }, 'connected again')
       this.#backoff.delete(key)
     } catch (err: any) {
       if (this.#shutdown?.signal.aborted === true) return
+      // our own address in the bootstrap list (every node may share one list): never dial it again
+      if (err?.name === 'InvalidPeerIdError' || /dial (ourselves|self)/i.test(String(err?.message))) {
+        this.#learned.set(key, this.#libp2p.peerId.toString())
+        return
+      }
       const b = this.#backoff.get(key) ?? { failures: 0, until: 0 }
       b.failures++
       const delay = Math.min(this.#init.maxBackoffMs, this.#init.minBackoffMs * 2 ** (b.failures - 1))
