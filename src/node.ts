@@ -64,6 +64,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     stack.push(async () => { await datastore.close() })
 
+    if (config.listen.some(a => a.includes('/ws'))) {
+      log.warn('a WebSockets listen address is configured, but pnet over WebSockets does not connect with this libp2p version (see README, WebSockets); peers must use TCP')
+    }
     const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
