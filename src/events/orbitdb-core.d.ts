@@ -1,0 +1,72 @@
+/**
+ * The part of @orbitdb/core 3.0.2 (plain JS, no types) that the event log
+ * uses, read from node_modules/@orbitdb/core/src.
+ */
+declare module '@orbitdb/core' {
+  import type { EventEmitter } from 'node:events'
+
+  /** put/get/del/iterator/merge/clear/close: the one storage interface every OrbitDB store composes */
+  export interface Storage {
+    put: (key: string, value: any) => Promise<void>
+    get: (key: string) => Promise<any>
+    del: (key: string) => Promise<void>
+    iterator: (options?: { amount?: number, reverse?: boolean }) => AsyncIterable<[string, any]>
+    merge: (other: Storage) => Promise<void>
+    clear: () => Promise<void>
+    close: () => Promise<void>
+    persist?: (key: string) => Promise<void>
+  }
+
+  export interface LogEntry<T = unknown> {
+    id: string
+    hash: string
+    payload: { op: string, key: string | null, value: T }
+    next: string[]
+    refs: string[]
+    clock: { id: string, time: number }
+    v: number
+  }
+
+  export interface Log {
+    id: string
+    get: (hash: string) => Promise<LogEntry | undefined>
+    has: (hash: string) => Promise<boolean>
+    heads: () => Promise<LogEntry[]>
+  }
+
+  export interface EventsDatabase {
+    address: string
+    name: string
+    /** 'update' (entry), 'join' (peerId, heads), 'leave' (peerId), 'error' (err), 'close', 'drop' */
+    events: EventEmitter
+    log: Log
+    peers: Set<string>
+    add: (value: unknown) => Promise<string>
+    close: () => Promise<void>
+    drop: () => Promise<void>
+  }
+
+  export type AccessControllerFactory = (...args: any[]) => Promise<unknown>
+
+  export interface OpenOptions {
+    type?: 'events'
+    AccessController?: AccessControllerFactory
+    headsStorage?: Storage
+    entryStorage?: Storage
+    indexStorage?: Storage
+    referencesCount?: number
+    sync?: boolean
+  }
+
+  export interface OrbitDB {
+    id: string
+    open: (address: string, options?: OpenOptions) => Promise<EventsDatabase>
+    stop: () => Promise<void>
+  }
+
+  export function createOrbitDB (params: { ipfs: unknown, id?: string, directory?: string }): Promise<OrbitDB>
+  export function IPFSAccessController (params?: { write?: string[], storage?: Storage }): AccessControllerFactory
+  export function IPFSBlockStorage (params: { ipfs: unknown, pin?: boolean, timeout?: number }): Promise<Storage>
+  export function LRUStorage (params?: { size?: number }): Promise<Storage>
+  export function ComposedStorage (a: Storage, b: Storage): Promise<Storage>
+}
