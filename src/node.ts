@@ -110,14 +110,16 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     const checks = checkScheduler({ checks: config.checks, onChange: () => { heartbeat.wantFull() } })
 
+    const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
       if (t.peer.self) return
       if (t.to === 'up' && t.from !== 'suspect') heartbeat.wantFull()
       const level = t.to === 'down' ? 'warn' : 'info'
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
-      // remember addresses heard in heartbeats, so the keeper can dial peers it was never told about
-      if (t.to === 'up' && t.peer.addrs.length > 0) void rememberAddrs(libp2p, t.peer.peerId, t.peer.addrs)
     })
+    // remember addresses heard in heartbeats (persisted in the peer store), so the keeper can dial
+    // peers it was never told about, and a restarted node rejoins through them
+    table.on('addrs', peer => { void rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() }) })
 
     const detector = new FailureDetector(table, {
       suspectAfter: config.heartbeat.suspectAfter,
@@ -125,7 +127,6 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       tickMs: Math.max(20, Math.min(250, config.heartbeat.interval / 10)),
       forgetAfterMs: config.heartbeat.forgetAfter
     })
-    const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
 
 
     heartbeat.start()

@@ -50,6 +50,8 @@ export interface PeerTableEvents {
   transition: [Transition]
   /** a peer's check changed status (as carried by its heartbeats) */
   check: [{ peer: Peer, check: CheckState, previous: CheckState | undefined }]
+  /** a peer announced different listen addresses */
+  addrs: [Peer]
 }
 
 export type Observation = { accepted: true, isNew: boolean } | { accepted: false, reason: 'replay' }
@@ -90,7 +92,9 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     Object.assign(peer, { name: beat.name, expect: beat.expect, interval: beat.iv, agent: beat.agent, boot: beat.boot, seq: beat.seq, lastSeen: this.#wall(), heardAt: now })
     if (beat.full !== undefined) {
       peer.labels = beat.full.labels
+      const addrsChanged = peer.addrs.join() !== beat.full.addrs.join()
       peer.addrs = beat.full.addrs
+      if (addrsChanged && !self) this.emit('addrs', peer)
       peer.machine = beat.full.machine ?? peer.machine
       this.#updateChecks(peer, beat.full.checks)
     }

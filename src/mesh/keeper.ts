@@ -61,6 +61,12 @@ export class ConnectionKeeper {
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
   }
 
+  /** New addresses are known (e.g. from a heartbeat): scan now rather than at the next slow tick. */
+  nudge (): void {
+    this.#lastScan = 0
+    this.#soon()
+  }
+
   #soon (): void {
     if (this.#shutdown?.signal.aborted === false) setTimeout(() => { void this.tick() }, 50).unref()
   }

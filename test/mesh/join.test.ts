@@ -61,6 +61,8 @@ describe('joining the mesh', () => {
     const b = await cluster.start('b')
     let c = await cluster.start('c', [], { bootstrap: [a.addr] })
     await cluster.waitAll(3)
+    // c has met b: connected to it directly, not only through a
+    await waitFor('c connected to a and b', async () => /^meshmon_connected_peers\{[^}]*\} 2$/m.test(await (await fetch(`${c.api}/metrics`)).text()))
     const id = c.peerId
     c.child.kill('SIGTERM')
     await cluster.exited(c)

@@ -1,0 +1,48 @@
+/**
+ * Helia built from @helia/utils on the node's own libp2p (STACK-NOTES: the
+ * `helia` package pulls a native WebRTC module that does not install here, and
+ * its public gateway routing has no place in a private swarm). Blocks live in
+ * a LevelBlockstore at DATA/blocks; bitswap fetches them from swarm peers.
+ */
+import { bitswap } from '@helia/block-brokers'
+import { libp2pRouting } from '@helia/routers'
+import { Helia } from '@helia/utils'
+import { stop, type Libp2p } from '@libp2p/interface'
+import { LevelBlockstore } from 'blockstore-level'
+import type { Datastore } from 'interface-datastore'
+
+export interface EventsHelia {
+  helia: Helia<Libp2p>
+  /** the raw store, for reclaiming the blocks of a dropped period */
+  blockstore: LevelBlockstore
+  stop: () => Promise<void>
+}
+
+export async function createEventsHelia (libp2p: Libp2p, datastore: Datastore, blocksDir: string): Promise<EventsHelia> {
+  const blockstore = new LevelBlockstore(blocksDir)
+  await blockstore.open()
+  try {
+    const helia = new Helia<Libp2p>({
+      libp2p,
+      blockstore,
+      datastore,
+      logger: libp2p.logger,
+      blockBrokers: [bitswap()],
+      routers: [libp2pRouting(libp2p)]
+    })
+    // helia.start() would also start libp2p (already running: a no-op)
+    await helia.start()
+    return {
+      helia,
+      blockstore,
+      // not helia.stop(): that stops libp2p too, which belongs to the node
+      stop: async () => {
+        await stop(helia.blockstore, helia.routing)
+        await blockstore.close()
+      }
+    }
+  } catch (err) {
+    await blockstore.close()
+    throw err
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The local, materialised view of the replicated logs, in one LevelDB at
+ * DATA/events: events by time for newest-first queries with a limit (the last
+ * 100 of 100k read in a few ms, where walking the log newest-first costs
+ * ~1 ms per entry), de-duplicated by incident id, plus the OrbitDB heads and
+ * entry index of each period (so dropping a period is a few range deletes).
+ *
+ * Keys:  t!<ts>!<id> -> event JSON     d!<id> -> its t! key
+ *        x!<tag>!<entry hash> -> ''    (entry indexed; tag = periodMs/period)
+ *        o!<tag>!<h|i>!<key> -> bytes  (OrbitDB heads / entry index)
+ *        m!count -> events held
+ */
+import type { Storage } from '@orbitdb/core'
+import { LevelDatastore } from 'datastore-level'
+import { asMeshEvent, type EventQuery, type MeshEvent } from './types.js'
+
+type Level = LevelDatastore['db']
+type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+const EMPTY = new Uint8Array(0)
+/** just past every key starting with `prefix` ('!' + 1 = '"') */
+const end = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+const tKey = (e: MeshEvent): string => `t!${e.ts}!${e.id}`
+
+export const periodTag = (periodMs: number, period: number): string => `${periodMs}/${period}`
+
+export function matchesPeer (e: MeshEvent, peer: string): boolean {
+  const suffix = peer.replace(/^…/, '')
+  return e.subject.peer === peer || e.subject.name === peer || (suffix.length >= 4 && e.subject.peer.endsWith(suffix))
+}
+
+export interface IndexedEntry { hash: string, events: MeshEvent[] }
+
+export class EventIndex {
+  readonly #store: LevelDatastore
+  readonly #db: Level
+  #count = 0
+
+  private constructor (store: LevelDatastore) {
+    this.#store = store
+    this.#db = store.db
+  }
+
+  static async open (dir: string): Promise<EventIndex> {
+    const store = new LevelDatastore(dir)
+    await store.open()
+    const index = new EventIndex(store)
+    const [count] = await index.#db.getMany(['m!count'])
+    index.#count = count === undefined ? 0 : Number(dec.decode(count))
+    return index
+  }
+
+  async close (): Promise<void> { await this.#store.close() }
+
+  /** events held (distinct incidents) */
+  get count (): number { return this.#count }
+
+  async hasEntry (tag: string, hash: string): Promise<boolean> {
+    const [v] = await this.#db.getMany([`x!${tag}!${hash}`])
+    return v !== undefined
+  }
+
+  async has (id: string): Promise<boolean> {
+    const [v] = await this.#db.getMany([`d!${id}`])
+    return v !== undefined
+  }
+
+  /**
+   * Index the events of log entries, in one atomic batch (entry markers with
+   * their events, so a crash never marks an entry whose events are missing).
+   * Entries must come ancestors first. Duplicates of an incident keep the
+   * earliest report. Returns how many new events were added.
+   */
+  async ingest (tag: string, entries: IndexedEntry[]): Promise<number> {
+    const ops: Op[] = []
+    const latest = new Map<string, string | undefined>()
+    const events = entries.flatMap(e => e.events)
+    const ids = [...new Set(events.map(e => e.id))]
+    const stored = ids.length === 0 ? [] : await this.#db.getMany(ids.map(id => `d!${id}`))
+    ids.forEach((id, i) => { const v = stored[i]; latest.set(id, v === undefined ? undefined : dec.decode(v)) })
+    let added = 0
+    for (const e of events) {
+      const key = tKey(e)
+      const existing = latest.get(e.id)
+      if (existing !== undefined && existing <= key) continue
+      if (existing === undefined) added++
+      else ops.push({ type: 'del', key: existing })
+      ops.push({ type: 'put', key, value: enc.encode(JSON.stringify(e)) }, { type: 'put', key: `d!${e.id}`, value: enc.encode(key) })
+      latest.set(e.id, key)
+    }
+    for (const entry of entries) ops.push({ type: 'put', key: `x!${tag}!${entry.hash}`, value: EMPTY })
+    ops.push({ type: 'put', key: 'm!count', value: enc.encode(String(this.#count + added)) })
+    await this.#db.batch(ops)
+    this.#count += added
+    return added
+  }
+
+  /** Newest first, never older than `notBefore` (retention). */
+  async query (q: EventQuery, notBefore: number): Promise<MeshEvent[]> {
+    const low = Math.max(q.since ?? 0, notBefore, 0)
+    const limit = q.limit ?? 100
+    const out: MeshEvent[] = []
+    for await (const [, value] of this.#db.iterator({ gte: `t!${new Date(low).toISOString()}`, lt: end('t!'), reverse: true })) {
+      const e = asMeshEvent(JSON.parse(dec.decode(value)))
+      if (e === undefined) continue
+      if (q.type !== undefined && !q.type.includes(e.type)) continue
+      if (q.peer !== undefined && !matchesPeer(e, q.peer)) continue
+      out.push(e)
+      if (out.length >= limit) break
+    }
+    return out
+  }
+
+  /** Is there an event of this type about this peer within ±windowMs of tsMs? */
+  async hasNear (type: string, peer: string, tsMs: number, windowMs: number): Promise<boolean> {
+    const gte = `t!${new Date(Math.max(0, tsMs - windowMs)).toISOString()}`
+    const lt = `t!${new Date(tsMs + windowMs).toISOString()}`
+    for await (const [, value] of this.#db.iterator({ gte, lt })) {
+      const e = JSON.parse(dec.decode(value)) as MeshEvent
+      if (e.type === type && e.subject?.peer === peer) return true
+    }
+    return false
+  }
+
+  /** The OrbitDB storage (heads or entry index) of one period, inside this LevelDB. */
+  storage (tag: string, kind: 'h' | 'i'): Storage {
+    const prefix = `o!${tag}!${kind}!`
+    const db = this.#db
+    return {
+      put: async (key, value) => { await db.put(prefix + key, value instanceof Uint8Array ? value : enc.encode(JSON.stringify(value))) },
+      get: async (key) => (await db.getMany([prefix + key]))[0],
+      del: async (key) => { await db.del(prefix + key) },
+      iterator: async function * ({ amount, reverse } = {}) {
+        for await (const [k, v] of db.iterator({ gte: prefix, lt: end(prefix), limit: amount ?? -1, reverse: reverse ?? false })) yield [k.slice(prefix.length), v]
+      },
+      merge: async () => {},
+      clear: async () => { await db.clear({ gte: prefix, lt: end(prefix) }) },
+      close: async () => {}
+    }
+  }
+
+  /** Tags of every period this index holds OrbitDB state for. */
+  async tags (): Promise<string[]> {
+    const out: string[] = []
+    let from = 'o!'
+    for (;;) {
+      const [key] = await this.#db.keys({ gte: from, lt: end('o!'), limit: 1 }).all()
+      if (key === undefined) return out
+      const tag = key.slice(2, key.indexOf('!', 2))
+      out.push(tag)
+      from = end(`o!${tag}!`)
+    }
+  }
+
+  /** Hashes of the entries a period's log holds (OrbitDB's entry index). */
+  async * entryHashes (tag: string): AsyncGenerator<string> {
+    const prefix = `o!${tag}!i!`
+    for await (const key of this.#db.keys({ gte: prefix, lt: end(prefix) })) yield key.slice(prefix.length)
+  }
+
+  /** Forget a period: its events (by time range), their ids, its entry markers and OrbitDB state. */
+  async dropPeriod (tag: string, from: string, until: string): Promise<number> {
+    let removed = 0
+    let total = 0
+    let ops: Op[] = []
+    const flush = async (): Promise<void> => {
+      ops.push({ type: 'put', key: 'm!count', value: enc.encode(String(Math.max(0, this.#count - removed))) })
+      await this.#db.batch(ops)
+      this.#count = Math.max(0, this.#count - removed)
+      total += removed
+      removed = 0
+      ops = []
+    }
+    for await (const key of this.#db.keys({ gte: `t!${from}`, lt: `t!${until}` })) {
+      const id = key.slice(key.indexOf('!', 2) + 1)
+      ops.push({ type: 'del', key }, { type: 'del', key: `d!${id}` })
+      removed++
+      if (ops.length >= 2000) await flush()
+    }
+    await flush()
+    await this.#db.clear({ gte: `x!${tag}!`, lt: end(`x!${tag}!`) })
+    await this.#db.clear({ gte: `o!${tag}!`, lt: end(`o!${tag}!`) })
+    return total
+  }
+}
