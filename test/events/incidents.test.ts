@@ -1,0 +1,86 @@
+/**
+ * One entry per incident, not one per observer: three in-process nodes with
+ * the real heartbeat service and failure detector on their libp2p nodes; one
+ * is killed (no goodbye) and comes back.
+ */
+import type { PrivateKey } from '@libp2p/interface'
+import { afterEach, describe, expect, it } from 'vitest'
+import { FailureDetector } from '../../src/heartbeat/detector.js'
+import { PeerTable } from '../../src/heartbeat/peer-table.js'
+import { HeartbeatService } from '../../src/heartbeat/service.js'
+import type { MeshEvent } from '../../src/events/index.js'
+import { waitFor } from '../helpers/wait.js'
+import { Nodes, silent, type TestNode } from './helpers.js'
+
+const INTERVAL = 300
+
+interface Member { node: TestNode, heartbeat: HeartbeatService, detector: FailureDetector, kill: () => Promise<void> }
+
+async function member (nodes: Nodes, name: string, opts: { dataDir?: string, privateKey?: PrivateKey } = {}): Promise<Member> {
+  const table = new PeerTable()
+  const node = await nodes.start(name, { fallbackMs: 1000 }, { ...opts, table })
+  const heartbeat = new HeartbeatService({
+    pubsub: node.libp2p.services.pubsub, peerId: node.peerId, table, log: silent, machine: () => null, checks: () => [], addrs: () => []
+  }, { name, expect: 'always-on', labels: { role: 'test' }, agent: 'meshmon/test', intervalMs: INTERVAL, digestWindowMs: INTERVAL * 10, boot: Date.now() })
+  const detector = new FailureDetector(table, { suspectAfter: 2, downAfter: 4, tickMs: 50 })
+  heartbeat.start()
+  detector.start()
+  // kill: no goodbye, connections dropped; the data dir stays
+  const kill = async (): Promise<void> => { heartbeat.stop(); detector.stop(); await node.stop() }
+  nodes.all.splice(nodes.all.indexOf(node), 1, { ...node, stop: kill })
+  return { node, heartbeat, detector, kill }
+}
+
+const about = (events: MeshEvent[], type: string, peer: string): MeshEvent[] => events.filter(e => e.type === type && e.subject.peer === peer)
+
+/** The condition holds at every look for `ms` (duplicates would show up within the fallback delay). */
+async function holdsFor (what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (!(await fn())) throw new Error(`no longer true: ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+describe('one event per incident', () => {
+  let nodes: Nodes
+  afterEach(async () => { await nodes.stopAll() })
+
+  it('3 nodes, one killed and restarted: both survivors show exactly one peer.down and one peer.up', async () => {
+    nodes = new Nodes()
+    const a = await member(nodes, 'a')
+    const b = await member(nodes, 'b')
+    let c = await member(nodes, 'c')
+    await nodes.connect(a.node, b.node, c.node)
+    const all = [a, b, c]
+    await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up')), 15_000)
+    const cId = c.node.peerId
+    const { dataDir, privateKey } = c.node
+
+    await c.kill()
+    for (const s of [a, b]) await waitFor(`${s.node.name} records c down`, async () => about(await s.node.events.query({ peer: cId }), 'peer.down', cId).length === 1, 15_000)
+    c = await member(nodes, 'c', { dataDir, privateKey })
+    expect(c.node.peerId).toBe(cId)
+    await nodes.connect(a.node, b.node, c.node)
+    for (const s of [a, b]) await waitFor(`${s.node.name} records c up`, async () => about(await s.node.events.query({ peer: cId }), 'peer.up', cId).length === 1, 15_000)
+
+    const exactlyOne = async (): Promise<boolean> => {
+      for (const s of [a, b, c]) {
+        const events = await s.node.events.query({ limit: 1000 })
+        if (about(events, 'peer.down', cId).length !== 1 || about(events, 'peer.up', cId).length !== 1) return false
+      }
+      return true
+    }
+    await waitFor('the restarted node to hold the incident too', exactlyOne, 15_000)
+    await holdsFor('exactly one peer.down and one peer.up for c on every node', exactlyOne, 1500)
+
+    const events = await a.node.events.query({ limit: 1000 })
+    const down = about(events, 'peer.down', cId)[0]!
+    expect(down).toMatchObject({ severity: 'critical', subject: { peer: cId, name: 'c' }, labels: { role: 'test' } })
+    expect(down.message).toMatch(/^c is down: no heartbeat for \d+s/)
+    // one join per node that joined after another was there (a was first); the restart is an `up`, not a join
+    expect(about(events, 'peer.joined', b.node.peerId)).toHaveLength(1)
+    expect(about(events, 'peer.joined', cId)).toHaveLength(1)
+    expect(about(events, 'peer.joined', a.node.peerId)).toHaveLength(0)
+  })
+})
