@@ -9,6 +9,7 @@ import { FailureDetector } from '../../src/heartbeat/detector.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { HeartbeatService } from '../../src/heartbeat/service.js'
 import type { MeshEvent } from '../../src/events/index.js'
+import { beat } from '../helpers/beat.js'
 import { waitFor } from '../helpers/wait.js'
 import { Nodes, silent, type TestNode } from './helpers.js'
 
@@ -57,6 +58,7 @@ describe('one event per incident', () => {
     const cId = c.node.peerId
     const { dataDir, privateKey } = c.node
 
+    console.log('LABELS', JSON.stringify(all.map(m => m.node.table.list().map(p => [p.name, p.labels]))))
     await c.kill()
     for (const s of [a, b]) await waitFor(`${s.node.name} records c down`, async () => about(await s.node.events.query({ peer: cId }), 'peer.down', cId).length === 1, 15_000)
     c = await member(nodes, 'c', { dataDir, privateKey })
@@ -75,12 +77,42 @@ describe('one event per incident', () => {
     await holdsFor('exactly one peer.down and one peer.up for c on every node', exactlyOne, 1500)
 
     const events = await a.node.events.query({ limit: 1000 })
+    console.log('EVENTS', JSON.stringify(events, null, 1))
     const down = about(events, 'peer.down', cId)[0]!
     expect(down).toMatchObject({ severity: 'critical', subject: { peer: cId, name: 'c' }, labels: { role: 'test' } })
     expect(down.message).toMatch(/^c is down: no heartbeat for \d+s/)
+    // written by the deterministic writer: the live peer with the smallest id, the subject excluded
+    expect(down.source).toBe([a.node.peerId, b.node.peerId].sort()[0])
+    expect(about(events, 'peer.up', cId)[0]!.source).toBe([a.node.peerId, b.node.peerId].sort()[0])
     // one join per node that joined after another was there (a was first); the restart is an `up`, not a join
     expect(about(events, 'peer.joined', b.node.peerId)).toHaveLength(1)
     expect(about(events, 'peer.joined', cId)).toHaveLength(1)
     expect(about(events, 'peer.joined', a.node.peerId)).toHaveLength(0)
+  })
+
+  it('check changes are written by the node that owns the check; the first OK report is not an event', async () => {
+    nodes = new Nodes()
+    const table = new PeerTable()
+    const n = await nodes.start('n', {}, { table })
+    const other = '12D3KooWOtherPeer000000000000000000000000000000000'
+    let seq = 0
+    const report = (peerId: string, status: 0 | 1 | 2 | 3, lastRun: number, since: number, output: string): void => {
+      table.observe(peerId, beat({ name: peerId === n.peerId ? 'n' : 'other', seq: ++seq, full: { labels: { role: 'db' }, addrs: [], machine: null, checks: [{ name: 'web', type: 'http', status, output, perfdata: '', durationSeconds: 0.01, lastRun, since }] } }), peerId === n.peerId)
+    }
+    const t = Date.now()
+    report(n.peerId, 3, 0, t, 'pending first run')
+    report(n.peerId, 0, t + 1, t + 1, 'HTTP 200')
+    report(n.peerId, 2, t + 2, t + 2, 'HTTP 500')
+    report(n.peerId, 1, t + 3, t + 3, 'slow: 2.1 s')
+    report(n.peerId, 0, t + 4, t + 4, 'HTTP 200 in 12 ms')
+    report(other, 2, t + 5, t + 5, 'HTTP 500') // another node's check: its owner writes it, not us
+    await waitFor('three check events', async () => (await n.events.query()).length >= 3, 10_000)
+    const events = (await n.events.query()).reverse()
+    expect(events.map(e => [e.type, e.severity, e.subject.check, e.message])).toEqual([
+      ['check.failed', 'critical', 'web', 'web on n is CRITICAL: HTTP 500'],
+      ['check.warning', 'warning', 'web', 'web on n is WARNING: slow: 2.1 s'],
+      ['check.recovered', 'info', 'web', 'web on n recovered: HTTP 200 in 12 ms']
+    ])
+    expect(events[0]).toMatchObject({ ts: new Date(t + 2).toISOString(), source: n.peerId, subject: { peer: n.peerId, name: 'n' }, labels: { role: 'db' } })
   })
 })
