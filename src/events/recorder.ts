@@ -98,8 +98,21 @@ export class IncidentRecorder {
       }
     }
     if (e === undefined) return
-    if (this.writerFor(peer.peerId) === this.#self) this.#write(e)
-    else this.#fallback(e)
+    const event = e
+    const write = (): void => {
+      event.labels = { ...peer.labels }
+      if (this.writerFor(peer.peerId) === this.#self) this.#write(event)
+      else this.#fallback(event)
+    }
+    // a new peer's first heartbeat is often a light one: give its full beat (labels) a moment
+    if (event.type === 'peer.joined' && Object.keys(peer.labels).length === 0) this.#later(write, Math.min(5000, 2 * peer.interval))
+    else write()
+  }
+
+  #later (fn: () => void, ms: number): void {
+    const timer = setTimeout(() => { this.#timers.delete(timer); fn() }, ms)
+    timer.unref()
+    this.#timers.add(timer)
   }
 
   /**
@@ -148,8 +161,7 @@ export class IncidentRecorder {
   }
 
   #fallback (e: EventInput): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer)
+    this.#later(() => {
       this.#sink.hasNear(e.type, e.subject.peer, Date.parse(e.ts as string), 30_000 + this.#fallbackMs).then(held => {
         if (!held) {
           this.#log.info({ type: e.type, peer: e.subject.peer }, 'the designated writer did not record this incident: recording it')
@@ -157,7 +169,5 @@ export class IncidentRecorder {
         }
       }, () => {})
     }, this.#fallbackMs)
-    timer.unref()
-    this.#timers.add(timer)
   }
 }

@@ -54,11 +54,11 @@ describe('one event per incident', () => {
     let c = await member(nodes, 'c')
     await nodes.connect(a.node, b.node, c.node)
     const all = [a, b, c]
-    await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up')), 15_000)
+    // up, and known in full (labels ride in full beats, sent to a peer seen for the first time)
+    await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up' && m.node.table.get(o.node.peerId)?.labels.role === 'test')), 15_000)
     const cId = c.node.peerId
     const { dataDir, privateKey } = c.node
 
-    console.log('LABELS', JSON.stringify(all.map(m => m.node.table.list().map(p => [p.name, p.labels]))))
     await c.kill()
     for (const s of [a, b]) await waitFor(`${s.node.name} records c down`, async () => about(await s.node.events.query({ peer: cId }), 'peer.down', cId).length === 1, 15_000)
     c = await member(nodes, 'c', { dataDir, privateKey })
@@ -77,7 +77,6 @@ describe('one event per incident', () => {
     await holdsFor('exactly one peer.down and one peer.up for c on every node', exactlyOne, 1500)
 
     const events = await a.node.events.query({ limit: 1000 })
-    console.log('EVENTS', JSON.stringify(events, null, 1))
     const down = about(events, 'peer.down', cId)[0]!
     expect(down).toMatchObject({ severity: 'critical', subject: { peer: cId, name: 'c' }, labels: { role: 'test' } })
     expect(down.message).toMatch(/^c is down: no heartbeat for \d+s/)
@@ -88,6 +87,8 @@ describe('one event per incident', () => {
     expect(about(events, 'peer.joined', b.node.peerId)).toHaveLength(1)
     expect(about(events, 'peer.joined', cId)).toHaveLength(1)
     expect(about(events, 'peer.joined', a.node.peerId)).toHaveLength(0)
+    // a join is written once the joiner's first full heartbeat told its labels
+    expect(about(events, 'peer.joined', cId)[0]!.labels).toEqual({ role: 'test' })
   })
 
   it('check changes are written by the node that owns the check; the first OK report is not an event', async () => {

@@ -3,7 +3,8 @@
  * real `meshmon status` against them (issue 2, points 2-5 and 7).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { meshmon } from '../helpers/cli.js'
+import { spawn } from 'node:child_process'
+import { BIN, collect, meshmon } from '../helpers/cli.js'
 import { Cluster, type NodeProc } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -43,6 +44,19 @@ describe('a three-node mesh on one host', () => {
       expect(p.machine.memory.totalBytes).toBeGreaterThan(0)
       expect(p.machine.filesystems.some((f: any) => f.mountpoint === '/')).toBe(true)
     }
+  })
+
+  it('status --watch redraws in place until Ctrl-C', async () => {
+    const child = spawn(process.execPath, [BIN, 'status', '--api', a.api, '--watch'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', d => { out += d })
+    const done = collect(child, 20_000)
+    await waitFor('two frames', () => out.split('\x1b[H\x1b[2J').length >= 3, 10_000)
+    child.kill('SIGINT')
+    const r = await done
+    expect(r.code).toBe(0)
+    const frames = out.split('\x1b[H\x1b[2J').filter(Boolean)
+    for (const f of frames) expect(f).toMatch(/^NAME\s+PEER/)
   })
 
   it('kill -9: every survivor marks the node down, status exits 1; a restart brings it back up with the same id', async () => {
