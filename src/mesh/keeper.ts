@@ -113,6 +113,7 @@ export class ConnectionKeeper {
 
   async #dial (ma: Multiaddr, key: string, connected: Set<string>): Promise<void> {
     this.#dialing.add(key)
+    this.#log.debug({ addr: key }, 'dialing')
     const signal = AbortSignal.any([AbortSignal.timeout(this.#init.dialTimeoutMs), this.#shutdown?.signal ?? new AbortController().signal])
     try {
       const conn = await this.#libp2p.dial(ma, { signal })
@@ -133,6 +134,7 @@ export class ConnectionKeeper {
       const delay = Math.min(this.#init.maxBackoffMs, this.#init.minBackoffMs * 2 ** (b.failures - 1))
       b.until = Date.now() + delay * (0.8 + Math.random() * 0.4)
       this.#backoff.set(key, b)
+      this.#log.debug({ addr: key, err: err?.message, retryInMs: Math.round(b.until - Date.now()) }, 'dial failed')
       this.#note(key, describeDialError(err, ma))
     } finally {
       this.#dialing.delete(key)
