@@ -3,13 +3,16 @@
  * one direction data flows: machine/checks -> heartbeat out -> mesh ->
  * heartbeat in -> peer table -> detector -> events / metrics / alerts / api.
  */
+import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Server } from 'node:http'
 import { LevelDatastore } from 'datastore-level'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
+import { alerting } from './alerts/index.js'
 import { createApi, type ApiComponents } from './api/app.js'
 import { closeServer, ListenError, listenApi } from './api/server.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
@@ -81,7 +84,16 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
+    const alerts = alerting({ table, log: log.child({ component: 'alerts' }) }, {
+      urls: config.alertmanager.urls,
+      resendIntervalMs: config.alertmanager.resendInterval,
+      mesh: meshName(config),
+      generatorURL: `http://${apiHostPort(config.api.listen)}/api/v1/peers`
+    })
+    apiParts.alerts = () => alerts.alerts()
+
     const metrics = metricsEndpoint(table, {
+      alertmanagerSends: () => alerts.sends(),
       peerId,
       name: config.name,
       gossip: () => heartbeat.stats,
@@ -137,6 +149,8 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(async () => { await checks.stop() })
     keeper.start()
     stack.push(() => { keeper.stop() })
+    alerts.start()
+    stack.push(async () => { await alerts.stop() })
     running = true
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
@@ -169,4 +183,16 @@ function listenFailure (err: any, listen: string[]): Error {
     return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${text}); check the addresses and ports`)
   }
   return err
+}
+
+/** api.listen as others reach it: a wildcard bind is reached by this host's name */
+function apiHostPort (listen: string): string {
+  const i = listen.lastIndexOf(':')
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, '')
+  return `${host === '0.0.0.0' || host === '::' || host === '' ? hostname() : listen.slice(0, i)}:${listen.slice(i + 1)}`
+}
+
+/** The `mesh` alert label: configured, or derived from the swarm key so every node of a mesh agrees without config. */
+export function meshName (config: LoadedConfig): string {
+  return config.mesh ?? `mesh-${createHash('sha256').update(config.swarmKeyBytes).digest('hex').slice(0, 8)}`
 }

@@ -97,6 +97,8 @@ export const configSchema = z.object({
   }),
   expect: z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'),
   labels,
+  /** the `mesh` label of alerts; default: derived from the swarm key, the same on every node */
+  mesh: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
   alertmanager: z.object({ urls: z.array(z.string().url()).default([]), resendInterval: duration('30s') }).strict().default({}),
   events: z.object({ retention: duration('7d') }).strict().default({}),
   checks: z.array(checkSchema).default([]).superRefine((checks, ctx) => {
