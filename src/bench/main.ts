@@ -6,13 +6,14 @@ import '../shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
+import { benchAlerts } from './alerts.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'mesh,metrics' },
+    only: { type: 'string', default: 'metrics,mesh,alerts' },
     window: { type: 'string', default: '20' }
   }
 })
@@ -39,6 +40,12 @@ if (parts.has('mesh')) {
     ;(result.mesh ??= [] as unknown[]) as unknown[]
     ;(result.mesh as unknown[]).push(r)
   }
+}
+if (parts.has('alerts')) {
+  console.log('\nfault -> alert in Alertmanager (3 processes, kill -9 one)')
+  const r = await benchAlerts(3)
+  table([{ ...r }])
+  result.alerts = r
 }
 await mkdir('bench-results', { recursive: true })
 const file = `bench-results/bench-${result.date as string}.json`.replace(/:/g, '-')
