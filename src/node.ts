@@ -18,6 +18,7 @@ import { closeServer, ListenError, listenApi } from './api/server.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
+import { eventsQuery, openEventLog } from './events/index.js'
 import { FailureDetector } from './heartbeat/detector.js'
 import { PeerTable } from './heartbeat/peer-table.js'
 import { HeartbeatService } from './heartbeat/service.js'
@@ -75,6 +76,12 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
 
+    const events = await openEventLog(
+      { libp2p, datastore, table, log: log.child({ component: 'events' }), peerId },
+      { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
+    stack.push(async () => { await events.stop() })
+    apiParts.events = eventsQuery(events)
+
     const machine = machineCollector({ onError: (part, err) => { log.warn({ part, err: (err as Error)?.message }, 'machine info part not collected') } })
     let machineInfo: MachineInfo | null = null
     const refreshMachine = async (): Promise<void> => {
@@ -94,6 +101,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     const metrics = metricsEndpoint(table, {
       alertmanagerSends: () => alerts.sends(),
+      eventlogEntries: () => events.count(),
       peerId,
       name: config.name,
       gossip: () => heartbeat.stats,

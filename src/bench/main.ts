@@ -6,6 +6,7 @@ import '../shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
+import { benchEvents } from '../events/bench.js'
 import { benchAlerts } from './alerts.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
@@ -13,7 +14,7 @@ import { benchMetrics } from './metrics.js'
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'metrics,mesh,alerts' },
+    only: { type: 'string', default: 'metrics,mesh,alerts,events' },
     window: { type: 'string', default: '20' }
   }
 })
@@ -46,6 +47,12 @@ if (parts.has('alerts')) {
   const r = await benchAlerts(3)
   table([{ ...r }])
   result.alerts = r
+}
+if (parts.has('events')) {
+  console.log('\nevent log (OrbitDB on Helia, in-process nodes on 127.0.0.1)')
+  const r = await benchEvents({ events: [1000, 10_000] })
+  table([r])
+  result.events = r
 }
 await mkdir('bench-results', { recursive: true })
 const file = `bench-results/bench-${result.date as string}.json`.replace(/:/g, '-')

@@ -49,6 +49,17 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .option('--watch', 'refresh in place every 2 s until Ctrl-C')
     .action(act(async (opts) => await (await import('./status.js')).statusCommand(opts)))
 
+  program.command('events')
+    .description('recent events from the replicated event log, oldest to newest; exit 2 when the API cannot be reached')
+    .option('--api <url>', 'a node\'s API', DEFAULT_API)
+    .option('--since <when>', 'only events since then: a duration like 1h, or an ISO time')
+    .option('--type <type>', 'only this type, comma-separated for several: peer.joined, peer.left, peer.down, peer.up, check.failed, check.warning, check.recovered')
+    .option('--peer <peer>', 'only events about this peer: its id, its last characters, or its node name')
+    .option('--limit <n>', 'at most this many of the newest events, 1-10000 (default: 100)')
+    .option('--follow', 'keep printing new events as they replicate, until Ctrl-C')
+    .option('--json', 'print JSON lines instead of a table')
+    .action(act(async (opts) => await (await import('./events.js')).eventsCommand(opts)))
+
   program.command('id')
     .description('print this node\'s peer id (creating its key if missing)')
     .option('--data-dir <dir>', 'data dir (default: ./data)')

@@ -24,5 +24,7 @@ export async function runCommand (options: { config?: string } & RunFlags): Prom
   await node.stop()
   clearTimeout(force)
   log.info('stopped')
+  // OrbitDB 3.0.2 leaves a 30 s timer per block read/write that it never clears: don't wait for them
+  setTimeout(() => { process.exit(0) }, 100).unref()
   return 0
 }

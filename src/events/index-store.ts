@@ -3,7 +3,8 @@
  * DATA/events: events by time for newest-first queries with a limit (the last
  * 100 of 100k read in a few ms, where walking the log newest-first costs
  * ~1 ms per entry), de-duplicated by incident id, plus the OrbitDB heads and
- * entry index of each period (so dropping a period is a few range deletes).
+ * entry index of each period (so dropping a period is a few range deletes,
+ * and opening one opens no LevelDB of its own).
  *
  * Keys:  t!<ts>!<id> -> event JSON     d!<id> -> its t! key
  *        x!<tag>!<entry hash> -> ''    (entry indexed; tag = periodMs/period)
@@ -102,14 +103,28 @@ export class EventIndex {
     const low = Math.max(q.since ?? 0, notBefore, 0)
     const limit = q.limit ?? 100
     const out: MeshEvent[] = []
-    for await (const [, value] of this.#db.iterator({ gte: `t!${new Date(low).toISOString()}`, lt: end('t!'), reverse: true })) {
-      const e = asMeshEvent(JSON.parse(dec.decode(value)))
-      if (e === undefined) continue
-      if (q.type !== undefined && !q.type.includes(e.type)) continue
-      if (q.peer !== undefined && !matchesPeer(e, q.peer)) continue
-      out.push(e)
-      if (out.length >= limit) break
-    }
+    // cheap text tests before JSON.parse, and batched reads (nextv): a filter matching nothing
+    // scans 100k events in ~0.6-0.7 s, was ~1.3 s with one await per event and a parse each
+    const types = q.type?.map(t => `"type":"${t}"`)
+    const peerText = q.peer === undefined || /["\\]/.test(q.peer) ? undefined : q.peer.replace(/^…/, '')
+    const it = this.#db.iterator({ gte: `t!${new Date(low).toISOString()}`, lt: end('t!'), reverse: true })
+    try {
+      for (let size = limit + 1; out.length < limit; size = Math.min(size * 2, 1000)) {
+        const batch = await it.nextv(size)
+        if (batch.length === 0) break
+        for (const [, value] of batch) {
+          const text = dec.decode(value)
+          if (types !== undefined && !types.some(t => text.includes(t))) continue
+          if (peerText !== undefined && !text.includes(peerText)) continue
+          const e = asMeshEvent(JSON.parse(text))
+          if (e === undefined) continue
+          if (q.type !== undefined && !q.type.includes(e.type)) continue
+          if (q.peer !== undefined && !matchesPeer(e, q.peer)) continue
+          out.push(e)
+          if (out.length >= limit) break
+        }
+      }
+    } finally { await it.close() }
     return out
   }
 
@@ -160,28 +175,29 @@ export class EventIndex {
     for await (const key of this.#db.keys({ gte: prefix, lt: end(prefix) })) yield key.slice(prefix.length)
   }
 
-  /** Forget a period: its events (by time range), their ids, its entry markers and OrbitDB state. */
-  async dropPeriod (tag: string, from: string, until: string): Promise<number> {
-    let removed = 0
+  /** Forget the events in [from, until) (ISO times) and their ids; returns how many. */
+  async dropEvents (from: string, until: string): Promise<number> {
     let total = 0
     let ops: Op[] = []
     const flush = async (): Promise<void> => {
+      const removed = ops.length / 2
       ops.push({ type: 'put', key: 'm!count', value: enc.encode(String(Math.max(0, this.#count - removed))) })
       await this.#db.batch(ops)
       this.#count = Math.max(0, this.#count - removed)
       total += removed
-      removed = 0
       ops = []
     }
     for await (const key of this.#db.keys({ gte: `t!${from}`, lt: `t!${until}` })) {
-      const id = key.slice(key.indexOf('!', 2) + 1)
-      ops.push({ type: 'del', key }, { type: 'del', key: `d!${id}` })
-      removed++
+      ops.push({ type: 'del', key }, { type: 'del', key: `d!${key.slice(key.indexOf('!', 2) + 1)}` })
       if (ops.length >= 2000) await flush()
     }
-    await flush()
+    if (ops.length > 0) await flush()
+    return total
+  }
+
+  /** Forget a period's entry markers and OrbitDB state. */
+  async dropTag (tag: string): Promise<void> {
     await this.#db.clear({ gte: `x!${tag}!`, lt: end(`x!${tag}!`) })
     await this.#db.clear({ gte: `o!${tag}!`, lt: end(`o!${tag}!`) })
-    return total
   }
 }

@@ -64,7 +64,12 @@ declare module '@orbitdb/core' {
     stop: () => Promise<void>
   }
 
-  export function createOrbitDB (params: { ipfs: unknown, id?: string, directory?: string }): Promise<OrbitDB>
+  export interface KeyStoreInstance { close: () => Promise<void> }
+  export interface IdentitiesInstance { keystore: KeyStoreInstance }
+
+  export function createOrbitDB (params: { ipfs: unknown, id?: string, directory?: string, identities?: IdentitiesInstance }): Promise<OrbitDB>
+  export function KeyStore (params: { path: string }): Promise<KeyStoreInstance>
+  export function Identities (params: { keystore: KeyStoreInstance, storage: Storage }): Promise<IdentitiesInstance>
   export function IPFSAccessController (params?: { write?: string[], storage?: Storage }): AccessControllerFactory
   export function IPFSBlockStorage (params: { ipfs: unknown, pin?: boolean, timeout?: number }): Promise<Storage>
   export function LRUStorage (params?: { size?: number }): Promise<Storage>

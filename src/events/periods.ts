@@ -32,10 +32,14 @@ export const logName = (mesh: string, periodMs: number, period: number): string 
 
 export const periodOf = (tsMs: number, periodMs: number): number => Math.floor(tsMs / periodMs)
 
-/** Periods that still hold events younger than the retention, oldest first. */
+/**
+ * Periods that still hold events younger than the retention, oldest first,
+ * and the next one: a writer whose clock runs ahead writes there, and its
+ * events should not wait for our clock to reach that period to replicate.
+ */
 export function livePeriods (now: number, retentionMs: number, periodMs: number): number[] {
   const first = periodOf(now - retentionMs, periodMs)
-  const last = periodOf(now, periodMs)
+  const last = periodOf(now, periodMs) + 1
   const out: number[] = []
   for (let p = first; p <= last; p++) out.push(p)
   return out

@@ -53,6 +53,7 @@ export class Nodes {
     let events: EventLog
     try {
       events = await openEventLog({ libp2p, datastore, table, log: silent, peerId }, { dataDir, meshKey: this.meshKey, retentionMs: 7 * 86_400_000, ...init })
+      await events.ready().catch(async err => { await events.stop(); throw err })
     } catch (err) {
       await libp2p.stop()
       await datastore.close()

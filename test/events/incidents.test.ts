@@ -3,7 +3,9 @@
  * the real heartbeat service and failure detector on their libp2p nodes; one
  * is killed (no goodbye) and comes back.
  */
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FailureDetector } from '../../src/heartbeat/detector.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
@@ -17,9 +19,9 @@ const INTERVAL = 300
 
 interface Member { node: TestNode, heartbeat: HeartbeatService, detector: FailureDetector, kill: () => Promise<void> }
 
-async function member (nodes: Nodes, name: string, opts: { dataDir?: string, privateKey?: PrivateKey } = {}): Promise<Member> {
+async function member (nodes: Nodes, name: string, opts: { dataDir?: string, privateKey?: PrivateKey, record?: boolean } = {}): Promise<Member> {
   const table = new PeerTable()
-  const node = await nodes.start(name, { fallbackMs: 1000 }, { ...opts, table })
+  const node = await nodes.start(name, { fallbackMs: 1000, record: opts.record }, { ...opts, table })
   const heartbeat = new HeartbeatService({
     pubsub: node.libp2p.services.pubsub, peerId: node.peerId, table, log: silent, machine: () => null, checks: () => [], addrs: () => []
   }, { name, expect: 'always-on', labels: { role: 'test' }, agent: 'meshmon/test', intervalMs: INTERVAL, digestWindowMs: INTERVAL * 10, boot: Date.now() })
@@ -89,6 +91,25 @@ describe('one event per incident', () => {
     expect(about(events, 'peer.joined', a.node.peerId)).toHaveLength(0)
     // a join is written once the joiner's first full heartbeat told its labels
     expect(about(events, 'peer.joined', cId)[0]!.labels).toEqual({ role: 'test' })
+  })
+
+  it('when the designated writer does not record the incident, another observer does, once', async () => {
+    nodes = new Nodes()
+    const keys = await Promise.all([1, 2, 3].map(async () => await generateKeyPair('Ed25519')))
+    const [k1, k2, k3] = keys.sort((x, y) => (peerIdFromPrivateKey(x).toString() < peerIdFromPrivateKey(y).toString() ? -1 : 1))
+    // the smallest id would write, but records nothing (as if it died right after the victim)
+    const a = await member(nodes, 'a', { privateKey: k1, record: false })
+    const b = await member(nodes, 'b', { privateKey: k2 })
+    const c = await member(nodes, 'c', { privateKey: k3 })
+    await nodes.connect(a.node, b.node, c.node)
+    const all = [a, b, c]
+    await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up')), 15_000)
+    const cId = c.node.peerId
+    await c.kill()
+    await waitFor('b records c down after the fallback delay', async () => about(await b.node.events.query(), 'peer.down', cId).length === 1, 15_000)
+    const down = about(await b.node.events.query(), 'peer.down', cId)[0]!
+    expect(down.source).toBe(b.node.peerId)
+    await waitFor('a holds it too', async () => about(await a.node.events.query(), 'peer.down', cId).length === 1, 15_000)
   })
 
   it('check changes are written by the node that owns the check; the first OK report is not an event', async () => {

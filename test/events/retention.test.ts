@@ -1,6 +1,7 @@
 /** Events older than the retention are not served, and their period's storage is reclaimed. */
 import { join } from 'node:path'
 import { LevelBlockstore } from 'blockstore-level'
+import { LevelDatastore } from 'datastore-level'
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -36,6 +37,15 @@ describe('retention', () => {
     try {
       for (const h of hashes) expect(await blocks.has(CID.parse(h, base58btc))).toBe(false)
     } finally { await blocks.close() }
+    // nor does the index keep the period's state or its events
+    const index = new LevelDatastore(join(a.dataDir, 'events'))
+    await index.open()
+    try {
+      const keys = await index.db.keys().all()
+      expect(keys.filter(k => k.startsWith(`o!1000/${oldPeriod}!`) || k.startsWith(`x!1000/${oldPeriod}!`))).toEqual([])
+      const oldIds = new Set(old.map(e => e.id))
+      expect(keys.filter(k => (k.startsWith('t!') || k.startsWith('d!')) && oldIds.has(k.slice(k.lastIndexOf('!') + 1)))).toEqual([])
+    } finally { await index.close() }
   })
 
   it('periods follow the retention: days from a week up, so nodes configured 7d or 30d share logs', () => {
