@@ -15,7 +15,8 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
     only: { type: 'string', default: 'metrics,mesh,alerts,events' },
-    window: { type: 'string', default: '20' }
+    window: { type: 'string', default: '20' },
+    settle: { type: 'string', default: '30' }
   }
 })
 const parts = new Set((values.only ?? '').split(','))
@@ -36,7 +37,7 @@ if (parts.has('metrics')) {
 if (parts.has('mesh')) {
   for (const n of (values.nodes ?? '10').split(',').map(Number)) {
     console.log(`\nmesh of ${n} processes on 127.0.0.1 (heartbeat 1s)`)
-    const r = await benchMesh(n, Number(values.window) * 1000, s => { console.log(s) })
+    const r = await benchMesh(n, Number(values.window) * 1000, s => { console.log(s) }, Number(values.settle) * 1000)
     table([{ ...r }])
     ;(result.mesh ??= [] as unknown[]) as unknown[]
     ;(result.mesh as unknown[]).push(r)

@@ -36,7 +36,7 @@ async function detection (cluster: Cluster, victim: NodeProc, fault: () => void,
   return times
 }
 
-export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}): Promise<MeshBenchResult> {
+export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000): Promise<MeshBenchResult> {
   const cluster = await new Cluster().init()
   try {
     const t0 = Date.now()
@@ -47,7 +47,9 @@ export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) 
     await cluster.waitAll(n, 'up', cluster.nodes, 120_000)
     const fullView = Date.now()
     log(`  full view after ${fullView - t0} ms`)
-    await new Promise(resolve => setTimeout(resolve, 3000)) // let start-up work settle before measuring the steady state
+    // start-up work (OrbitDB opening its period logs and exchanging heads with every peer) takes
+    // ~30 s to settle on 2 cores: measure the steady state after it
+    await new Promise(resolve => setTimeout(resolve, settleMs))
     const before = await Promise.all(cluster.nodes.map(metricsOf))
     await new Promise(resolve => setTimeout(resolve, windowMs))
     const after = await Promise.all(cluster.nodes.map(metricsOf))

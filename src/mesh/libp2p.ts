@@ -71,7 +71,9 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         Dhi: 5,
         Dout: 1,
         Dlazy: 3,
-        doPX: false
+        doPX: false,
+        // tags every GRAFT/PRUNE into the peer store, i.e. a LevelDB rewrite of the peer record
+        tagMeshPeers: false
       })
     }
   }) as unknown as MeshLibp2p
