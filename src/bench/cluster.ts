@@ -63,6 +63,14 @@ export class Cluster {
     return node
   }
 
+  /** Start nodes one after the other and wait until every one sees them all up. */
+  async startAll (names: string[], extra: string[] = []): Promise<NodeProc[]> {
+    const started: NodeProc[] = []
+    for (const name of names) started.push(await this.start(name, extra))
+    await this.waitAll(names.length)
+    return started
+  }
+
   async peers (node: NodeProc): Promise<any[]> {
     return await (await fetch(`${node.api}/api/v1/peers`)).json() as any[]
   }

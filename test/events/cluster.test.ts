@@ -1,28 +1,22 @@
 /**
  * The event log in real `meshmon run` processes: one event per incident seen
- * through the API and `meshmon events`. Skipped (saying why) until the binary
- * has the `events` command (the lead wires src/events into node.ts and main.ts).
+ * through the API and `meshmon events`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { meshmon } from '../helpers/cli.js'
 import { Cluster, type NodeProc } from '../helpers/cluster.js'
 import { waitFor } from '../helpers/wait.js'
 
-const wired = (await meshmon(['events', '--help']).catch(() => ({ stdout: '' }))).stdout.includes('--follow')
-if (!wired) console.warn('test/events/cluster.test.ts SKIPPED: `meshmon events` is not in the built binary yet (build, and wire src/events into node.ts and cli/main.ts)')
 
 const eventsOf = async (n: NodeProc, qs: string): Promise<any[]> => await (await fetch(`${n.api}/api/v1/events?${qs}`)).json() as any[]
 
-describe.skipIf(!wired)('events in a three-node mesh of real processes', () => {
+describe('events in a three-node mesh of real processes', () => {
   const cluster = new Cluster()
   let a: NodeProc, b: NodeProc, c: NodeProc
 
   beforeAll(async () => {
     await cluster.init()
-    a = await cluster.start('a')
-    b = await cluster.start('b')
-    c = await cluster.start('c')
-    await cluster.waitAll(3)
+    ;[a, b, c] = await cluster.startAll(['a', 'b', 'c']) as [NodeProc, NodeProc, NodeProc]
   })
   afterAll(async () => { await cluster.stopAll() })
 

@@ -14,10 +14,7 @@ describe('a three-node mesh on one host', () => {
 
   beforeAll(async () => {
     await cluster.init()
-    a = await cluster.start('a')
-    b = await cluster.start('b')
-    c = await cluster.start('c')
-    await cluster.waitAll(3)
+    ;[a, b, c] = await cluster.startAll(['a', 'b', 'c']) as [NodeProc, NodeProc, NodeProc]
   })
   afterEach((ctx) => { if (ctx.task.result?.state === 'fail') cluster.dumpLogs() })
   afterAll(async () => { await cluster.stopAll() })
