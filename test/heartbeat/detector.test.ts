@@ -100,6 +100,16 @@ describe('failure detector', () => {
     expect(table.get(A)?.state).toBe('up')
   })
 
+  it('on a host so loaded that every tick is late, peers are still judged', () => {
+    let now = 0
+    const table = new PeerTable({ monotonic: () => now })
+    const detector = new FailureDetector(table, { tickMs: 100, monotonic: () => now })
+    table.observe(A, beat())
+    detector.tick()
+    for (let i = 0; i < 10 && table.get(A)?.state !== 'down'; i++) { now += 700; detector.tick() } // every tick 600 ms late
+    expect(table.get(A)?.state).toBe('down')
+  })
+
   it('forgets down peers after forgetAfter', () => {
     let now = 0
     const table = new PeerTable({ monotonic: () => now })
