@@ -148,7 +148,6 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       forgetAfterMs: config.heartbeat.forgetAfter
     })
 
-
     heartbeat.start()
     stack.push(() => { heartbeat.stop() })
     detector.start()

@@ -52,6 +52,8 @@ export interface PeerTableEvents {
   check: [{ peer: Peer, check: CheckState, previous: CheckState | undefined }]
   /** a peer announced different listen addresses */
   addrs: [Peer]
+  /** a full heartbeat (machine info, labels, checks) was applied */
+  full: [Peer]
 }
 
 export type Observation = { accepted: true, isNew: boolean } | { accepted: false, reason: 'replay' }
@@ -97,6 +99,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       if (addrsChanged && !self) this.emit('addrs', peer)
       peer.machine = beat.full.machine ?? peer.machine
       this.#updateChecks(peer, beat.full.checks)
+      this.emit('full', peer)
     }
     if (beat.k === 'bye') {
       this.#setState(peer, 'left', 'bye')

@@ -1,6 +1,6 @@
 /** GET /metrics: the mesh (same from every peer) plus this process's own metrics. */
 import type { PeerTable } from '../heartbeat/peer-table.js'
-import { renderMesh } from './mesh.js'
+import { renderMesh, warmMesh } from './mesh.js'
 import { selfRegistry, type SelfSources } from './self.js'
 
 export type { SelfSources } from './self.js'
@@ -12,6 +12,7 @@ export interface MetricsEndpoint {
 
 export function metricsEndpoint (table: PeerTable, sources: SelfSources): MetricsEndpoint {
   const { registry, observeHeartbeatDelay } = selfRegistry(sources)
+  table.on('full', warmMesh)
   return {
     observeHeartbeatDelay,
     handler: async () => ({ contentType: registry.contentType, body: renderMesh(table.list()) + await registry.metrics() })

@@ -48,13 +48,28 @@ const CHECK_FIRST = 19
 /** labels that meshmon_node_info carries itself; a user label by these names is prefixed */
 const RESERVED = new Set(['peer', 'node', 'version', 'os', 'hostname', 'expect'])
 
-const machineCache = new WeakMap<MachineInfo, { id: string, lines: string[][] }>()
-const checkCache = new WeakMap<CheckState[], { id: string, lines: string[][] }>()
+/** per heartbeat payload: the peer's sample lines of each family, pre-joined */
+interface Chunks { id: string, chunks: string[] }
+const machineCache = new WeakMap<MachineInfo, Chunks>()
+const checkCache = new WeakMap<CheckState[], Chunks>()
+
+const idLabels = (p: Peer): string => `peer="${escapeLabel(p.peerId)}",node="${escapeLabel(p.name)}"`
+
+/**
+ * Build a peer's machine and check lines when its full heartbeat arrives, so a
+ * scrape right after many peers reported only joins strings (the metrics
+ * module calls this on the table's `full` event).
+ */
+export function warmMesh (p: Peer): void {
+  const id = idLabels(p)
+  if (p.machine != null) cached(machineCache, p.machine, id, machineLines)
+  if (p.checks.length > 0) cached(checkCache, p.checks, id, checkLines)
+}
 
 export function renderMesh (peers: Peer[]): string {
   const lines: string[][] = FAMILIES.map(() => [])
   for (const p of peers) {
-    const id = `peer="${escapeLabel(p.peerId)}",node="${escapeLabel(p.name)}"`
+    const id = idLabels(p)
     const name = (i: number): string => FAMILIES[i]?.name as string
     lines[0]?.push(`${name(0)}{${id}} ${p.state === 'up' ? 1 : 0}`)
     for (const s of PEER_STATES) lines[1]?.push(`${name(1)}{${id},state="${s}"} ${p.state === s ? 1 : 0}`)
@@ -70,16 +85,16 @@ export function renderMesh (peers: Peer[]): string {
   return renderFamilies(FAMILIES, lines)
 }
 
-function cached<K extends object> (cache: WeakMap<K, { id: string, lines: string[][] }>, key: K, id: string, build: (key: K, id: string) => string[][]): string[][] {
+function cached<K extends object> (cache: WeakMap<K, Chunks>, key: K, id: string, build: (key: K, id: string) => string[][]): string[] {
   const hit = cache.get(key)
-  if (hit !== undefined && hit.id === id) return hit.lines
-  const lines = build(key, id)
-  cache.set(key, { id, lines })
-  return lines
+  if (hit !== undefined && hit.id === id) return hit.chunks
+  const chunks = build(key, id).map(l => l.join('\n'))
+  cache.set(key, { id, chunks })
+  return chunks
 }
 
-function append (into: string[][], first: number, lines: string[][]): void {
-  lines.forEach((l, i) => { for (const line of l) into[first + i]?.push(line) })
+function append (into: string[][], first: number, chunks: string[]): void {
+  chunks.forEach((c, i) => { if (c !== '') into[first + i]?.push(c) })
 }
 
 function machineLines (m: MachineInfo, id: string): string[][] {
