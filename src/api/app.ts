@@ -11,7 +11,7 @@ import { peerView, sortPeers } from './peers.js'
 export interface ApiComponents {
   table: PeerTable
   /** Prometheus text of the mesh + this process */
-  metrics?: () => Promise<{ contentType: string, body: string }>
+  metrics?: () => Promise<{ contentType: string, body: string | Uint8Array<ArrayBuffer> }>
   events?: (query: URLSearchParams) => Promise<unknown[]>
   alerts?: () => unknown[]
   /** whether the node is running (healthz) */

@@ -1,48 +1,90 @@
-/** /metrics latency and size over a synthetic peer table of 100 and 500 peers. */
+/**
+ * /metrics latency and size over a synthetic peer table of 100 and 500 peers,
+ * both as the handler renders it and as a scraper sees it: a keep-alive HTTP
+ * GET to the real API on 127.0.0.1, timed until the whole body is read (the
+ * client runs in the same process, so its reading is counted too).
+ */
+import { request, Agent } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createApi } from '../api/app.js'
+import { closeServer, listenApi } from '../api/server.js'
 import { PeerTable } from '../heartbeat/peer-table.js'
 import { metricsEndpoint } from '../metrics/index.js'
 import { syntheticPeers } from './synthetic.js'
 
-export interface MetricsBenchResult { peers: number, series: number, bytes: number, p50Ms: number, p99Ms: number, allChangedP50Ms: number, allChangedP99Ms: number, receiveFullUs: number }
+export interface MetricsBenchResult {
+  peers: number
+  series: number
+  bytes: number
+  /** handler only, no peer changed since the last scrape */
+  p50Ms: number
+  p99Ms: number
+  /** handler only, every peer sent a full heartbeat since the last scrape */
+  allChangedP50Ms: number
+  allChangedP99Ms: number
+  /** HTTP GET over loopback, every peer sent a full heartbeat since the last scrape */
+  httpP50Ms: number
+  httpP99Ms: number
+  /** receive side: table update plus building that peer's lines, mean per full heartbeat */
+  receiveFullUs: number
+}
 
 export async function benchMetrics (peers: number, runs = 200): Promise<MetricsBenchResult> {
   const table = new PeerTable()
   const synthetic = syntheticPeers(peers)
   for (const p of synthetic) table.observe(p.peerId, p.beat)
   const m = metricsEndpoint(table, { peerId: 'bench', name: 'bench', gossip: () => ({ received: 0, invalid: {} }), connectedPeers: () => 0 })
-  let body = ''
-  for (let i = 0; i < 20; i++) body = (await m.handler()).body // warm up
-  /** p50/p99 of `runs` scrapes; `change` runs untimed before each (new heartbeat payloads) */
-  const time = async (change?: () => void): Promise<[number, number]> => {
-    const times: number[] = []
-    for (let i = 0; i < runs; i++) {
-      change?.()
-      const t = performance.now()
-      body = (await m.handler()).body
-      times.push(performance.now() - t)
-    }
-    times.sort((a, b) => a - b)
-    return [times[Math.floor(runs * 0.5)] ?? NaN, times[Math.floor(runs * 0.99)] ?? NaN]
-  }
-  // steady: scrapes between heartbeats; all changed: every peer sent a full heartbeat (new
-  // machine info and checks) since the last scrape, received as the node receives it. The
-  // receive side (table update plus building that peer's metric lines) is timed apart:
-  // receiveFullUs is its mean cost per full heartbeat.
-  const [p50Ms, p99Ms] = await time()
-  let seq = 1
-  let receiveMs = 0
-  let received = 0
-  const [allChangedP50Ms, allChangedP99Ms] = await time(() => {
-    seq++
-    const beats = synthetic.map(({ peerId, beat }) => ({
-      peerId,
-      beat: { ...beat, seq, full: beat.full === undefined ? undefined : { ...beat.full, machine: beat.full.machine === null ? null : { ...beat.full.machine }, checks: [...beat.full.checks] } }
-    }))
-    const t = performance.now()
-    for (const { peerId, beat } of beats) table.observe(peerId, beat)
-    receiveMs += performance.now() - t
-    received += beats.length
+  const server = await listenApi(createApi({ table, metrics: m.handler, running: () => true }), '127.0.0.1:0')
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const { port } = server.address() as AddressInfo
+  const scrape = async (): Promise<Buffer> => await new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', agent }, res => {
+      const parts: Buffer[] = []
+      res.on('data', (c: Buffer) => parts.push(c))
+      res.on('end', () => { res.statusCode === 200 ? resolve(Buffer.concat(parts)) : reject(new Error(`HTTP ${String(res.statusCode)}`)) })
+      res.on('error', reject)
+    }).on('error', reject).end()
   })
-  const receiveFullUs = Math.round(receiveMs / received * 1000 * 10) / 10
-  return { peers, series: body.split('\n').filter(l => l !== '' && !l.startsWith('#')).length, bytes: Buffer.byteLength(body), p50Ms, p99Ms, allChangedP50Ms, allChangedP99Ms, receiveFullUs }
+  try {
+    let body = ''
+    for (let i = 0; i < 20; i++) body = (await m.handler()).body.toString() // warm up
+    let seq = 1
+    let receiveMs = 0
+    let received = 0
+    /** every peer sends a full heartbeat (new machine info and checks), received as the node receives it */
+    const allChange = (): void => {
+      seq++
+      const beats = synthetic.map(({ peerId, beat }) => ({
+        peerId,
+        beat: { ...beat, seq, full: beat.full === undefined ? undefined : { ...beat.full, machine: beat.full.machine === null ? null : { ...beat.full.machine }, checks: [...beat.full.checks] } }
+      }))
+      const t = performance.now()
+      for (const { peerId, beat } of beats) table.observe(peerId, beat)
+      receiveMs += performance.now() - t
+      received += beats.length
+    }
+    /** p50/p99 of `runs` calls of `fn`; `change` runs untimed before each */
+    const time = async (fn: () => Promise<unknown>, change?: () => void): Promise<[number, number]> => {
+      const times: number[] = []
+      for (let i = 0; i < runs; i++) {
+        change?.()
+        const t = performance.now()
+        await fn()
+        times.push(performance.now() - t)
+      }
+      times.sort((a, b) => a - b)
+      return [times[Math.floor(runs * 0.5)] ?? NaN, times[Math.floor(runs * 0.99)] ?? NaN]
+    }
+    const [p50Ms, p99Ms] = await time(m.handler)
+    const [allChangedP50Ms, allChangedP99Ms] = await time(m.handler, allChange)
+    for (let i = 0; i < 5; i++) await scrape()
+    let last = Buffer.alloc(0)
+    const [httpP50Ms, httpP99Ms] = await time(async () => { last = await scrape() }, allChange)
+    body = last.toString()
+    const receiveFullUs = Math.round(receiveMs / received * 1000 * 10) / 10
+    return { peers, series: body.split('\n').filter(l => l !== '' && !l.startsWith('#')).length, bytes: Buffer.byteLength(body), p50Ms, p99Ms, allChangedP50Ms, allChangedP99Ms, httpP50Ms, httpP99Ms, receiveFullUs }
+  } finally {
+    agent.destroy()
+    await closeServer(server)
+  }
 }

@@ -24,14 +24,3 @@ export function formatValue (v: number): string {
 }
 
 export interface FamilySpec { name: string, type: 'gauge' | 'counter', help: string }
-
-/** Families in order, each with its sample lines: HELP and TYPE once, empty families left out. */
-export function renderFamilies (specs: readonly FamilySpec[], lines: string[][]): string {
-  let out = ''
-  specs.forEach((f, i) => {
-    const l = lines[i]
-    if (l === undefined || l.length === 0) return
-    out += `# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n${l.join('\n')}\n`
-  })
-  return out
-}

@@ -1,12 +1,12 @@
 /** GET /metrics: the mesh (same from every peer) plus this process's own metrics. */
 import type { PeerTable } from '../heartbeat/peer-table.js'
-import { renderMesh, warmMesh } from './mesh.js'
+import { renderMeshChunks, warmMesh } from './mesh.js'
 import { selfRegistry, type SelfSources } from './self.js'
 
 export type { SelfSources } from './self.js'
 
 export interface MetricsEndpoint {
-  handler: () => Promise<{ contentType: string, body: string }>
+  handler: () => Promise<{ contentType: string, body: Buffer<ArrayBuffer> }>
   observeHeartbeatDelay: (ms: number) => void
 }
 
@@ -15,6 +15,10 @@ export function metricsEndpoint (table: PeerTable, sources: SelfSources): Metric
   table.on('full', warmMesh)
   return {
     observeHeartbeatDelay,
-    handler: async () => ({ contentType: registry.contentType, body: renderMesh(table.list()) + await registry.metrics() })
+    handler: async () => {
+      const mesh = renderMeshChunks(table.list())
+      const self = Buffer.from(await registry.metrics())
+      return { contentType: registry.contentType, body: Buffer.concat([...mesh, self]) }
+    }
   }
 }
