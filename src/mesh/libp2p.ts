@@ -15,6 +15,8 @@ import { webSockets } from '@libp2p/websockets'
 import { all as allWsAddrs } from '@libp2p/websockets/filters'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { coalesceWrites } from './coalesce.js'
+import { lazyWindowUpdates } from './yamux-window.js'
 
 export interface MeshLibp2pInit {
   privateKey: PrivateKey
@@ -37,9 +39,14 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     // websockets refuses plain ws:// to non-DNS addresses unless told: a private swarm dials IPs
     transports: [tcp(), webSockets({ filter: allWsAddrs })],
     // pnet gives the nonce exchange 1 s by default; 30 nodes starting on 2 cores took longer and every dial failed
-    connectionProtector: preSharedKey({ psk: init.swarmKey, timeout: 5000 }),
+    // pnet over a raw connection whose writes are coalesced (see coalesce.ts)
+    connectionProtector: components => {
+      const pnet = preSharedKey({ psk: init.swarmKey, timeout: 5000 })(components)
+      return { protect: async (conn, options) => await pnet.protect(coalesceWrites(conn), options) }
+    },
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // window updates ride with other frames instead of one write per received frame (yamux-window.ts)
+    streamMuxers: [components => lazyWindowUpdates(yamux()(components))],
     connectionManager: {
       maxConnections: init.maxConnections ?? 300,
       // a dialer with the wrong swarm key holds a pending slot until this fires (10 s by default)
