@@ -78,7 +78,7 @@ export async function benchMetrics (peers: number, runs = 200): Promise<MetricsB
     const [p50Ms, p99Ms] = await time(m.handler)
     const [allChangedP50Ms, allChangedP99Ms] = await time(m.handler, allChange)
     for (let i = 0; i < 5; i++) await scrape()
-    let last = Buffer.alloc(0)
+    let last: Buffer = Buffer.alloc(0)
     const [httpP50Ms, httpP99Ms] = await time(async () => { last = await scrape() }, allChange)
     body = last.toString()
     const receiveFullUs = Math.round(receiveMs / received * 1000 * 10) / 10
