@@ -6,6 +6,7 @@
  * function @libp2p/crypto calls for ed25519), never replaced.
  */
 import crypto from 'node:crypto'
+import type { GossipSub } from '@chainsafe/libp2p-gossipsub'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fastMsgId } from '../../src/mesh/fast-msg-id.js'
@@ -56,7 +57,7 @@ describe('duplicates in a real three-node mesh', () => {
     await a.dial(c.getMultiaddrs())
     await b.dial(c.getMultiaddrs())
     // every node has both others in its topic mesh, so each receiver gets a direct and a relayed copy
-    await waitFor('a full topic mesh', () => nodes.every(n => n.services.pubsub.getMeshPeers(TOPIC).length === 2), 15_000)
+    await waitFor('a full topic mesh', () => nodes.every(n => (n.services.pubsub as unknown as GossipSub).getMeshPeers(TOPIC).length === 2), 15_000)
 
     // copies as they come off the wire, before any duplicate check
     const copies = new Map<MeshLibp2p, number>([[b, 0], [c, 0]])
