@@ -24,7 +24,7 @@ const result: Record<string, unknown> = {
   date: new Date().toISOString(), node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30)
 }
 const table = (rows: Array<Record<string, unknown>>): void => {
-  const fmt = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 1 ? 3 : 1)) : String(v))
+  const fmt = (v: unknown): string => v === null ? 'n/a' : (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(v < 1 ? 3 : 1)) : String(v))
   for (const r of rows) for (const [k, v] of Object.entries(r)) console.log(`  ${k.padEnd(34)} ${fmt(v)}`)
 }
 

@@ -1,9 +1,12 @@
 /**
  * /metrics latency and size over a synthetic peer table of 100 and 500 peers,
  * both as the handler renders it and as a scraper sees it: a keep-alive HTTP
- * GET to the real API on 127.0.0.1, timed until the whole body is read (the
- * client runs in the same process, so its reading is counted too).
+ * GET to the real API on 127.0.0.1, timed until the whole body is read. The
+ * in-process client counts its own reading too; `curl`, a separate process like
+ * Prometheus, times the scrape as a scraper sees it while full heartbeats keep
+ * arriving at the rate a real mesh sends them (every peer every 10 s).
  */
+import { execFile } from 'node:child_process'
 import { request, Agent } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createApi } from '../api/app.js'
@@ -25,8 +28,27 @@ export interface MetricsBenchResult {
   /** HTTP GET over loopback, every peer sent a full heartbeat since the last scrape */
   httpP50Ms: number
   httpP99Ms: number
+  /** HTTP GET by curl (another process, keep-alive), full heartbeats arriving meanwhile; null without curl */
+  curlP50Ms: number | null
+  curlP99Ms: number | null
   /** receive side: table update plus building that peer's lines, mean per full heartbeat */
   receiveFullUs: number
+}
+
+/** `runs` keep-alive GETs by one curl process; total time of each in ms, or null when curl is missing */
+async function curlTimes (url: string, runs: number): Promise<number[] | null> {
+  const args = ['-s', '-w', '%{http_code} %{time_total}\n']
+  for (let i = 0; i < runs; i++) args.push('-o', '/dev/null', url)
+  return await new Promise((resolve, reject) => {
+    execFile('curl', args, { timeout: 120_000 }, (err, stdout) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') { resolve(null); return }
+      if (err !== null) { reject(err); return }
+      const lines = stdout.trim().split('\n').map(l => l.split(' '))
+      const bad = lines.find(([code]) => code !== '200')
+      if (bad !== undefined || lines.length !== runs) { reject(new Error(`curl: ${lines.length} answers, one was ${bad?.[0] ?? '?'}`)); return }
+      resolve(lines.map(([, t]) => Number(t) * 1000))
+    })
+  })
 }
 
 export async function benchMetrics (peers: number, runs = 200): Promise<MetricsBenchResult> {
@@ -81,8 +103,22 @@ export async function benchMetrics (peers: number, runs = 200): Promise<MetricsB
     let last: Buffer = Buffer.alloc(0)
     const [httpP50Ms, httpP99Ms] = await time(async () => { last = await scrape() }, allChange)
     body = last.toString()
+    // full heartbeats as a mesh of this size sends them: every peer every 10 s, in 100 ms slices
+    let next = 0
+    const trickle = setInterval(() => {
+      seq++
+      for (let i = 0; i < Math.ceil(peers / 100); i++) {
+        const { peerId, beat } = synthetic[next++ % peers] as (typeof synthetic)[number]
+        table.observe(peerId, { ...beat, seq, full: beat.full === undefined ? undefined : { ...beat.full, checks: [...beat.full.checks] } })
+      }
+    }, 100)
+    let curl: number[] | null
+    try { curl = await curlTimes(`http://127.0.0.1:${port}/metrics`, runs) } finally { clearInterval(trickle) }
+    curl?.sort((a, b) => a - b)
+    const curlP50Ms = curl === null ? null : curl[Math.floor(runs * 0.5)] ?? NaN
+    const curlP99Ms = curl === null ? null : curl[Math.floor(runs * 0.99)] ?? NaN
     const receiveFullUs = Math.round(receiveMs / received * 1000 * 10) / 10
-    return { peers, series: body.split('\n').filter(l => l !== '' && !l.startsWith('#')).length, bytes: Buffer.byteLength(body), p50Ms, p99Ms, allChangedP50Ms, allChangedP99Ms, httpP50Ms, httpP99Ms, receiveFullUs }
+    return { peers, series: body.split('\n').filter(l => l !== '' && !l.startsWith('#')).length, bytes: Buffer.byteLength(body), p50Ms, p99Ms, allChangedP50Ms, allChangedP99Ms, httpP50Ms, httpP99Ms, curlP50Ms, curlP99Ms, receiveFullUs }
   } finally {
     agent.destroy()
     await closeServer(server)
