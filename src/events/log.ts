@@ -16,6 +16,7 @@ import { EventIndex, periodTag } from './index-store.js'
 import { blockStorage, deleteEntryBlocks, indexEntries, openPeriodDb, unindexedEntries, type EntryPayload } from './period-log.js'
 import { livePeriods, logName, meshId, periodBounds, periodFor, periodOf } from './periods.js'
 import { IncidentRecorder, type RecorderInit } from './recorder.js'
+import { nativeVerify } from './native-verify.js'
 import type { EventInput, EventQuery, MeshEvent } from './types.js'
 
 export interface EventLogComponents {
@@ -120,7 +121,10 @@ class MeshEventLog implements EventLog {
         keystore: await KeyStore({ path: join(directory, 'keystore') }),
         storage: await ComposedStorage(await LRUStorage({ size: 1000 }), blockStorage(this.#helia.helia))
       })
-      this.#orbitdb = await createOrbitDB({ ipfs: this.#helia.helia, directory, id: this.#c.peerId, identities })
+      // replicated entries' signatures checked by OpenSSL, not pure-JS secp256k1 (native-verify.ts)
+      const identity = await identities.createIdentity({ id: this.#c.peerId })
+      identity.verify = nativeVerify(identity.verify)
+      this.#orbitdb = await createOrbitDB({ ipfs: this.#helia.helia, directory, id: this.#c.peerId, identities, identity })
       const t2 = performance.now()
       // the current period is what writes need; older ones open in the background
       await this.#period(periodOf(Date.now(), this.periodMs))

@@ -65,13 +65,25 @@ declare module '@orbitdb/core' {
   }
 
   export interface KeyStoreInstance { close: () => Promise<void> }
-  export interface IdentitiesInstance { keystore: KeyStoreInstance }
+  /** (signature hex, public key hex, signed bytes) */
+  export type VerifyFn = (signature: string, publicKey: string, data: Uint8Array | string) => Promise<boolean>
+  export interface Identity { id: string, publicKey: string, hash: string, verify: VerifyFn }
+  export interface IdentitiesInstance {
+    keystore: KeyStoreInstance
+    createIdentity: (params: { id: string }) => Promise<Identity>
+    verify: VerifyFn
+  }
 
-  export function createOrbitDB (params: { ipfs: unknown, id?: string, directory?: string, identities?: IdentitiesInstance }): Promise<OrbitDB>
+  export function createOrbitDB (params: { ipfs: unknown, id?: string, directory?: string, identities?: IdentitiesInstance, identity?: Identity }): Promise<OrbitDB>
   export function KeyStore (params: { path: string }): Promise<KeyStoreInstance>
   export function Identities (params: { keystore: KeyStoreInstance, storage: Storage }): Promise<IdentitiesInstance>
   export function IPFSAccessController (params?: { write?: string[], storage?: Storage }): AccessControllerFactory
   export function IPFSBlockStorage (params: { ipfs: unknown, pin?: boolean, timeout?: number }): Promise<Storage>
   export function LRUStorage (params?: { size?: number }): Promise<Storage>
   export function ComposedStorage (a: Storage, b: Storage): Promise<Storage>
+}
+
+/** OrbitDB's own signature check, for comparison in tests (no exports map: the file is reachable) */
+declare module '@orbitdb/core/src/key-store.js' {
+  export function verifyMessage (signature: string, publicKey: string, data: Uint8Array | string): Promise<boolean>
 }
