@@ -75,9 +75,21 @@ export class EventIndex {
    * earliest report. Returns how many new events were added.
    */
   async ingest (tag: string, entries: IndexedEntry[]): Promise<number> {
+    return await this.#ingest(entries.flatMap(e => e.events), entries.map(entry => `x!${tag}!${entry.hash}`))
+  }
+
+  /**
+   * Index events that came without their log entries (a peer's index, see
+   * sync.ts): no entry is marked, so when the entries replicate they are
+   * indexed as usual and their events, already held, are not counted twice.
+   */
+  async ingestEvents (events: MeshEvent[]): Promise<number> {
+    return await this.#ingest(events, [])
+  }
+
+  async #ingest (events: MeshEvent[], markers: string[]): Promise<number> {
     const ops: Op[] = []
     const latest = new Map<string, string | undefined>()
-    const events = entries.flatMap(e => e.events)
     const ids = [...new Set(events.map(e => e.id))]
     const stored = ids.length === 0 ? [] : await this.#db.getMany(ids.map(id => `d!${id}`))
     ids.forEach((id, i) => { const v = stored[i]; latest.set(id, v === undefined ? undefined : dec.decode(v)) })
@@ -91,11 +103,42 @@ export class EventIndex {
       ops.push({ type: 'put', key, value: enc.encode(JSON.stringify(e)) }, { type: 'put', key: `d!${e.id}`, value: enc.encode(key) })
       latest.set(e.id, key)
     }
-    for (const entry of entries) ops.push({ type: 'put', key: `x!${tag}!${entry.hash}`, value: EMPTY })
+    for (const key of markers) ops.push({ type: 'put', key, value: EMPTY })
     ops.push({ type: 'put', key: 'm!count', value: enc.encode(String(this.#count + added)) })
     await this.#db.batch(ops)
     this.#count += added
     return added
+  }
+
+  /** Events held per time bucket (index = floor(ts / bucketMs)), from `notBefore` on. */
+  async bucketCounts (bucketMs: number, notBefore: number): Promise<Map<number, number>> {
+    const counts = new Map<number, number>()
+    const it = this.#db.keys({ gte: `t!${new Date(Math.max(0, notBefore)).toISOString()}`, lt: end('t!') })
+    try {
+      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) {
+        for (const key of batch) {
+          const bucket = Math.floor(Date.parse(key.slice(2, key.indexOf('!', 2))) / bucketMs)
+          counts.set(bucket, (counts.get(bucket) ?? 0) + 1)
+        }
+      }
+    } finally { await it.close() }
+    return counts
+  }
+
+  /** The stored JSON of the events in `buckets`, from `notBefore` on, oldest first, `size` at a time. */
+  async * eventTexts (bucketMs: number, buckets: Set<number>, notBefore: number, size = 500): AsyncGenerator<string[]> {
+    const it = this.#db.iterator({ gte: `t!${new Date(Math.max(0, notBefore)).toISOString()}`, lt: end('t!') })
+    try {
+      let out: string[] = []
+      for (let batch = await it.nextv(size); batch.length > 0; batch = await it.nextv(size)) {
+        for (const [key, value] of batch) {
+          if (!buckets.has(Math.floor(Date.parse(key.slice(2, key.indexOf('!', 2))) / bucketMs))) continue
+          out.push(dec.decode(value))
+          if (out.length >= size) { yield out; out = [] }
+        }
+      }
+      if (out.length > 0) yield out
+    } finally { await it.close() }
   }
 
   /** Newest first, never older than `notBefore` (retention). */

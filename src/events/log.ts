@@ -17,6 +17,7 @@ import { blockStorage, deleteEntryBlocks, indexEntries, openPeriodDb, unindexedE
 import { livePeriods, logName, meshId, periodBounds, periodFor, periodOf } from './periods.js'
 import { IncidentRecorder, type RecorderInit } from './recorder.js'
 import { nativeVerify } from './native-verify.js'
+import { EventSync, type SyncStats } from './sync.js'
 import type { EventInput, EventQuery, MeshEvent } from './types.js'
 
 export interface EventLogComponents {
@@ -39,6 +40,8 @@ export interface EventLogInit extends BatcherInit, RecorderInit {
   periodMs?: number
   /** write events for the peer table's transitions and check changes @default true */
   record?: boolean
+  /** fetch missing events from peers' indexes in bulk (sync.ts); off only to measure OrbitDB alone @default true */
+  indexSync?: boolean
 }
 
 export interface PeriodInfo { period: number, address: string, entries: string[] }
@@ -57,6 +60,8 @@ export interface EventLog {
   /** the open periods and the entries each holds */
   periods: () => Promise<PeriodInfo[]>
   readonly periodMs: number
+  /** what index sync with peers did (sync.ts) */
+  syncStats: () => SyncStats
   stop: () => Promise<void>
 }
 
@@ -72,6 +77,7 @@ class MeshEventLog implements EventLog {
   readonly #batcher: EntryBatcher<MeshEvent>
   readonly #recorder?: IncidentRecorder
   #index!: EventIndex
+  #sync?: EventSync
   #helia!: EventsHelia
   #orbitdb!: OrbitDB
   #serial: Promise<unknown> = Promise.resolve()
@@ -103,6 +109,22 @@ class MeshEventLog implements EventLog {
    */
   async start (): Promise<void> {
     this.#index = await EventIndex.open(join(this.#init.dataDir, 'events'))
+    // the index answers peers and takes their events before the replicated log is open
+    if (this.#init.indexSync !== false) {
+      const index = this.#index
+      this.#sync = new EventSync({
+        libp2p: this.#c.libp2p,
+        log: this.#log,
+        retentionMs: this.#init.retentionMs,
+        bucketMs: this.periodMs,
+        store: {
+          bucketCounts: async (bucketMs, notBefore) => await index.bucketCounts(bucketMs, notBefore),
+          eventTexts: (bucketMs, buckets, notBefore) => index.eventTexts(bucketMs, buckets, notBefore),
+          ingest: async events => await this.#exclusive(async () => this.#stopped ? 0 : await index.ingestEvents(events))
+        }
+      })
+      await this.#sync.start()
+    }
     this.#ready = this.#openLog()
     this.#ready.catch((err: Error) => { this.#log.error({ err: err.message }, 'event log not opened: events are served but not written or replicated') })
     this.#recorder?.start()
@@ -142,6 +164,8 @@ class MeshEventLog implements EventLog {
   }
 
   count (): number { return this.#index.count }
+
+  syncStats (): SyncStats { return { ...(this.#sync?.stats ?? { exchanges: 0, added: 0, served: 0, failed: 0 }) } }
 
   async query (q: EventQuery = {}): Promise<MeshEvent[]> {
     return await this.#index.query(q, Date.now() - this.#init.retentionMs)
@@ -184,6 +208,7 @@ class MeshEventLog implements EventLog {
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#recorder?.stop()
+    await this.#sync?.stop()
     await this.#ready.catch(() => {})
     await this.#batcher.flush().catch(() => {})
     this.#stopped = true
