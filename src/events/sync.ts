@@ -107,6 +107,7 @@ export class EventSync {
   readonly #queued = new Set<string>()
   readonly #stop = new AbortController()
   #running?: Promise<void>
+  #draining = false
   #started = false
   readonly #onConnect = (evt: CustomEvent<PeerId>): void => { this.enqueue(evt.detail) }
 
@@ -136,14 +137,22 @@ export class EventSync {
     if (!this.#started || this.#queued.has(id)) return
     this.#queued.add(id)
     this.#queue.push(id)
-    this.#running ??= this.#drain().finally(() => { this.#running = undefined })
+    if (!this.#draining) {
+      this.#draining = true
+      this.#running = this.#drain()
+    }
   }
 
   async #drain (): Promise<void> {
-    for (let id = this.#queue.shift(); id !== undefined && this.#started; id = this.#queue.shift()) {
-      this.#queued.delete(id)
-      const peer = this.#c.libp2p.getPeers().find(p => p.toString() === id)
-      if (peer !== undefined) await this.syncWith(peer).catch(() => {})
+    try {
+      for (let id = this.#queue.shift(); id !== undefined && this.#started; id = this.#queue.shift()) {
+        this.#queued.delete(id)
+        const peer = this.#c.libp2p.getPeers().find(p => p.toString() === id)
+        if (peer !== undefined) await this.syncWith(peer).catch(() => {})
+      }
+    } finally {
+      // in the same turn as the last look at the queue: an enqueue after this starts a new drain
+      this.#draining = false
     }
   }
 
