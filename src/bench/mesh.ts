@@ -20,6 +20,8 @@ export interface MeshBenchResult {
   killDetectMsMax: number
   stopDetectMsMedian: number
   stopDetectMsMax: number
+  /** lines of Node process warnings (e.g. MaxListenersExceededWarning) on all nodes' stderr */
+  processWarnings: number
 }
 
 const metricsOf = async (n: NodeProc): Promise<string> => await (await fetch(`${n.api}/metrics`)).text()
@@ -83,7 +85,8 @@ export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) 
       killDetectMsMedian: median(kill),
       killDetectMsMax: Math.max(...kill),
       stopDetectMsMedian: median(stop),
-      stopDetectMsMax: Math.max(...stop)
+      stopDetectMsMax: Math.max(...stop),
+      processWarnings: cluster.nodes.reduce((acc, node) => acc + node.logs.filter(l => /^\(node:\d+\) \w*Warning/.test(l)).length, 0)
     }
   } finally {
     await cluster.stopAll()

@@ -3,6 +3,7 @@
  * controller on every node (so the same address), heads and entry index kept
  * in the event index's LevelDB, entry blocks in Helia's blockstore, unpinned.
  */
+import { setMaxListeners } from 'node:events'
 import { ComposedStorage, IPFSAccessController, LRUStorage, type EventsDatabase, type LogEntry, type OrbitDB, type Storage } from '@orbitdb/core'
 import type { Helia } from '@helia/utils'
 import type { Libp2p } from '@libp2p/interface'
@@ -47,14 +48,28 @@ export function blockStorage (helia: Helia<Libp2p>, timeoutMs = 30_000): Storage
   const cid = (hash: string): CID => CID.parse(hash, base58btc)
   return {
     put: async (hash, bytes) => { await helia.blockstore.put(cid(hash), bytes) },
-    get: async (hash) => await helia.blockstore.get(cid(hash), { signal: AbortSignal.timeout(timeoutMs) }),
-    persist: async (hash) => { await helia.blockstore.get(cid(hash), { signal: AbortSignal.timeout(timeoutMs) }) },
+    get: async (hash) => await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }),
+    persist: async (hash) => { await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }) },
     del: async () => {},
     iterator: async function * () {},
     merge: async () => {},
     clear: async () => {},
     close: async () => {}
   }
+}
+
+/**
+ * The signal of one block fetch. Helia hands it on with the block once it
+ * arrives, and bitswap adds one abort listener to it per peer that wants the
+ * block (@helia/bitswap sendMessage -> @libp2p/utils Job.join, never removed):
+ * with 10+ peers Node printed "Possible EventTarget memory leak detected" on
+ * every busy node. Not a leak (the signal dies with its timeout), so the
+ * limit is lifted on this signal only.
+ */
+export function fetchSignal (timeoutMs: number): AbortSignal {
+  const signal = AbortSignal.timeout(timeoutMs)
+  setMaxListeners(Infinity, signal)
+  return signal
 }
 
 export function payloadEvents (entry: LogEntry): MeshEvent[] {
