@@ -86,7 +86,7 @@ export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) 
       killDetectMsMax: Math.max(...kill),
       stopDetectMsMedian: median(stop),
       stopDetectMsMax: Math.max(...stop),
-      processWarnings: cluster.nodes.reduce((acc, node) => acc + node.logs.filter(l => /^\(node:\d+\) \w*Warning/.test(l)).length, 0)
+      processWarnings: cluster.nodes.reduce((acc, node) => acc + node.logs.filter(l => /^\(node:\d+\) (\[\w+\] )?\w*Warning/.test(l)).length, 0)
     }
   } finally {
     await cluster.stopAll()
