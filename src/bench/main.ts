@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only mesh,metrics]`: prints a table per
+ * `npm run bench [-- --nodes N] [-- --only mesh,metrics] [-- --heartbeat 5s]`: prints a table per
  * part and writes everything as JSON under bench-results/. Numbers, not tests.
  */
 import '../shim.js'
@@ -16,7 +16,8 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '10' },
     only: { type: 'string', default: 'metrics,mesh,alerts,events' },
     window: { type: 'string', default: '20' },
-    settle: { type: 'string', default: '30' }
+    settle: { type: 'string', default: '30' },
+    heartbeat: { type: 'string', default: '1s' }
   }
 })
 const parts = new Set((values.only ?? '').split(','))
@@ -36,8 +37,8 @@ if (parts.has('metrics')) {
 }
 if (parts.has('mesh')) {
   for (const n of (values.nodes ?? '10').split(',').map(Number)) {
-    console.log(`\nmesh of ${n} processes on 127.0.0.1 (heartbeat 1s)`)
-    const r = await benchMesh(n, Number(values.window) * 1000, s => { console.log(s) }, Number(values.settle) * 1000)
+    console.log(`\nmesh of ${n} processes on 127.0.0.1 (heartbeat ${values.heartbeat})`)
+    const r = await benchMesh(n, Number(values.window) * 1000, s => { console.log(s) }, Number(values.settle) * 1000, values.heartbeat)
     table([{ ...r }])
     ;(result.mesh ??= [] as unknown[]) as unknown[]
     ;(result.mesh as unknown[]).push(r)

@@ -8,6 +8,9 @@ import { waitFor } from './wait.js'
 
 export interface MeshBenchResult {
   nodes: number
+  heartbeat: string
+  /** CPU of all nodes per node and second, in ms */
+  cpuMsPerNodePerSecond: number
   startAllHealthyMs: number
   fullViewMs: number
   deliveryP50Ms: number
@@ -38,12 +41,13 @@ async function detection (cluster: Cluster, victim: NodeProc, fault: () => void,
   return times
 }
 
-export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000): Promise<MeshBenchResult> {
+export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s'): Promise<MeshBenchResult> {
   const cluster = await new Cluster().init()
+  const extra = ['--heartbeat-interval', heartbeat]
   try {
     const t0 = Date.now()
-    await cluster.start('node-00')
-    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await cluster.start(`node-${String(i + 1).padStart(2, '0')}`)))
+    await cluster.start('node-00', extra)
+    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await cluster.start(`node-${String(i + 1).padStart(2, '0')}`, extra)))
     const healthy = Date.now()
     log(`  ${n} nodes healthy after ${healthy - t0} ms`)
     await cluster.waitAll(n, 'up', cluster.nodes, 120_000)
@@ -74,6 +78,8 @@ export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) 
     log(`  SIGSTOP detected by ${stop.length} survivors, max ${Math.max(...stop)} ms`)
     return {
       nodes: n,
+      heartbeat,
+      cpuMsPerNodePerSecond: (cpu * 1000) / n / (windowMs / 1000),
       startAllHealthyMs: healthy - t0,
       fullViewMs: fullView - t0,
       deliveryP50Ms: quantile(0.5, delay) * 1000,
