@@ -158,7 +158,7 @@ export class EventSync {
 
   /** One exchange as the asking side; returns the number of new events. */
   async syncWith (peer: PeerId): Promise<number> {
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)])
+    const signal = this.#exchangeSignal()
     const t0 = performance.now()
     let stream: Stream | undefined
     let added = 0
@@ -198,14 +198,13 @@ export class EventSync {
       this.stats.failed++
       this.stats.added += added
       stream?.abort(err)
-      const level = err instanceof SyncError ? 'warn' : 'debug'
-      if (!this.#stop.signal.aborted) this.#c.log[level]({ peer: peer.toString(), err: err.message, added }, 'event index sync with a peer ended early')
+      this.#ended(err, { peer: peer.toString(), added }, 'event index sync with a peer ended early')
       throw err
     }
   }
 
   async #serve (stream: Stream, peer: string): Promise<void> {
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)])
+    const signal = this.#exchangeSignal()
     let sent = 0
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
@@ -238,8 +237,18 @@ export class EventSync {
       this.stats.served += sent
     } catch (err: any) {
       stream.abort(err)
-      const level = err instanceof SyncError ? 'warn' : 'debug'
-      if (!this.#stop.signal.aborted) this.#c.log[level]({ peer, err: err.message, sent }, 'event index sync request not answered')
+      this.#ended(err, { peer, sent }, 'event index sync request not answered')
     }
+  }
+
+  /** an exchange ends at stop or after EXCHANGE_TIMEOUT_MS */
+  #exchangeSignal (): AbortSignal {
+    return AbortSignal.any([this.#stop.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)])
+  }
+
+  /** a peer's bad message is worth a warning; a peer gone or slow, only a debug line; nothing at stop */
+  #ended (err: Error, fields: Record<string, unknown>, msg: string): void {
+    if (this.#stop.signal.aborted) return
+    this.#c.log[err instanceof SyncError ? 'warn' : 'debug']({ ...fields, err: err.message }, msg)
   }
 }
