@@ -18,7 +18,7 @@ export interface MeshBenchResult {
    * the start-up replication (OrbitDB entries over bitswap) that keeps a crowded host busy
    */
   startupSettledMs: number
-  /** peer.down events written before the bench killed anything: every one is a false alarm */
+  /** peer.down events written before the bench killed anything, as the first node's log holds them: every one is a false alarm */
   falseDownsAtStart: number
   deliveryP50Ms: number
   deliveryP99Ms: number
