@@ -32,6 +32,8 @@ declare module '@orbitdb/core' {
     get: (hash: string) => Promise<LogEntry | undefined>
     has: (hash: string) => Promise<boolean>
     heads: () => Promise<LogEntry[]>
+    /** verify an entry (and fetch its missing ancestors), add it to the log; false if it was there */
+    joinEntry: (entry: LogEntry) => Promise<boolean>
   }
 
   export interface EventsDatabase {
@@ -73,6 +75,9 @@ declare module '@orbitdb/core' {
     createIdentity: (params: { id: string }) => Promise<Identity>
     verify: VerifyFn
   }
+
+  /** dag-cbor bytes and hash of an entry, as OrbitDB stores it (no encryption here) */
+  export const Entry: { encode: (entry: LogEntry) => Promise<{ hash: string, bytes: Uint8Array }> }
 
   export function createOrbitDB (params: { ipfs: unknown, id?: string, directory?: string, identities?: IdentitiesInstance, identity?: Identity }): Promise<OrbitDB>
   export function KeyStore (params: { path: string }): Promise<KeyStoreInstance>

@@ -4,7 +4,7 @@
  * in the event index's LevelDB, entry blocks in Helia's blockstore, unpinned.
  */
 import { setMaxListeners } from 'node:events'
-import { ComposedStorage, IPFSAccessController, LRUStorage, type EventsDatabase, type LogEntry, type OrbitDB, type Storage } from '@orbitdb/core'
+import { ComposedStorage, Entry, IPFSAccessController, LRUStorage, type EventsDatabase, type Log, type LogEntry, type OrbitDB, type Storage } from '@orbitdb/core'
 import type { Helia } from '@helia/utils'
 import type { Libp2p } from '@libp2p/interface'
 import type { LevelBlockstore } from 'blockstore-level'
@@ -17,18 +17,47 @@ import { asMeshEvent, type MeshEvent } from './types.js'
 export interface EntryPayload { v: 1, events: MeshEvent[] }
 
 export async function openPeriodDb (orbitdb: OrbitDB, helia: Helia<Libp2p>, index: EventIndex, name: string, tag: string): Promise<EventsDatabase> {
-  return await orbitdb.open(name, {
+  const inHand = new Map<string, Uint8Array>()
+  const db = await orbitdb.open(name, {
     type: 'events',
     // every swarm member may write; only swarm members can connect at all (pnet)
     AccessController: IPFSAccessController({ write: ['*'], storage: await ComposedStorage(await LRUStorage({ size: 16 }), blockStorage(helia)) }),
     // a small cache: entries are up to ~32 KB and a node keeps several periods open
-    entryStorage: await ComposedStorage(await LRUStorage({ size: 64 }), blockStorage(helia)),
+    entryStorage: await ComposedStorage(await LRUStorage({ size: 64 }), blockStorage(helia, { inHand })),
     headsStorage: await ComposedStorage(await LRUStorage({ size: 8 }), index.storage(tag, 'h')),
     // each append walks back this many entries, decoding each (CBOR decoding was 40% of append CPU at the
     // default 16); fresh peers fetched 20k events (200 entries) as fast with 4 (4.1 s) as with 16 (4.2 s)
     referencesCount: 4,
     indexStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), index.storage(tag, 'i'))
   })
+  keepReceivedHeads(db.log, inHand)
+  return db
+}
+
+/**
+ * A head arrives whole (pubsub or the head exchange), but OrbitDB hands the
+ * log only the decoded entry, and the log then "persists" it by hash: through
+ * Helia that is a bitswap fetch of a block we already had in hand, its want
+ * sent to every connected peer. With 20 nodes, every event entry became ~19
+ * fetches and ~360 wants held by peers (bitswap 2.2.0 never sends a cancel),
+ * and start-up replication of a few dozen entries kept 2 cores busy for
+ * minutes (measured; see README "Start-up at 20 nodes"). While the log joins
+ * a head, its bytes (re-encoded: the same dag-cbor, checked against its hash)
+ * are kept here, and `persist` stores them instead of fetching them. Only
+ * entries the log has verified are persisted, so only those are stored.
+ */
+export function keepReceivedHeads (log: Log, inHand: Map<string, Uint8Array>): void {
+  const join = log.joinEntry.bind(log)
+  log.joinEntry = async (entry: LogEntry): Promise<boolean> => {
+    const { hash, bytes } = await Entry.encode(entry)
+    if (hash !== entry.hash || inHand.has(hash)) return await join(entry)
+    inHand.set(hash, bytes)
+    try {
+      return await join(entry)
+    } finally {
+      inHand.delete(hash)
+    }
+  }
 }
 
 /**
@@ -40,16 +69,23 @@ export async function openPeriodDb (orbitdb: OrbitDB, helia: Helia<Libp2p>, inde
  *    (they arrive as message bytes and are only "persisted"), so `persist`
  *    fetches and keeps the block; without it the heads were gone after a
  *    restart (seen: open then waited 30 s on bitswap for its own head);
+ *    (`inHand`: blocks already received whole are stored, not fetched;
+ *    see keepReceivedHeads);
  *  - IPFSBlockStorage arms a 30 s timer per put and get and never clears it:
  *    a node asked to stop kept running up to 30 s. AbortSignal.timeout does
  *    not hold the process.
  */
-export function blockStorage (helia: Helia<Libp2p>, timeoutMs = 30_000): Storage {
+export function blockStorage (helia: Helia<Libp2p>, opts: { timeoutMs?: number, inHand?: Map<string, Uint8Array> } = {}): Storage {
+  const timeoutMs = opts.timeoutMs ?? 30_000
   const cid = (hash: string): CID => CID.parse(hash, base58btc)
   return {
     put: async (hash, bytes) => { await helia.blockstore.put(cid(hash), bytes) },
-    get: async (hash) => await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }),
-    persist: async (hash) => { await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }) },
+    get: async (hash) => opts.inHand?.get(hash) ?? await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }),
+    persist: async (hash) => {
+      const bytes = opts.inHand?.get(hash)
+      if (bytes !== undefined) await helia.blockstore.put(cid(hash), bytes)
+      else await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) })
+    },
     del: async () => {},
     iterator: async function * () {},
     merge: async () => {},

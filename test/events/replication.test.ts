@@ -1,5 +1,6 @@
 /** Every node of a mesh opens the same log with no config, and sees the others' events. */
 import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../helpers/wait.js'
 import { Nodes, sample, waitForIds } from './helpers.js'
 
 describe('one event log per mesh', () => {
@@ -25,6 +26,28 @@ describe('one event log per mesh', () => {
     expect(seen.map(e => e.id).sort()).toEqual([ea.id, eb.id, ec.id].sort())
     expect(seen.find(e => e.id === ea.id)).toEqual(ea)
     expect(a.events.count()).toBe(3)
+  })
+
+  it('a head that arrives whole is stored as it came, not fetched again over bitswap', async () => {
+    nodes = new Nodes()
+    const a = await nodes.start('a', { indexSync: false })
+    const b = await nodes.start('b', { indexSync: false })
+    await nodes.connect(a, b)
+    const now = Math.floor(Date.now() / a.events.periodMs)
+    const entries = async (n: typeof a): Promise<string[]> => (await n.events.periods()).find(p => p.period === now)?.entries ?? []
+    // the first entry: b fetches a's identity (and whatever else it lacks) over bitswap as usual
+    const first = await a.events.append(sample(1, 'a'))
+    await waitForIds(b, [first.id])
+    // then a stops answering bitswap: b can still take a's next entry, because the head carries it
+    for (const protocol of a.libp2p.getProtocols().filter(p => p.startsWith('/ipfs/bitswap/'))) await a.libp2p.unhandle(protocol)
+    const before = await entries(a)
+    const second = await a.events.append(sample(2, 'a'))
+    const added = (await entries(a)).filter(h => !before.includes(h))
+    expect(added).toHaveLength(1)
+    // (a fetch would wait out its 30 s timeout and the entry would not be taken)
+    await waitFor('b to hold the second entry', async () => (await entries(b)).includes(added[0] as string), 10_000, 100)
+    expect((await entries(b)).sort()).toEqual((await entries(a)).sort())
+    expect(await b.events.has(second.id)).toBe(true)
   })
 
   it('another swarm key is another log', async () => {
