@@ -58,6 +58,46 @@ describe('failure detector', () => {
     expect(r.state(A)).toBe('down')
   })
 
+  it('a node that reads its input late does not call the peers it has not read yet down', () => {
+    const r = rig()
+    r.hear(A); r.hear(B); r.hear(C)
+    // its ticks run on time, but no heartbeat is read for 3 s (a loaded host: sockets read late)
+    r.advance(3000)
+    expect([r.state(A), r.state(B), r.state(C)]).toEqual(['suspect', 'suspect', 'suspect'])
+    // then the queued heartbeats are read: nobody was ever down
+    r.hear(A); r.hear(B); r.hear(C)
+    expect([r.state(A), r.state(B), r.state(C)]).toEqual(['up', 'up', 'up'])
+    expect(r.transitions.some(t => t.to === 'down')).toBe(false)
+  })
+
+  it('a peer that stops while the others go on beating is down after the window', () => {
+    const r = rig()
+    r.hear(A); r.hear(B); r.hear(C)
+    let t = 0
+    // B and C beat every second (their digests no longer list A); A is silent
+    r.advance(2100, () => { t += 100; if (t % 1000 === 0) { r.hear(B, { seen: {} }); r.hear(C, { seen: {} }) } })
+    expect(r.state(A)).toBe('down')
+    expect([r.state(B), r.state(C)]).toEqual(['up', 'up'])
+  })
+
+  it('when half the mesh stops at once, the half still beating are the witnesses', () => {
+    const D = '12D3KooWDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD'
+    const r = rig()
+    r.hear(A); r.hear(B); r.hear(C); r.hear(D)
+    let t = 0
+    r.advance(2100, () => { t += 100; if (t % 1000 === 0) { r.hear(C, { seen: {} }); r.hear(D, { seen: {} }) } })
+    expect([r.state(A), r.state(B), r.state(C), r.state(D)]).toEqual(['down', 'down', 'up', 'up'])
+  })
+
+  it('with every other peer silent too, a peer is down after twice the window', () => {
+    const r = rig()
+    r.hear(A); r.hear(B)
+    r.advance(3900)
+    expect([r.state(A), r.state(B)]).toEqual(['suspect', 'suspect'])
+    r.advance(200)
+    expect([r.state(A), r.state(B)]).toEqual(['down', 'down'])
+  })
+
   it('an intermittent peer that goes silent is left, never down', () => {
     const r = rig()
     r.hear(C, { expect: 'intermittent' })
