@@ -4,6 +4,7 @@
  * tracked by pid, and killed in stopAll().
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +29,27 @@ export interface NodeProc {
   args: string[]
 }
 
+/** every cluster not stopped yet, for an interrupted benchmark (killStartedNodes) */
+const live = new Set<Cluster>()
+
+/**
+ * SIGKILL every node process any cluster started and not stopped, and remove
+ * their temp dirs: for a benchmark interrupted by Ctrl-C or SIGTERM, which
+ * would otherwise leave its nodes running.
+ */
+export function killStartedNodes (): void {
+  for (const c of live) {
+    for (const n of c.nodes) {
+      if (n.child.exitCode === null && n.child.signalCode === null) {
+        try { process.kill(n.child.pid as number, 'SIGCONT') } catch {}
+        n.child.kill('SIGKILL')
+      }
+    }
+    if (c.dir !== '') rmSync(c.dir, { recursive: true, force: true })
+  }
+  live.clear()
+}
+
 export class Cluster {
   readonly nodes: NodeProc[] = []
   dir = ''
@@ -37,6 +59,7 @@ export class Cluster {
     this.dir = await mkdtemp(join(tmpdir(), 'meshmon-cluster-'))
     this.swarmKey = join(this.dir, 'swarm.key')
     await writeFile(this.swarmKey, generateSwarmKey(), { mode: 0o600 })
+    live.add(this)
     return this
   }
 
@@ -110,5 +133,6 @@ export class Cluster {
       }
     }
     if (this.dir !== '') await rm(this.dir, { recursive: true, force: true })
+    live.delete(this)
   }
 }

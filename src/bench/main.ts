@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchEvents } from '../events/bench.js'
 import { benchAlerts } from './alerts.js'
+import { killStartedNodes } from './cluster.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
 
@@ -20,6 +21,14 @@ const { values } = parseArgs({
     heartbeat: { type: 'string', default: '1s' }
   }
 })
+// Ctrl-C or SIGTERM: stop the nodes this run started (they are separate processes), then exit
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    killStartedNodes()
+    console.error(`\nbench interrupted (${signal}): its node processes were killed, no results written`)
+    process.exit(code)
+  })
+}
 const parts = new Set((values.only ?? '').split(','))
 const result: Record<string, unknown> = {
   date: new Date().toISOString(), node: process.version, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30)
