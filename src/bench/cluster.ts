@@ -64,7 +64,7 @@ export class Cluster {
   }
 
   /** Start a node; by default bootstrapped from the first node. */
-  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number } } = {}): Promise<NodeProc> {
+  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number }, healthTimeoutMs?: number } = {}): Promise<NodeProc> {
     const p2pPort = opts.ports?.p2p ?? await freePort()
     const apiPort = opts.ports?.api ?? await freePort()
     const dataDir = opts.dataDir ?? join(this.dir, name)
@@ -81,7 +81,7 @@ export class Cluster {
     await waitFor(`${name} /healthz`, async () => {
       if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${node.logs.join('\n')}`)
       return (await fetch(`${node.api}/healthz`)).ok
-    }, 20_000)
+    }, opts.healthTimeoutMs ?? 20_000)
     node.peerId = (await this.peers(node)).find(p => p.self)?.peerId
     return node
   }

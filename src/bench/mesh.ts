@@ -35,7 +35,16 @@ export interface MeshBenchResult {
   processWarnings: number
 }
 
-const metricsOf = async (n: NodeProc): Promise<string> => await (await fetch(`${n.api}/metrics`)).text()
+/** A node's /metrics; a reset connection (a kept-alive socket the loaded node closed) is tried again, twice. */
+async function metricsOf (n: NodeProc): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (await fetch(`${n.api}/metrics`)).text()
+    } catch (err) {
+      if (attempt >= 3) throw err
+    }
+  }
+}
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] ?? NaN }
 
 async function detection (cluster: Cluster, victim: NodeProc, fault: () => void, survivors: NodeProc[]): Promise<number[]> {
@@ -72,10 +81,12 @@ export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) 
   try {
     const t0 = Date.now()
     await cluster.start('node-00', extra)
-    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await cluster.start(`node-${String(i + 1).padStart(2, '0')}`, extra)))
+    // n-1 processes starting at once on 2 cores: 29 took more than 20 s to answer /healthz
+    const healthTimeoutMs = Math.max(20_000, 2000 * n)
+    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await cluster.start(`node-${String(i + 1).padStart(2, '0')}`, extra, { healthTimeoutMs })))
     const healthy = Date.now()
     log(`  ${n} nodes healthy after ${healthy - t0} ms`)
-    await cluster.waitAll(n, 'up', cluster.nodes, 120_000)
+    await cluster.waitAll(n, 'up', cluster.nodes, Math.max(120_000, 6000 * n))
     const fullView = Date.now()
     log(`  full view after ${fullView - t0} ms`)
     // Start-up work (OrbitDB replicating the join events over bitswap) kept 20 nodes on 2 cores
