@@ -12,8 +12,9 @@
  *             beating, and this node went on reading it). Without witnesses,
  *             an overloaded node that reads its input seconds late sees every
  *             peer silent and nobody vouching: 20 nodes starting together on
- *             2 cores wrote 44-140 false peer.down in their first minute, most
- *             by a few observers that each blamed 10-15 peers at once. With no
+ *             2 cores logged 44-140 false `down` transitions in their first
+ *             minute, most by a few observers that each blamed 10-15 peers at
+ *             once. With no
  *             other live peer to witness (a mesh of two, or all others silent
  *             too), a peer is called down after twice the window.
  *  - an `intermittent` peer that goes silent becomes `left`: shown, never alerted
