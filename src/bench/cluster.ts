@@ -39,15 +39,18 @@ const live = new Set<Cluster>()
  */
 export function killStartedNodes (): void {
   for (const c of live) {
-    for (const n of c.nodes) {
-      if (n.child.exitCode === null && n.child.signalCode === null) {
-        try { process.kill(n.child.pid as number, 'SIGCONT') } catch {}
-        n.child.kill('SIGKILL')
-      }
-    }
+    for (const n of c.nodes) killNode(n)
     if (c.dir !== '') rmSync(c.dir, { recursive: true, force: true })
   }
   live.clear()
+}
+
+/** SIGKILL a node still running (SIGCONT first: a stopped process dies only when continued); false if it had exited */
+function killNode (n: NodeProc): boolean {
+  if (n.child.exitCode !== null || n.child.signalCode !== null) return false
+  try { process.kill(n.child.pid as number, 'SIGCONT') } catch {}
+  n.child.kill('SIGKILL')
+  return true
 }
 
 export class Cluster {
@@ -126,11 +129,7 @@ export class Cluster {
 
   async stopAll (): Promise<void> {
     for (const n of this.nodes) {
-      if (n.child.exitCode === null && n.child.signalCode === null) {
-        try { process.kill(n.child.pid as number, 'SIGCONT') } catch {}
-        n.child.kill('SIGKILL')
-        await this.exited(n).catch(() => {})
-      }
+      if (killNode(n)) await this.exited(n).catch(() => {})
     }
     if (this.dir !== '') await rm(this.dir, { recursive: true, force: true })
     live.delete(this)

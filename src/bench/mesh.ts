@@ -66,13 +66,12 @@ const eventCount = async (n: NodeProc, type: string): Promise<number> =>
 /** Every node holds the same number of events, unchanged over 10 s; or the deadline passed. */
 async function startupSettled (cluster: Cluster, deadline: number): Promise<{ ok: boolean, at: number }> {
   let last = ''; let since = Date.now()
-  while (Date.now() < deadline) {
+  return await waitFor('the event logs to agree', async () => {
     const counts = await Promise.all(cluster.nodes.map(async n => sum(await metricsOf(n), 'meshmon_eventlog_entries')))
     const key = counts.join(',')
-    if (key !== last || new Set(counts).size > 1) { last = key; since = Date.now() } else if (Date.now() - since >= 10_000) return { ok: true, at: since }
-    await new Promise(resolve => setTimeout(resolve, 1000))
-  }
-  return { ok: false, at: Date.now() }
+    if (key !== last || new Set(counts).size > 1) { last = key; since = Date.now(); return false }
+    return Date.now() - since >= 10_000 && { ok: true, at: since }
+  }, Math.max(0, deadline - Date.now()), 1000).catch(() => ({ ok: false, at: Date.now() }))
 }
 
 export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s'): Promise<MeshBenchResult> {
