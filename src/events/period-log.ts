@@ -17,7 +17,7 @@ import { asMeshEvent, type MeshEvent } from './types.js'
 export interface EntryPayload { v: 1, events: MeshEvent[] }
 
 export async function openPeriodDb (orbitdb: OrbitDB, helia: Helia<Libp2p>, index: EventIndex, name: string, tag: string): Promise<EventsDatabase> {
-  const inHand = new Map<string, Uint8Array>()
+  const inHand = new Map<string, LogEntry>()
   const db = await orbitdb.open(name, {
     type: 'events',
     // every swarm member may write; only swarm members can connect at all (pnet)
@@ -42,22 +42,30 @@ export async function openPeriodDb (orbitdb: OrbitDB, helia: Helia<Libp2p>, inde
  * fetches and ~360 wants held by peers (bitswap 2.2.0 never sends a cancel),
  * and start-up replication of a few dozen entries kept 2 cores busy for
  * minutes (measured; see README "Start-up at 20 nodes"). While the log joins
- * a head, its bytes (re-encoded: the same dag-cbor, checked against its hash)
- * are kept here, and `persist` stores them instead of fetching them. Only
- * entries the log has verified are persisted, so only those are stored.
+ * a head, the entry is kept here, and `persist` stores its bytes (re-encoded:
+ * the same dag-cbor, checked against its hash) instead of fetching them. Only
+ * entries the log has verified are persisted, so only those are stored, and
+ * a head the log already holds is never encoded.
  */
-export function keepReceivedHeads (log: Log, inHand: Map<string, Uint8Array>): void {
+export function keepReceivedHeads (log: Log, inHand: Map<string, LogEntry>): void {
   const join = log.joinEntry.bind(log)
   log.joinEntry = async (entry: LogEntry): Promise<boolean> => {
-    const { hash, bytes } = await Entry.encode(entry)
-    if (hash !== entry.hash || inHand.has(hash)) return await join(entry)
-    inHand.set(hash, bytes)
+    if (inHand.has(entry.hash)) return await join(entry)
+    inHand.set(entry.hash, entry)
     try {
       return await join(entry)
     } finally {
-      inHand.delete(hash)
+      inHand.delete(entry.hash)
     }
   }
+}
+
+/** The bytes of an entry held in hand, if it encodes to its hash. */
+async function bytesInHand (inHand: Map<string, LogEntry> | undefined, hash: string): Promise<Uint8Array | undefined> {
+  const entry = inHand?.get(hash)
+  if (entry === undefined) return undefined
+  const encoded = await Entry.encode(entry)
+  return encoded.hash === hash ? encoded.bytes : undefined
 }
 
 /**
@@ -75,14 +83,14 @@ export function keepReceivedHeads (log: Log, inHand: Map<string, Uint8Array>): v
  *    a node asked to stop kept running up to 30 s. AbortSignal.timeout does
  *    not hold the process.
  */
-export function blockStorage (helia: Helia<Libp2p>, opts: { timeoutMs?: number, inHand?: Map<string, Uint8Array> } = {}): Storage {
+export function blockStorage (helia: Helia<Libp2p>, opts: { timeoutMs?: number, inHand?: Map<string, LogEntry> } = {}): Storage {
   const timeoutMs = opts.timeoutMs ?? 30_000
   const cid = (hash: string): CID => CID.parse(hash, base58btc)
   return {
     put: async (hash, bytes) => { await helia.blockstore.put(cid(hash), bytes) },
-    get: async (hash) => opts.inHand?.get(hash) ?? await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }),
+    get: async (hash) => await bytesInHand(opts.inHand, hash) ?? await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }),
     persist: async (hash) => {
-      const bytes = opts.inHand?.get(hash)
+      const bytes = await bytesInHand(opts.inHand, hash)
       if (bytes !== undefined) await helia.blockstore.put(cid(hash), bytes)
       else await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) })
     },
