@@ -22,6 +22,7 @@ import { eventsQuery, openEventLog } from './events/index.js'
 import { FailureDetector } from './heartbeat/detector.js'
 import { PeerTable } from './heartbeat/peer-table.js'
 import { HeartbeatService } from './heartbeat/service.js'
+import { TOPIC } from './heartbeat/wire.js'
 import { machineCollector } from './machine/collector.js'
 import type { MachineInfo } from './machine/types.js'
 import { metricsEndpoint } from './metrics/index.js'
@@ -30,6 +31,7 @@ import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
 import { WriteBehindDatastore } from './mesh/peer-datastore.js'
+import { skipRedundantRelays } from './mesh/relay-filter.js'
 import { AGENT } from './version.js'
 
 export interface MeshNode {
@@ -132,6 +134,8 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       digestWindowMs: config.heartbeat.downAfter * config.heartbeat.interval * 2,
       boot: await nextBoot(config.dataDir)
     })
+    // relays skip the peers a heartbeat's sender reached itself
+    skipRedundantRelays(libp2p.services.pubsub, TOPIC, (data, peer) => heartbeat.hadFromSender(data, peer))
     const checks = checkScheduler({ checks: config.checks, onChange: () => { heartbeat.wantFull() } })
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })

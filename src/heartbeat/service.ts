@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import type { CheckState } from '../checks/types.js'
 import type { MachineInfo } from '../machine/types.js'
 import type { Expect, PeerTable } from './peer-table.js'
-import { decodeHeartbeat, encodeHeartbeat, PROTOCOL_VERSION, TOPIC, type Heartbeat, type InvalidReason } from './wire.js'
+import { decodeHeartbeat, digestKey, encodeHeartbeat, PROTOCOL_VERSION, TOPIC, type Heartbeat, type InvalidReason } from './wire.js'
 
 export interface HeartbeatInit {
   name: string
@@ -28,6 +28,8 @@ export interface PubSubLike {
   subscribe: (topic: string) => void
   unsubscribe: (topic: string) => void
   publish: (topic: string, data: Uint8Array) => Promise<unknown>
+  /** the peers a publish floods to (gossipsub floodPublish: every subscribed peer) */
+  getSubscribers: (topic: string) => PeerId[]
   topicValidators: Map<string, (peer: PeerId, msg: Message) => TopicValidatorResult | Promise<TopicValidatorResult>>
 }
 
@@ -53,6 +55,8 @@ export class HeartbeatService {
   #lastFull = -Infinity
   #fullWanted = true
   #timer?: NodeJS.Timeout
+  /** what each accepted beat says of who had it from its sender, by the message's bytes (see hadFromSender) */
+  readonly #direct = new WeakMap<Uint8Array, { sender: string, seen: Record<string, number>, relay: Set<string> }>()
 
   constructor (components: HeartbeatComponents, init: HeartbeatInit) {
     this.#c = components
@@ -93,6 +97,9 @@ export class HeartbeatService {
       agent: this.#init.agent,
       seen: this.#c.table.digest(this.#init.digestWindowMs)
     }
+    // publish floods the beat to every subscribed peer; relays need forward it only to the others
+    const direct = new Set(this.#c.pubsub.getSubscribers(TOPIC).map(p => digestKey(p.toString())))
+    beat.relay = Object.keys(beat.seen).filter(k => !direct.has(k))
     if (full) {
       beat.full = { labels: this.#init.labels, addrs: this.#c.addrs().slice(0, 32), machine: this.#c.machine(), checks: this.#c.checks() }
       this.#lastFull = now
@@ -105,6 +112,19 @@ export class HeartbeatService {
     } catch (err: any) {
       this.#c.log.debug({ err: err.message }, 'heartbeat not published')
     }
+  }
+
+  /**
+   * Whether `peer` had this accepted heartbeat (its bytes) straight from its sender, as the beat
+   * itself says: then a relay need not forward it there. False when unsure (a beat without
+   * `relay`, a peer its sender had not heard): relaying a copy too many costs less than a gap.
+   */
+  hadFromSender (data: Uint8Array, peer: string): boolean {
+    const d = this.#direct.get(data)
+    if (d === undefined) return false
+    if (peer === d.sender) return true
+    const key = digestKey(peer)
+    return Object.hasOwn(d.seen, key) && !d.relay.has(key)
   }
 
   /** Graceful leave: peers mark this node `left`, not `down`. */
@@ -124,6 +144,7 @@ export class HeartbeatService {
       return TopicValidatorResult.Ignore
     }
     if (seen.isNew) this.wantFull()
+    if (decoded.beat.relay !== undefined) this.#direct.set(msg.data, { sender: msg.from.toString(), seen: decoded.beat.seen, relay: new Set(decoded.beat.relay) })
     this.#c.onDelay?.(Date.now() - decoded.beat.ts)
     return TopicValidatorResult.Accept
   }

@@ -62,6 +62,11 @@ export const heartbeatSchema = z.object({
   agent: str(64),
   /** when this sender last heard each peer: digestKey -> ms ago */
   seen: z.record(str(DIGEST_KEY_LENGTH), nonNeg),
+  /**
+   * the keys of `seen` this beat was not published to directly: relays forward it to those
+   * peers only (a peer in `seen` and not here had it from the sender). Absent: relay to all.
+   */
+  relay: z.array(str(DIGEST_KEY_LENGTH)).max(4096).optional(),
   full: z.object({
     labels: z.record(str(128), str(512)),
     addrs: z.array(str(256)).max(32),

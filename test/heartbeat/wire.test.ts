@@ -4,7 +4,7 @@ import { beat } from '../helpers/beat.js'
 
 describe('heartbeat wire format', () => {
   it('round-trips a light beat in a few hundred bytes', () => {
-    const b = beat({ seen: { abcdefghij: 120, bcdefghijk: 40 } })
+    const b = beat({ seen: { abcdefghij: 120, bcdefghijk: 40 }, relay: ['bcdefghijk'] })
     const bytes = encodeHeartbeat(b)
     expect(bytes.byteLength).toBeLessThan(300)
     expect(decodeHeartbeat(bytes)).toEqual({ ok: true, beat: b })
@@ -18,6 +18,8 @@ describe('heartbeat wire format', () => {
     ['schema', encodeHeartbeat({ ...beat(), from: 'someone-else' } as any)],
     ['schema', encodeHeartbeat({ ...beat(), seq: -1 })],
     ['schema', encodeHeartbeat({ ...beat(), iv: 'fast' } as any)],
+    ['schema', encodeHeartbeat({ ...beat(), relay: ['not-a-digest-key'] })],
+    ['schema', encodeHeartbeat({ ...beat(), relay: 'everyone' } as any)],
     ['too_large', new Uint8Array(MAX_MESSAGE_BYTES + 1)]
   ])('drops garbage by reason %s', (reason, bytes) => {
     const d = decodeHeartbeat(bytes)
