@@ -62,9 +62,11 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
       inboundConnectionThreshold: 1000,
       maxIncomingPendingConnections: 256
     },
-    // liveness is judged by heartbeats; a ping that times out under load must not tear down
-    // connections (measured: a redial storm that kept 30 nodes on 2 cores from converging)
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // Liveness is judged by heartbeats. The monitor's ping, when it timed out under load, tore down
+    // connections (measured: a redial storm that kept 30 nodes on 2 cores from converging); kept
+    // without that, it only opened a stream per connection every 10 s for an RTT nobody reads
+    // (no ping service is mounted, so each one also ended in an UnsupportedProtocolError).
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       pubsub: gossipsub({
