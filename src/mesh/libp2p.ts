@@ -90,6 +90,11 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         Dout: 1,
         Dlazy: 3,
         doPX: false,
+        // IDONTWANT (gossipsub 1.2) tells every mesh peer, on each first receipt of a message of
+        // 512 bytes or more, not to send it: a light beat passes 512 bytes at ~17 peers (its digest
+        // grows with the mesh), and from there each received beat cost 3-5 more writes to save a
+        // rare ~600-byte duplicate. Off: no message here is big enough for it to pay.
+        idontwantMinDataSize: Number.POSITIVE_INFINITY,
         // tags every GRAFT/PRUNE into the peer store, i.e. a LevelDB rewrite of the peer record
         tagMeshPeers: false
       })

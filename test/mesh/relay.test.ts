@@ -107,4 +107,29 @@ describe('relaying heartbeats', () => {
     // c hears from b (its own beats) and a (relayed): about two copies per interval, none repeated
     expect(c.copies - copies).toBeLessThanOrEqual(2 * (seqOf(c, a) - from) + 4)
   }, 60_000)
+
+  it('sends no IDONTWANT: a received message costs no control message to each mesh peer', async () => {
+    const ms = await mesh(['a', 'b', 'c'], true)
+    const [a, b, c] = ms as [Member, Member, Member]
+    await a.libp2p.dial(b.libp2p.getMultiaddrs())
+    await a.libp2p.dial(c.libp2p.getMultiaddrs())
+    await b.libp2p.dial(c.libp2p.getMultiaddrs())
+    const topic = 'idontwant-test'
+    let idontwants = 0
+    let received = 0
+    for (const m of ms) {
+      m.libp2p.services.pubsub.subscribe(topic)
+      m.libp2p.services.pubsub.addEventListener('message', e => { if (e.detail.topic === topic) received++ })
+      const ps = m.libp2p.services.pubsub as unknown as { handleIdontwant: (...args: unknown[]) => void }
+      const original = ps.handleIdontwant.bind(ps)
+      vi.spyOn(ps, 'handleIdontwant').mockImplementation((...args: unknown[]) => { idontwants++; original(...args) })
+    }
+    await waitFor('a full topic mesh', () => ms.every(m => (m.libp2p.services.pubsub as unknown as GossipSub).getMeshPeers(topic).length === 2), 15_000)
+    // 2 KiB each: gossipsub 1.2 sends IDONTWANT for anything of 512 bytes or more by default
+    for (let i = 0; i < 10; i++) await a.libp2p.services.pubsub.publish(topic, new Uint8Array(2048).fill(i))
+    await waitFor('every message at b and c', () => received === 20, 15_000)
+    // b and c each relay every message to the other: that copy arriving means any IDONTWANT sent before it has too
+    await waitFor('the relayed copies', () => b.copies >= 20 && c.copies >= 20, 15_000)
+    expect(idontwants).toBe(0)
+  }, 60_000)
 })
