@@ -1,8 +1,8 @@
 /**
  * Gossipsub relays every message it accepts to its mesh peers, but a
  * heartbeat's sender already flood-published it to every peer it is connected
- * to. In a mesh where every node holds a connection to every other (the
- * keeper's aim up to its target degree), each relayed copy is a duplicate:
+ * to. Wherever the receiver holds a connection to the sender (every pair, in
+ * a mesh within the keeper's target degree), a relayed copy is a duplicate:
  * Noise frames and a socket write at the relay, a read and a decode at the
  * receiver, for nothing (a 10-node mesh here: ~4 copies of each heartbeat per
  * node, a third of a node's CPU).
