@@ -14,9 +14,8 @@
  *             peer silent and nobody vouching: 20 nodes starting together on
  *             2 cores logged 44-140 false `down` transitions in their first
  *             minute, most by a few observers that each blamed 10-15 peers at
- *             once. With no
- *             other live peer to witness (a mesh of two, or all others silent
- *             too), a peer is called down after twice the window.
+ *             once. With no other live peer to witness (a mesh of two, or all
+ *             others silent too), a peer is called down after twice the window.
  *  - an `intermittent` peer that goes silent becomes `left`: shown, never alerted
  */
 import type { Peer, PeerTable } from './peer-table.js'
