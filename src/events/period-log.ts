@@ -3,7 +3,6 @@
  * controller on every node (so the same address), heads and entry index kept
  * in the event index's LevelDB, entry blocks in Helia's blockstore, unpinned.
  */
-import { setMaxListeners } from 'node:events'
 import { ComposedStorage, Entry, IPFSAccessController, LRUStorage, type EventsDatabase, type Log, type LogEntry, type OrbitDB, type Storage } from '@orbitdb/core'
 import type { Helia } from '@helia/utils'
 import type { Libp2p } from '@libp2p/interface'
@@ -37,11 +36,9 @@ export async function openPeriodDb (orbitdb: OrbitDB, helia: Helia<Libp2p>, inde
 /**
  * A head arrives whole (pubsub or the head exchange), but OrbitDB hands the
  * log only the decoded entry, and the log then "persists" it by hash: through
- * Helia that is a bitswap fetch of a block we already had in hand, its want
- * sent to every connected peer. With 20 nodes, every event entry became ~19
- * fetches and ~360 wants held by peers (bitswap 2.2.0 never sends a cancel),
- * and start-up replication of a few dozen entries kept 2 cores busy for
- * minutes (measured; see README "Start-up at 20 nodes"). While the log joins
+ * Helia that is a network fetch of a block we already had in hand. Over
+ * bitswap (before block-exchange.ts) every event entry became ~19 fetches at
+ * 20 nodes, each want sent to every connected peer. While the log joins
  * a head, the entry is kept here, and `persist` stores its bytes (re-encoded:
  * the same dag-cbor, checked against its hash) instead of fetching them. Only
  * entries the log has verified are persisted, so only those are stored, and
@@ -76,7 +73,7 @@ async function bytesInHand (inHand: Map<string, LogEntry> | undefined, hash: str
  *    blocks itself). OrbitDB relies on pinning to store the heads it receives
  *    (they arrive as message bytes and are only "persisted"), so `persist`
  *    fetches and keeps the block; without it the heads were gone after a
- *    restart (seen: open then waited 30 s on bitswap for its own head);
+ *    restart (seen: open then waited 30 s on the network for its own head);
  *    (`inHand`: blocks already received whole are stored, not fetched;
  *    see keepReceivedHeads);
  *  - IPFSBlockStorage arms a 30 s timer per put and get and never clears it:
@@ -88,11 +85,11 @@ export function blockStorage (helia: Helia<Libp2p>, opts: { timeoutMs?: number, 
   const cid = (hash: string): CID => CID.parse(hash, base58btc)
   return {
     put: async (hash, bytes) => { await helia.blockstore.put(cid(hash), bytes) },
-    get: async (hash) => await bytesInHand(opts.inHand, hash) ?? await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) }),
+    get: async (hash) => await bytesInHand(opts.inHand, hash) ?? await helia.blockstore.get(cid(hash), { signal: AbortSignal.timeout(timeoutMs) }),
     persist: async (hash) => {
       const bytes = await bytesInHand(opts.inHand, hash)
       if (bytes !== undefined) await helia.blockstore.put(cid(hash), bytes)
-      else await helia.blockstore.get(cid(hash), { signal: fetchSignal(timeoutMs) })
+      else await helia.blockstore.get(cid(hash), { signal: AbortSignal.timeout(timeoutMs) })
     },
     del: async () => {},
     iterator: async function * () {},
@@ -100,20 +97,6 @@ export function blockStorage (helia: Helia<Libp2p>, opts: { timeoutMs?: number, 
     clear: async () => {},
     close: async () => {}
   }
-}
-
-/**
- * The signal of one block fetch. Helia hands it on with the block once it
- * arrives, and bitswap adds one abort listener to it per peer that wants the
- * block (@helia/bitswap sendMessage -> @libp2p/utils Job.join, never removed):
- * with 10+ peers Node printed "Possible EventTarget memory leak detected" on
- * every busy node. Not a leak (the signal dies with its timeout), so the
- * limit is lifted on this signal only.
- */
-export function fetchSignal (timeoutMs: number): AbortSignal {
-  const signal = AbortSignal.timeout(timeoutMs)
-  setMaxListeners(Infinity, signal)
-  return signal
 }
 
 export function payloadEvents (entry: LogEntry): MeshEvent[] {

@@ -1,5 +1,6 @@
 /** Every node of a mesh opens the same log with no config, and sees the others' events. */
 import { afterEach, describe, expect, it } from 'vitest'
+import { BLOCKS_PROTOCOL } from '../../src/events/block-exchange.js'
 import { waitFor } from '../helpers/wait.js'
 import { Nodes, sample, waitForIds } from './helpers.js'
 
@@ -28,18 +29,18 @@ describe('one event log per mesh', () => {
     expect(a.events.count()).toBe(3)
   })
 
-  it('a head that arrives whole is stored as it came, not fetched again over bitswap', async () => {
+  it('a head that arrives whole is stored as it came, not fetched again from a peer', async () => {
     nodes = new Nodes()
     const a = await nodes.start('a', { indexSync: false })
     const b = await nodes.start('b', { indexSync: false })
     await nodes.connect(a, b)
     const now = Math.floor(Date.now() / a.events.periodMs)
     const entries = async (n: typeof a): Promise<string[]> => (await n.events.periods()).find(p => p.period === now)?.entries ?? []
-    // the first entry: b fetches a's identity (and whatever else it lacks) over bitswap as usual
+    // the first entry: b fetches a's identity (and whatever else it lacks) over the block exchange as usual
     const first = await a.events.append(sample(1, 'a'))
     await waitForIds(b, [first.id])
-    // then a stops answering bitswap: b can still take a's next entry, because the head carries it
-    for (const protocol of a.libp2p.getProtocols().filter(p => p.startsWith('/ipfs/bitswap/'))) await a.libp2p.unhandle(protocol)
+    // then a stops answering block requests: b can still take a's next entry, because the head carries it
+    await a.libp2p.unhandle(BLOCKS_PROTOCOL)
     const before = await entries(a)
     const second = await a.events.append(sample(2, 'a'))
     const added = (await entries(a)).filter(h => !before.includes(h))
