@@ -15,8 +15,14 @@ import { describeDialError } from './dial-error.js'
 
 export interface ConnectionKeeperInit {
   bootstrap: string[]
-  /** connected peers to aim for @default 8 */
+  /**
+   * connected peers to aim for. Every node hears every heartbeat, so below this a connection to
+   * each peer is the cheapest shape: each beat arrives once, from its sender, and relays forward
+   * nothing (relay-filter.ts); beyond it the gossipsub mesh relays. @default 50
+   */
   targetDegree?: number
+  /** dials started per scan, so a mesh starting at once is not one storm of handshakes @default 8 */
+  maxDialsPerScan?: number
   /** @default 1000 */
   tickMs?: number
   /** @default 1000 */
@@ -45,7 +51,7 @@ export class ConnectionKeeper {
   constructor (libp2p: Libp2p, log: Logger, init: ConnectionKeeperInit) {
     this.#libp2p = libp2p
     this.#log = log
-    this.#init = { targetDegree: 8, tickMs: 1000, minBackoffMs: 1000, maxBackoffMs: 30_000, dialTimeoutMs: 5000, ...init }
+    this.#init = { targetDegree: 50, maxDialsPerScan: 8, tickMs: 1000, minBackoffMs: 1000, maxBackoffMs: 30_000, dialTimeoutMs: 5000, ...init }
   }
 
   start (): void {
@@ -74,7 +80,7 @@ export class ConnectionKeeper {
   /** One round of dials when below the target degree. */
   async tick (): Promise<void> {
     const connected = new Set(this.#libp2p.getPeers().map(p => p.toString()))
-    const wanted = this.#init.targetDegree - connected.size
+    const wanted = Math.min(this.#init.targetDegree - connected.size, this.#init.maxDialsPerScan)
     if (wanted <= 0 || this.#shutdown?.signal.aborted !== false) return
     // a small mesh stays below the target for good: scan every tick only while isolated
     const now = Date.now()
