@@ -15,7 +15,7 @@ export interface MeshBenchResult {
   fullViewMs: number
   /**
    * start until every node's event log holds the same number of events, unchanged for 10 s:
-   * the start-up replication (OrbitDB entries over bitswap) that keeps a crowded host busy;
+   * the start-up replication (OrbitDB entries over the block exchange) that keeps a crowded host busy;
    * null when they still differed 300 s after the start
    */
   startupSettledMs: number | null
@@ -88,8 +88,8 @@ export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) 
     await cluster.waitAll(n, 'up', cluster.nodes, Math.max(120_000, 6000 * n))
     const fullView = Date.now()
     log(`  full view after ${fullView - t0} ms`)
-    // Start-up work (OrbitDB replicating the join events over bitswap) kept 20 nodes on 2 cores
-    // saturated for 150 s and more; numbers taken inside it measure that, not heartbeats. Wait
+    // Start-up work (OrbitDB replicating the join events) kept 20 nodes on 2 cores saturated for
+    // 150 s and more over bitswap, ~60 s now; numbers taken inside it measure that, not heartbeats. Wait
     // settleMs, then until the event logs agree (at most SETTLE_MAX_MS from the start), then measure.
     const [settled] = await Promise.all([startupSettled(cluster, t0 + SETTLE_MAX_MS), new Promise(resolve => setTimeout(resolve, settleMs))])
     log(settled.ok ? `  event logs agree after ${settled.at - t0} ms` : `  EVENT LOGS STILL DIFFER ${SETTLE_MAX_MS / 1000} s after the start: the numbers below include start-up replication`)
