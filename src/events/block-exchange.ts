@@ -22,6 +22,7 @@
  * arrive before the peers in between have the entries), the round is tried
  * again after 0.25, 0.5, 1, 2, then every 4 s until the caller's signal ends.
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import type { ComponentLogger, Libp2p, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import { CID } from 'multiformats/cid'
@@ -111,7 +112,8 @@ export class BlockExchange implements Startable {
         this.#preferred = peer.toString()
         return block
       }
-      await sleep(RETRY_MS[Math.min(round, RETRY_MS.length - 1)] as number, signal)
+      // rejects with the signal's own reason (timeout or stop), not the timer's AbortError
+      await delay(RETRY_MS[Math.min(round, RETRY_MS.length - 1)], undefined, { signal }).catch(() => { signal.throwIfAborted() })
     }
   }
 
@@ -189,19 +191,4 @@ export class BlockExchange implements Startable {
       throw err
     }
   }
-}
-
-async function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal.reason)
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener('abort', onAbort, { once: true })
-  })
 }
