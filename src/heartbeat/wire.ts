@@ -19,6 +19,13 @@ export const MAX_MESSAGE_BYTES = 64 * 1024
 export const DIGEST_KEY_LENGTH = 10
 export const digestKey = (peerId: string): string => peerId.slice(-DIGEST_KEY_LENGTH)
 
+/** bounds of the light beat's fields, shared by the schema and the hand check (lightBeat) */
+const NAME_MAX = 128
+const AGENT_MAX = 64
+const IV_MIN_MS = 50
+const IV_MAX_MS = 3_600_000
+const RELAY_MAX = 4096
+
 const finite = z.number().finite()
 const nonNeg = finite.nonnegative()
 const str = (max: number) => z.string().max(max)
@@ -56,18 +63,18 @@ export const heartbeatSchema = z.object({
   boot: nonNeg,
   seq: z.number().int().nonnegative(),
   ts: nonNeg,
-  name: str(128).min(1),
+  name: str(NAME_MAX).min(1),
   expect: z.enum(['always-on', 'intermittent']),
   /** heartbeat interval in ms: receivers time this sender by it */
-  iv: z.number().int().min(50).max(3_600_000),
-  agent: str(64),
+  iv: z.number().int().min(IV_MIN_MS).max(IV_MAX_MS),
+  agent: str(AGENT_MAX),
   /** when this sender last heard each peer: digestKey -> ms ago */
   seen: z.record(str(DIGEST_KEY_LENGTH), nonNeg),
   /**
    * the keys of `seen` this beat was not published to directly: relays forward it to those
    * peers only (a peer in `seen` and not here had it from the sender). Absent: relay to all.
    */
-  relay: z.array(str(DIGEST_KEY_LENGTH)).max(4096).optional(),
+  relay: z.array(str(DIGEST_KEY_LENGTH)).max(RELAY_MAX).optional(),
   full: z.object({
     labels: z.record(str(128), str(512)),
     addrs: z.array(str(256)).max(32),
@@ -108,12 +115,12 @@ export function lightBeat (json: unknown): Heartbeat | undefined {
   const b = json
   if (b.v !== PROTOCOL_VERSION || (b.k !== 'hb' && b.k !== 'bye')) return undefined
   if (!isNonNeg(b.boot) || !isNonNeg(b.ts) || !isNonNeg(b.seq) || !Number.isInteger(b.seq)) return undefined
-  if (!isStr(b.name, 128) || b.name.length < 1 || (b.expect !== 'always-on' && b.expect !== 'intermittent')) return undefined
-  if (typeof b.iv !== 'number' || !Number.isInteger(b.iv) || b.iv < 50 || b.iv > 3_600_000 || !isStr(b.agent, 64)) return undefined
+  if (!isStr(b.name, NAME_MAX) || b.name.length < 1 || (b.expect !== 'always-on' && b.expect !== 'intermittent')) return undefined
+  if (typeof b.iv !== 'number' || !Number.isInteger(b.iv) || b.iv < IV_MIN_MS || b.iv > IV_MAX_MS || !isStr(b.agent, AGENT_MAX)) return undefined
   if (!isPlainObject(b.seen)) return undefined
   for (const key in b.seen) if (key.length > DIGEST_KEY_LENGTH || !isNonNeg(b.seen[key])) return undefined
   if (b.relay !== undefined) {
-    if (!Array.isArray(b.relay) || b.relay.length > 4096) return undefined
+    if (!Array.isArray(b.relay) || b.relay.length > RELAY_MAX) return undefined
     for (const key of b.relay) if (!isStr(key, DIGEST_KEY_LENGTH)) return undefined
   }
   return b as Heartbeat
