@@ -9,6 +9,7 @@ import type { Libp2p } from '@libp2p/interface'
 import type { LevelBlockstore } from 'blockstore-level'
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
+import { BoundedSet } from './bounded-set.js'
 import type { EventIndex, IndexedEntry } from './index-store.js'
 import { asMeshEvent, type MeshEvent } from './types.js'
 
@@ -83,13 +84,18 @@ async function bytesInHand (inHand: Map<string, LogEntry> | undefined, hash: str
 export function blockStorage (helia: Helia<Libp2p>, opts: { timeoutMs?: number, inHand?: Map<string, LogEntry> } = {}): Storage {
   const timeoutMs = opts.timeoutMs ?? 30_000
   const cid = (hash: string): CID => CID.parse(hash, base58btc)
+  // blocks this storage stored or found stored: OrbitDB persists every entry a new one points to
+  // again (see EventIndex.storage), each a blockstore read or write
+  const stored = new BoundedSet()
   return {
-    put: async (hash, bytes) => { await helia.blockstore.put(cid(hash), bytes) },
+    put: async (hash, bytes) => { await helia.blockstore.put(cid(hash), bytes); stored.add(hash) },
     get: async (hash) => await bytesInHand(opts.inHand, hash) ?? await helia.blockstore.get(cid(hash), { signal: AbortSignal.timeout(timeoutMs) }),
     persist: async (hash) => {
+      if (stored.has(hash)) return
       const bytes = await bytesInHand(opts.inHand, hash)
       if (bytes !== undefined) await helia.blockstore.put(cid(hash), bytes)
       else await helia.blockstore.get(cid(hash), { signal: AbortSignal.timeout(timeoutMs) })
+      stored.add(hash)
     },
     del: async () => {},
     iterator: async function * () {},
