@@ -58,7 +58,7 @@ async function detection (cluster: Cluster, victim: NodeProc, fault: () => void,
   return times
 }
 
-/** how long the start-up phase may take before the numbers are taken anyway: 30 processes on 2 cores took ~6 min */
+/** how long the start-up phase may take before the numbers are taken anyway: 30 processes on 2 cores took 341-550 s */
 const settleMaxMs = (n: number): number => Math.max(300_000, 20_000 * n)
 
 const eventCount = async (n: NodeProc, type: string): Promise<number> =>
