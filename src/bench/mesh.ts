@@ -16,7 +16,7 @@ export interface MeshBenchResult {
   /**
    * start until every node's event log holds the same number of events, unchanged for 10 s:
    * the start-up replication (OrbitDB entries over the block exchange) that keeps a crowded host busy;
-   * null when they still differed 300 s after the start
+   * null when they still differed settleMaxMs(n) after the start (300 s, or 20 s per node if longer)
    */
   startupSettledMs: number | null
   /** peer.down events written before the bench killed anything, as the first node's log holds them: every one is a false alarm */
