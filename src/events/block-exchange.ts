@@ -69,7 +69,8 @@ export interface BlockExchangeComponents {
   logger: ComponentLogger
 }
 
-class BadAnswer extends Error {}
+/** a peer's request or answer that breaks the protocol (logged as an error, not as a trace) */
+class BadMessage extends Error {}
 
 export class BlockExchange implements Startable {
   readonly stats: BlockExchangeStats = { fetched: 0, asked: 0, notHeld: 0, failed: 0, served: 0, servedNotHeld: 0 }
@@ -145,11 +146,11 @@ export class BlockExchange implements Startable {
         return undefined
       }
       if (answer.length > 1 && answer[0] === HELD) return answer.subarray(1)
-      throw new BadAnswer(`answer of ${answer.length} bytes starting ${answer[0] ?? 'with nothing'}`)
+      throw new BadMessage(`answer of ${answer.length} bytes starting ${answer[0] ?? 'with nothing'}`)
     } catch (err: any) {
       stream?.abort(err)
       this.stats.failed++
-      if (!outer.aborted) this.#log[err instanceof BadAnswer ? 'error' : 'trace']('asking %p for %c failed: %s', peer, cid, err.message)
+      if (!outer.aborted) this.#log[err instanceof BadMessage ? 'error' : 'trace']('asking %p for %c failed: %s', peer, cid, err.message)
       return undefined
     }
   }
@@ -163,7 +164,7 @@ export class BlockExchange implements Startable {
       try {
         cid = CID.decode(request)
       } catch {
-        throw new BadAnswer(`request of ${request.length} bytes is not a CID`)
+        throw new BadMessage(`request of ${request.length} bytes is not a CID`)
       }
       const block = await this.#held(cid)
       if (block === undefined) {
@@ -179,7 +180,7 @@ export class BlockExchange implements Startable {
       await stream.close({ signal })
     } catch (err: any) {
       stream.abort(err)
-      if (!this.#stop.signal.aborted) this.#log[err instanceof BadAnswer ? 'error' : 'trace']('block request not answered: %s', err.message)
+      if (!this.#stop.signal.aborted) this.#log[err instanceof BadMessage ? 'error' : 'trace']('block request not answered: %s', err.message)
     }
   }
 
