@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only mesh,metrics] [-- --heartbeat 5s]`: prints a table per
+ * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics] [-- --heartbeat 5s]`: prints a table per
  * part and writes everything as JSON under bench-results/. Numbers, not tests.
  */
 import '../shim.js'
@@ -9,13 +9,14 @@ import { parseArgs } from 'node:util'
 import { benchEvents } from '../events/bench.js'
 import { benchAlerts } from './alerts.js'
 import { killStartedNodes } from './cluster.js'
+import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'metrics,mesh,alerts,events' },
+    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events' },
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
     heartbeat: { type: 'string', default: '1s' }
@@ -38,6 +39,12 @@ const table = (rows: Array<Record<string, unknown>>): void => {
   for (const r of rows) for (const [k, v] of Object.entries(r)) console.log(`  ${k.padEnd(34)} ${fmt(v)}`)
 }
 
+if (parts.has('floor')) {
+  console.log('\nfloors: a bare Node process, the stack loaded, one ed25519 verify, one wake-up')
+  const r = await benchFloor()
+  table([{ ...r }])
+  result.floor = r
+}
 if (parts.has('metrics')) {
   console.log('\n/metrics over a synthetic peer table')
   const rows = [await benchMetrics(100), await benchMetrics(500)]
