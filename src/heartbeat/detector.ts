@@ -5,8 +5,10 @@
  *
  *  - suspect: no heartbeat heard for suspectAfter x (the peer's) interval
  *  - down:    none for downAfter x interval, no live peer's digest says it
- *             heard the peer within that time either (indirect confirmation,
- *             so one broken link does not page anyone), and at least half of
+ *             heard a later beat of the peer within that time (indirect
+ *             confirmation, so one broken link does not page anyone; a digest
+ *             time within half an interval of our own is the same beat, read
+ *             later), and at least half of
  *             the other live peers were heard an interval or more after the
  *             silent one's last beat (witnesses: the rest of the mesh went on
  *             beating, and this node went on reading it). Without witnesses,
@@ -101,7 +103,11 @@ export class FailureDetector {
       }
       if (now < this.#graceUntil) continue
       const downMs = this.#downAfter * peer.interval
-      if (silent > downMs && now - peer.heardIndirectAt > downMs && (silent > 2 * downMs || this.#witnessed(peer))) {
+      // A digest time within half an interval of our own is the beat we heard too, read later
+      // by that peer or reaching us later (delivery lag): counted, the slowest of all the
+      // peers' reports would delay every detection. Only a later time says the peer beat again.
+      const heardByOthers = peer.heardIndirectAt - peer.heardAt >= peer.interval / 2 ? peer.heardIndirectAt : peer.heardAt
+      if (silent > downMs && now - heardByOthers > downMs && (silent > 2 * downMs || this.#witnessed(peer))) {
         this.#table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent')
       } else if (silent > this.#suspectAfter * peer.interval && peer.state === 'up') {
         this.#table.setState(peer, 'suspect', 'silent')

@@ -58,6 +58,32 @@ describe('failure detector', () => {
     expect(r.state(A)).toBe('down')
   })
 
+  it('a digest reporting the same last beat, heard later by another peer, does not delay down', () => {
+    const r = rig()
+    r.hear(A); r.hear(B)
+    // B heard A's last beat 400 ms after this node did (delivery lag) and goes on beating, reporting it
+    let bHeardA = 0
+    r.advance(300, () => { r.hear(B) })
+    r.advance(1700, () => { r.hear(B, { seen: { [digestKey(A)]: bHeardA } }); bHeardA += 100 })
+    expect(r.state(A)).toBe('suspect')
+    // 2 intervals after this node's last beat from A, not 2 after B's
+    r.advance(100, () => { r.hear(B, { seen: { [digestKey(A)]: bHeardA } }); bHeardA += 100 })
+    expect(r.state(A)).toBe('down')
+  })
+
+  it('a digest reporting a later beat (half an interval or more after ours) still holds down off', () => {
+    const r = rig()
+    r.hear(A); r.hear(B)
+    // B heard A again 500 ms after this node last did; A's beats to this node are lost
+    let bHeardA = 0
+    r.advance(400, () => { r.hear(B) })
+    r.advance(2100, () => { r.hear(B, { seen: { [digestKey(A)]: bHeardA } }); bHeardA += 100 })
+    // 2 intervals after B heard it: not yet
+    expect(r.state(A)).toBe('suspect')
+    r.advance(100, () => { r.hear(B, { seen: { [digestKey(A)]: bHeardA } }); bHeardA += 100 })
+    expect(r.state(A)).toBe('down')
+  })
+
   it('a node that reads its input late does not call the peers it has not read yet down', () => {
     const r = rig()
     r.hear(A); r.hear(B); r.hear(C)
