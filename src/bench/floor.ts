@@ -13,10 +13,11 @@
  *   heartbeat wakes its node at least once, since peers beat at their own
  *   phases.
  *
- * Each process measured is a child started here, bounded in time, and killed
- * by its pid if it overruns.
+ * Each process measured is a child started here (execFile), bounded in time,
+ * and killed if it overruns.
  */
-import { spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 
 export interface FloorBenchResult {
@@ -34,21 +35,13 @@ export interface FloorBenchResult {
 }
 
 const MB = 2 ** 20
+const run = promisify(execFile)
 
-/** Run `node ...args`, return the numbers `keys` of its stdout (JSON); killed by pid after `timeoutMs`. */
+/** Run `node ...args`, return the numbers `keys` of its stdout (JSON); SIGKILLed after `timeoutMs`. */
 async function childJson<K extends string> (args: string[], keys: readonly K[], timeoutMs = 30_000): Promise<Record<K, number>> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
-  // 'close': the process exited and its output is read to the end
-  const code = await new Promise<number | null>((resolve, reject) => { child.once('close', resolve).once('error', reject) })
-  clearTimeout(timer)
-  if (code !== 0) throw new Error(`floor bench child (node ${args.join(' ').slice(0, 80)}...) exited ${String(code)}: ${err.trim()}`)
-  const got = JSON.parse(out) as Record<string, unknown>
-  for (const k of keys) if (typeof got[k] !== 'number') throw new Error(`floor bench child printed no number ${k}: ${out.trim()}`)
+  const { stdout } = await run(process.execPath, args, { timeout: timeoutMs, killSignal: 'SIGKILL' })
+  const got = JSON.parse(stdout) as Record<string, unknown>
+  for (const k of keys) if (typeof got[k] !== 'number') throw new Error(`floor bench child printed no number ${k}: ${stdout.trim()}`)
   return got as Record<K, number>
 }
 
