@@ -8,8 +8,8 @@ import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { alerting, type Alerting, type AlertingInit } from '../../src/alerts/index.js'
 import { FakeAlertmanager } from './fake-alertmanager.js'
-import { freePort } from '../helpers/ports.js'
-import { waitFor } from '../helpers/wait.js'
+import { freePort } from '../support/ports.js'
+import { waitFor } from '../support/wait.js'
 import { failing, MeshView, recordingLog } from './helpers.js'
 
 describe('delivery to Alertmanager URLs', () => {

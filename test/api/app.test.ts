@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { createApi } from '../../src/api/app.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
-import { beat } from '../helpers/beat.js'
+import { beat } from '../support/beat.js'
 
 const ID = '12D3KooWApiTestPeerAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 

@@ -4,8 +4,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { meshmon } from '../helpers/cli.js'
-import { freePort } from '../helpers/ports.js'
+import { meshmon } from '../support/cli.js'
+import { freePort } from '../support/ports.js'
 
 let dir: string
 let key: string

@@ -15,9 +15,9 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
 import { parse as parseYaml } from 'yaml'
 import { envName, RUN_SETTINGS } from '../../src/config/load.js'
-import { BIN, collect, meshmon, type CliResult } from '../helpers/cli.js'
-import { Cluster } from '../helpers/cluster.js'
-import { freePort } from '../helpers/ports.js'
+import { BIN, collect, meshmon, type CliResult } from '../support/cli.js'
+import { Cluster } from '../support/cluster.js'
+import { freePort } from '../support/ports.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DOCKER = join(ROOT, 'docker')

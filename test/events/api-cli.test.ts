@@ -6,8 +6,8 @@ import { closeServer, listenApi } from '../../src/api/server.js'
 import { eventsCommand } from '../../src/cli/events.js'
 import { reportError } from '../../src/cli/exit.js'
 import { eventsQuery, parseEventsQuery, type MeshEvent } from '../../src/events/index.js'
-import { freePort } from '../helpers/ports.js'
-import { waitFor } from '../helpers/wait.js'
+import { freePort } from '../support/ports.js'
+import { waitFor } from '../support/wait.js'
 import { Nodes, type TestNode } from './helpers.js'
 
 describe('events API and CLI', () => {

@@ -19,7 +19,7 @@ import { BLOCKS_PROTOCOL } from '../../src/events/block-exchange.js'
 import { createEventsHelia, type EventsHelia } from '../../src/events/helia.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor } from '../support/wait.js'
 
 interface Peer { libp2p: MeshLibp2p, datastore: LevelDatastore, h: EventsHelia }
 

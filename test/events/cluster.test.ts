@@ -3,9 +3,9 @@
  * through the API and `meshmon events`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { meshmon } from '../helpers/cli.js'
-import { Cluster, type NodeProc } from '../helpers/cluster.js'
-import { waitFor } from '../helpers/wait.js'
+import { meshmon } from '../support/cli.js'
+import { Cluster, type NodeProc } from '../support/cluster.js'
+import { waitFor } from '../support/wait.js'
 
 
 const eventsOf = async (n: NodeProc, qs: string): Promise<any[]> => await (await fetch(`${n.api}/api/v1/events?${qs}`)).json() as any[]

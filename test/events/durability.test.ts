@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { LevelDatastore } from 'datastore-level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor } from '../support/wait.js'
 import { Nodes, sample, waitForIds } from './helpers.js'
 
 const VITE_NODE = fileURLToPath(new URL('../../node_modules/vite-node/vite-node.mjs', import.meta.url))

@@ -14,7 +14,7 @@ import { openEventLog, type EventLog, type EventLogInit } from '../../src/events
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor } from '../support/wait.js'
 
 export const silent = pino({ level: 'silent' })
 

@@ -11,8 +11,8 @@ import { FailureDetector } from '../../src/heartbeat/detector.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { HeartbeatService } from '../../src/heartbeat/service.js'
 import type { MeshEvent } from '../../src/events/index.js'
-import { beat } from '../helpers/beat.js'
-import { waitFor } from '../helpers/wait.js'
+import { beat } from '../support/beat.js'
+import { waitFor } from '../support/wait.js'
 import { Nodes, silent, type TestNode } from './helpers.js'
 
 const INTERVAL = 300

@@ -6,7 +6,7 @@ import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import { afterEach, describe, expect, it } from 'vitest'
 import { periodFor } from '../../src/events/index.js'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor } from '../support/wait.js'
 import { Nodes, sample } from './helpers.js'
 
 describe('retention', () => {

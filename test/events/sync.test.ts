@@ -10,7 +10,7 @@ import { lpStream } from 'it-length-prefixed-stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { SYNC_PROTOCOL } from '../../src/events/sync.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor } from '../support/wait.js'
 import { Nodes, sample, waitForIds } from './helpers.js'
 
 const enc = new TextEncoder()

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { FailureDetector } from '../../src/heartbeat/detector.js'
 import { PeerTable, type Transition } from '../../src/heartbeat/peer-table.js'
 import { digestKey } from '../../src/heartbeat/wire.js'
-import { beat } from '../helpers/beat.js'
+import { beat } from '../support/beat.js'
 
 const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 const B = '12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeHeartbeat, TOPIC } from '../../src/heartbeat/wire.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { beat } from '../helpers/beat.js'
-import { Cluster, type NodeProc } from '../helpers/cluster.js'
-import { waitFor } from '../helpers/wait.js'
+import { beat } from '../support/beat.js'
+import { Cluster, type NodeProc } from '../support/cluster.js'
+import { waitFor } from '../support/wait.js'
 
 const invalid = (text: string, reason: string): number =>
   Number(new RegExp(`^meshmon_gossip_messages_invalid_total\\{reason="${reason}"[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0)

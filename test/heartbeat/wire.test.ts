@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { decodeHeartbeat, encodeHeartbeat, heartbeatSchema, lightBeat, MAX_MESSAGE_BYTES } from '../../src/heartbeat/wire.js'
-import { beat } from '../helpers/beat.js'
+import { beat } from '../support/beat.js'
 
 describe('heartbeat wire format', () => {
   it('round-trips a light beat in a few hundred bytes', () => {

@@ -2,8 +2,8 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { expandDns } from '../../src/mesh/dns.js'
-import { Cluster } from '../helpers/cluster.js'
-import { waitFor } from '../helpers/wait.js'
+import { Cluster } from '../support/cluster.js'
+import { waitFor } from '../support/wait.js'
 
 describe('bootstrap by DNS name', () => {
   let cluster: Cluster | undefined

@@ -12,8 +12,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fastMsgId } from '../../src/mesh/fast-msg-id.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { freePort } from '../helpers/ports.js'
-import { waitFor } from '../helpers/wait.js'
+import { freePort } from '../support/ports.js'
+import { waitFor } from '../support/wait.js'
 
 const TOPIC = 'fast-msg-id-test'
 

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateSwarmKey } from '../../src/mesh/swarm-key.js'
-import { Cluster } from '../helpers/cluster.js'
-import { waitFor } from '../helpers/wait.js'
+import { Cluster } from '../support/cluster.js'
+import { waitFor } from '../support/wait.js'
 
 describe('joining the mesh', () => {
   let cluster: Cluster

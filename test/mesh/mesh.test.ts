@@ -4,9 +4,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { BIN, collect, meshmon } from '../helpers/cli.js'
-import { Cluster, type NodeProc } from '../helpers/cluster.js'
-import { waitFor } from '../helpers/wait.js'
+import { BIN, collect, meshmon } from '../support/cli.js'
+import { Cluster, type NodeProc } from '../support/cluster.js'
+import { waitFor } from '../support/wait.js'
 
 describe('a three-node mesh on one host', () => {
   const cluster = new Cluster()

@@ -6,7 +6,7 @@ import { LevelDatastore } from 'datastore-level'
 import { Key } from 'interface-datastore'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { WriteBehindDatastore } from '../../src/mesh/peer-datastore.js'
-import { waitFor } from '../helpers/wait.js'
+import { waitFor } from '../support/wait.js'
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
 const text = (b: Uint8Array): string => new TextDecoder().decode(b)

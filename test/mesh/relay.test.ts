@@ -15,8 +15,8 @@ import { TOPIC } from '../../src/heartbeat/wire.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { skipRedundantRelays, type RelayStats } from '../../src/mesh/relay-filter.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { freePort } from '../helpers/ports.js'
-import { waitFor } from '../helpers/wait.js'
+import { freePort } from '../support/ports.js'
+import { waitFor } from '../support/wait.js'
 
 const INTERVAL = 200
 

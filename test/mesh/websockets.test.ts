@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { freePort } from '../helpers/ports.js'
+import { freePort } from '../support/ports.js'
 
 describe('transports under the private network', () => {
   const nodes: MeshLibp2p[] = []

@@ -14,7 +14,7 @@ import { coalesce } from '../../src/mesh/coalesce.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
 import { lazyWindowUpdates } from '../../src/mesh/yamux-window.js'
-import { freePort } from '../helpers/ports.js'
+import { freePort } from '../support/ports.js'
 
 const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
 

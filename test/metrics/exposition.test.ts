@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { renderMesh } from '../../src/metrics/mesh.js'
 import { metricsEndpoint } from '../../src/metrics/index.js'
-import { beat } from '../helpers/beat.js'
-import { lacks } from '../helpers/packages.js'
-import { syntheticPeers } from '../../src/bench/synthetic.js'
+import { beat } from '../support/beat.js'
+import { lacks } from '../support/packages.js'
+import { syntheticPeers } from '../support/synthetic.js'
 
 const promtool = (text: string) => spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
 

@@ -1,7 +1,7 @@
 /** A synthetic mesh view for the /metrics benchmark and tests: realistic machine info per peer. */
-import type { CheckState } from '../checks/types.js'
-import type { Heartbeat } from '../heartbeat/wire.js'
-import type { MachineInfo } from '../machine/types.js'
+import type { CheckState } from '../../src/checks/types.js'
+import type { Heartbeat } from '../../src/heartbeat/wire.js'
+import type { MachineInfo } from '../../src/machine/types.js'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
 

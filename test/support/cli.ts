@@ -1,8 +1,8 @@
 /** Run the real `meshmon` binary (built to dist/ by `npm test`). */
-import { BIN } from '../../src/bench/cluster.js'
+import { BIN } from './cluster.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 
-export { BIN } from '../../src/bench/cluster.js'
+export { BIN } from './cluster.js'
 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 

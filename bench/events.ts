@@ -4,7 +4,7 @@
  * hold every event (batched entries, and one-event entries for comparison),
  * opening the log and reading the last 100 at 10k and 100k events, and RSS.
  */
-import '../shim.js'
+import '../src/shim.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,11 +12,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { LevelDatastore } from 'datastore-level'
 import pino from 'pino'
-import { PeerTable } from '../heartbeat/peer-table.js'
-import { createMeshLibp2p, type MeshLibp2p } from '../mesh/libp2p.js'
-import { generateSwarmKey, normaliseSwarmKey } from '../mesh/swarm-key.js'
-import { openEventLog, type EventLog, type EventLogInit } from './log.js'
-import type { EventInput } from './types.js'
+import { PeerTable } from '../src/heartbeat/peer-table.js'
+import { createMeshLibp2p, type MeshLibp2p } from '../src/mesh/libp2p.js'
+import { generateSwarmKey, normaliseSwarmKey } from '../src/mesh/swarm-key.js'
+import { openEventLog, type EventLog, type EventLogInit } from '../src/events/log.js'
+import type { EventInput } from '../src/events/types.js'
 
 export interface BenchEventsOptions {
   /** catch-up sizes: a fresh peer must hold this many events @default [1000, 10000] */

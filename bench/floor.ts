@@ -18,7 +18,10 @@
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { repoRoot } from '../test/support/root.js'
 
 export interface FloorBenchResult {
   /** a Node process that loaded nothing, after a full GC */
@@ -72,7 +75,7 @@ async function verifyUs (): Promise<number> {
 }
 
 export async function benchFloor (): Promise<FloorBenchResult> {
-  const dist = (p: string): string => new URL(`../${p}`, import.meta.url).href
+  const dist = (p: string): string => pathToFileURL(join(repoRoot(), 'dist', p)).href
   const eval0 = ['--expose-gc', '--input-type=module', '-e']
   const bare = await childJson([...eval0, memoryScript([])], ['rss'])
   const loaded = await childJson([...eval0, memoryScript([dist('shim.js'), dist('cli/main.js'), dist('node.js')])], ['rss', 'heapUsed'])

@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Cluster, type NodeProc } from './cluster.js'
-import { freePort } from './ports.js'
-import { waitFor } from './wait.js'
+import { Cluster, type NodeProc } from '../test/support/cluster.js'
+import { freePort } from '../test/support/ports.js'
+import { waitFor } from '../test/support/wait.js'
 
 export interface AlertBenchResult { nodes: number, detectMs: number, alertVisibleMs: number, alertAfterDetectMs: number }
 

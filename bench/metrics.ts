@@ -9,11 +9,11 @@
 import { execFile } from 'node:child_process'
 import { request, Agent } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createApi } from '../api/app.js'
-import { closeServer, listenApi } from '../api/server.js'
-import { PeerTable } from '../heartbeat/peer-table.js'
-import { metricsEndpoint } from '../metrics/index.js'
-import { syntheticPeers } from './synthetic.js'
+import { createApi } from '../src/api/app.js'
+import { closeServer, listenApi } from '../src/api/server.js'
+import { PeerTable } from '../src/heartbeat/peer-table.js'
+import { metricsEndpoint } from '../src/metrics/index.js'
+import { syntheticPeers } from '../test/support/synthetic.js'
 
 export interface MetricsBenchResult {
   peers: number

@@ -2,9 +2,9 @@
  * N meshmon processes on 127.0.0.1: time to full view, heartbeat delivery,
  * CPU per received message, RSS, and detection after kill -9 and SIGSTOP.
  */
-import { Cluster, type NodeProc } from './cluster.js'
-import { buckets, quantile, sum } from './prom-text.js'
-import { waitFor } from './wait.js'
+import { Cluster, type NodeProc } from '../test/support/cluster.js'
+import { buckets, quantile, sum } from '../test/support/prom-text.js'
+import { waitFor } from '../test/support/wait.js'
 
 export interface MeshBenchResult {
   nodes: number

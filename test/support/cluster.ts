@@ -9,12 +9,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateSwarmKey } from '../mesh/swarm-key.js'
+import { generateSwarmKey } from '../../src/mesh/swarm-key.js'
 import { freePort } from './ports.js'
+import { repoRoot } from './root.js'
 import { waitFor } from './wait.js'
 
-/** bin/meshmon.js, from src/bench (tests) or dist/bench (the benchmark) */
-export const BIN = fileURLToPath(new URL('../../bin/meshmon.js', import.meta.url))
+/** bin/meshmon.js, for the tests (run from source) and the benchmark (compiled into .bench/) */
+export const BIN = join(repoRoot(), 'bin', 'meshmon.js')
 
 export interface NodeProc {
   name: string

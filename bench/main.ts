@@ -2,13 +2,13 @@
  * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics] [-- --heartbeat 5s]`: prints a table per
  * part and writes everything as JSON under bench-results/. Numbers, not tests.
  */
-import '../shim.js'
+import '../src/shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import { benchEvents } from '../events/bench.js'
+import { benchEvents } from './events.js'
 import { benchAlerts } from './alerts.js'
-import { killStartedNodes } from './cluster.js'
+import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'

@@ -1,1 +1,0 @@
-export { Cluster, type NodeProc } from '../../src/bench/cluster.js'

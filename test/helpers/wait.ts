@@ -1,1 +1,0 @@
-export { waitFor } from '../../src/bench/wait.js'
