@@ -18,7 +18,8 @@ import { closeServer, ListenError, listenApi } from './api/server.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
-import { eventsQuery, openEventLog } from './events/index.js'
+import { startDevices } from './devices/index.js'
+import { DeviceIncidentRecorder, eventsQuery, openEventLog } from './events/index.js'
 import { FailureDetector } from './heartbeat/detector.js'
 import { PeerTable } from './heartbeat/peer-table.js'
 import { HeartbeatService } from './heartbeat/service.js'
@@ -88,6 +89,19 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
 
+    const boot = await nextBoot(config.dataDir)
+    // devices (machines that don't run meshmon): taken on the API port, announced to the mesh
+    const { ingest } = config
+    const devices = startDevices({ pubsub: libp2p.services.pubsub, peerState: id => table.get(id)?.state, peerId, log: log.child({ component: 'devices' }), server: api }, {
+      name: config.name, boot, token: ingest.token, maxDevices: ingest.maxDevices, maxConnectionsPerIp: ingest.maxConnectionsPerIp, idleTimeoutMs: ingest.idleTimeout,
+      alertAfterMs: ingest.alertAfter, viaGraceMs: ingest.viaGrace, declared: config.devices.map(d => ({ id: d.id, intervalMs: d.interval, expect: d.expect, project: d.project }))
+    })
+    stack.push(async () => { await devices.stop() })
+    apiParts.devices = devices
+    const deviceEvents = new DeviceIncidentRecorder({ devices: devices.table, peers: table, peerId, log: log.child({ component: 'events' }) }, events, { alertAfterMs: ingest.alertAfter })
+    deviceEvents.start()
+    stack.push(() => { deviceEvents.stop() })
+
     const machine = machineCollector({ onError: (part, err) => { log.warn({ part, err: (err as Error)?.message }, 'machine info part not collected') } })
     let machineInfo: MachineInfo | null = null
     const refreshMachine = async (): Promise<void> => {
@@ -97,7 +111,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
-    const alerts = alerting({ table, log: log.child({ component: 'alerts' }) }, {
+    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), devices: () => devices.table.list() }, {
       urls: config.alertmanager.urls,
       resendIntervalMs: config.alertmanager.resendInterval,
       mesh: meshName(config),
@@ -111,8 +125,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       peerId,
       name: config.name,
       gossip: () => heartbeat.stats,
-      connectedPeers: () => libp2p.getPeers().length
-    })
+      connectedPeers: () => libp2p.getPeers().length,
+      devices: devices.stats
+    }, () => devices.table.list())
     apiParts.metrics = metrics.handler
 
     const heartbeat = new HeartbeatService({
@@ -132,7 +147,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       intervalMs: config.heartbeat.interval,
       machineIntervalMs: config.heartbeat.machineInterval,
       digestWindowMs: config.heartbeat.downAfter * config.heartbeat.interval * 2,
-      boot: await nextBoot(config.dataDir)
+      boot
     })
     // relays skip the peers a heartbeat's sender reached itself
     skipRedundantRelays(libp2p.services.pubsub, TOPIC, (data, peer) => heartbeat.hadFromSender(data, peer))

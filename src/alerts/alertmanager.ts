@@ -7,6 +7,7 @@
  * https://prometheus.io/docs/alerting/latest/clients/
  */
 import type { Logger } from 'pino'
+import type { Device } from '../devices/types.js'
 import type { PeerTable } from '../heartbeat/peer-table.js'
 import { AlertLedger } from './ledger.js'
 import { deriveAlerts, type Alert } from './rules.js'
@@ -15,6 +16,8 @@ import { AlertmanagerTarget, type SendResult } from './target.js'
 export interface AlertingComponents {
   table: PeerTable
   log: Logger
+  /** the mesh's devices, when the node takes devices (MeshDeviceDown) */
+  devices?: () => Device[]
 }
 
 export interface AlertingInit {
@@ -59,6 +62,7 @@ export function alerting (components: AlertingComponents, init: AlertingInit): A
 
 class AlertmanagerClient implements Alerting {
   readonly #table: PeerTable
+  readonly #devices: () => Device[]
   readonly #log: Logger
   readonly #init: AlertingInit
   readonly #ledger: AlertLedger
@@ -74,12 +78,13 @@ class AlertmanagerClient implements Alerting {
 
   constructor (components: AlertingComponents, init: AlertingInit) {
     this.#table = components.table
+    this.#devices = components.devices ?? (() => [])
     this.#log = components.log
     this.#init = init
     this.#ledger = new AlertLedger({ resolvedResendCount: init.resolvedResendCount ?? 4, maxAlerts: init.maxAlerts ?? 10_000 })
   }
 
-  alerts (): Alert[] { return deriveAlerts(this.#table.list(), this.#init) }
+  alerts (): Alert[] { return deriveAlerts(this.#table.list(), this.#init, this.#devices()) }
   sends (): Record<SendResult, number> { return { ...this.#sends } }
 
   start (): void {

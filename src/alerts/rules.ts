@@ -6,6 +6,7 @@
  * in the non-identifying fields only.
  */
 import { statusName, type CheckState } from '../checks/types.js'
+import type { Device } from '../devices/types.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 
 /** An alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`). */
@@ -27,8 +28,11 @@ export interface RulesInit {
   generatorURL: string
 }
 
-export function deriveAlerts (peers: Peer[], init: RulesInit): Alert[] {
+export function deriveAlerts (peers: Peer[], init: RulesInit, devices: Device[] = []): Alert[] {
   const alerts: Alert[] = []
+  // a device is alerting once down past the confirmation delay (a move between peers never is);
+  // unknown (its peer died: MeshPeerDown says it) and left (intermittent) never are
+  for (const device of devices) if (device.alerting && device.state === 'down') alerts.push(deviceDown(device, init))
   for (const peer of peers) {
     if (peer.state === 'down' && peer.expect === 'always-on') alerts.push(peerDown(peer, init))
     // A down or left peer's checks are what its last heartbeat said, possibly long ago:
@@ -51,6 +55,20 @@ function peerDown (peer: Peer, init: RulesInit): Alert {
       generatorURL: init.generatorURL
     },
     startsAt: iso(peer.stateSince),
+    generatorURL: init.generatorURL
+  }
+}
+
+function deviceDown (d: Device, init: RulesInit): Alert {
+  const seen = d.lastSeen > 0 ? `last seen ${iso(d.lastSeen)}${d.viaName !== '' ? ` via ${d.viaName}` : ''}` : 'never heard'
+  return {
+    labels: { alertname: 'MeshDeviceDown', device: d.id, project: d.data.project, severity: 'warning', mesh: init.mesh },
+    annotations: {
+      summary: `device ${d.id} is down`,
+      description: `device ${d.id}${d.data.project !== '' ? ` (${d.data.project})` : ''} is down: ${seen}, and connected to no peer of the mesh since`,
+      generatorURL: init.generatorURL
+    },
+    startsAt: iso(d.stateSince),
     generatorURL: init.generatorURL
   }
 }

@@ -14,6 +14,11 @@ export interface ApiComponents {
   metrics?: () => Promise<{ contentType: string, body: string | Uint8Array<ArrayBuffer> }>
   events?: (query: URLSearchParams) => Promise<unknown[]>
   alerts?: () => unknown[]
+  /** devices: the list (GET /api/v1/devices) and the push endpoint (a Hono app's fetch) */
+  devices?: {
+    list: (query: URLSearchParams) => unknown[]
+    push: (req: Request, env?: unknown) => Response | Promise<Response>
+  }
   /** whether the node is running (healthz) */
   running: () => boolean
 }
@@ -37,7 +42,18 @@ export function createApi (c: ApiComponents): Hono {
     return ctx.json(c.alerts())
   })
 
-  app.notFound(ctx => ctx.json({ error: `no such endpoint: ${ctx.req.method} ${new URL(ctx.req.url).pathname}; see /api/v1/peers, /api/v1/events, /api/v1/alerts, /metrics, /healthz` }, 404))
+  app.get('/api/v1/devices', ctx => {
+    if (c.devices === undefined) throw new HTTPException(503, { message: 'devices are not ready' })
+    return ctx.json(c.devices.list(new URL(ctx.req.url).searchParams))
+  })
+  app.on(['GET', 'POST'], '/api/v1/push/*', async ctx => {
+    if (c.devices === undefined) throw new HTTPException(503, { message: 'devices are not ready' })
+    return await c.devices.push(ctx.req.raw, ctx.env)
+  })
+  // the device WebSocket is an upgrade on this server (devices/websocket.ts); a plain GET gets told so
+  app.get('/websocket', ctx => ctx.json({ error: 'this is the device WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' }, 426))
+
+  app.notFound(ctx => ctx.json({ error: `no such endpoint: ${ctx.req.method} ${new URL(ctx.req.url).pathname}; see /api/v1/peers, /api/v1/devices, /api/v1/events, /api/v1/alerts, /metrics, /healthz` }, 404))
   app.onError((err, ctx) => {
     if (err instanceof HTTPException) return ctx.json({ error: err.message }, err.status)
     return ctx.json({ error: `internal error: ${err.message}` }, 500)

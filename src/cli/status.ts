@@ -1,5 +1,6 @@
-/** `meshmon status`: every peer the node knows; exit 0 healthy, 1 not, 2 unreachable. */
+/** `meshmon status`: every peer and device the node knows; exit 0 healthy, 1 not, 2 unreachable. */
 import type { PeerView } from '../api/peers.js'
+import type { DeviceView } from '../devices/view.js'
 import { getJson } from './api-client.js'
 import { ago, pct, renderTable, shortPeerId } from './table.js'
 
@@ -8,8 +9,9 @@ export interface StatusOptions { api: string, json?: boolean, watch?: boolean, i
 /** Failing = a check that has run and is not OK. */
 export const failingChecks = (p: PeerView): PeerView['checks'] => p.checks.filter(c => c.status !== 0 && c.lastRun !== null)
 
-export function healthy (peers: PeerView[]): boolean {
-  return peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0)
+/** No always-on peer down, no check failing, no device down (unknown and left are not alerted either). */
+export function healthy (peers: PeerView[], devices: DeviceView[] = []): boolean {
+  return peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0) && devices.every(d => d.state !== 'down')
 }
 
 export function renderStatus (peers: PeerView[], now = Date.now()): string {
@@ -33,13 +35,43 @@ export function renderStatus (peers: PeerView[], now = Date.now()): string {
   return renderTable(['NAME', 'PEER', 'STATE', 'LAST SEEN', 'CPU', 'MEM', 'DISK', 'FAILING CHECKS'], rows) + summary + '\n'
 }
 
+/** The second table: the mesh's devices, trouble first. */
+export function renderDevices (devices: DeviceView[], now = Date.now()): string {
+  if (devices.length === 0) return ''
+  const order = { down: 0, unknown: 1, left: 2, up: 3 }
+  const rows = [...devices].sort((a, b) => order[a.state] - order[b.state] || (a.id < b.id ? -1 : 1)).map(d => [
+    d.id,
+    d.project || '-',
+    d.viaName || '-',
+    d.state + (d.status !== null && d.status !== 'ok' && d.state === 'up' ? ` (${d.status})` : ''),
+    ago(d.lastSeen, now),
+    gpuText(d.gpus),
+    clipText(d.models.join(','), 40) || '-'
+  ])
+  const count = (state: string): number => devices.filter(d => d.state === state).length
+  const summary = `${devices.length} devices: ${count('up')} up, ${count('down')} down, ${count('unknown')} unknown, ${count('left')} left`
+  return renderTable(['DEVICE', 'PROJECT', 'VIA', 'STATE', 'LAST SEEN', 'GPUS', 'MODELS'], rows) + summary + '\n'
+}
+
+function gpuText (gpus: DeviceView['gpus']): string {
+  if (gpus.length === 0) return '-'
+  const names = [...new Set(gpus.map(g => g.name || 'GPU'))].join('/')
+  const util = gpus.length === 1 && gpus[0]?.utilizationRatio != null ? ` ${pct(gpus[0].utilizationRatio)}` : ''
+  return `${gpus.length > 1 ? `${gpus.length}x ` : ''}${names}${util}`
+}
+
+const clipText = (text: string, max: number): string => (text.length > max ? text.slice(0, max - 1) + '…' : text)
+
 export async function statusCommand (options: StatusOptions): Promise<number> {
   const once = async (): Promise<number> => {
     const peers = await getJson<PeerView[]>(options.api, '/api/v1/peers')
-    const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers)
+    // a node from before devices (404) or still starting (503) has none to show
+    const devices = await getJson<DeviceView[]>(options.api, '/api/v1/devices').catch(() => [])
+    // --json keeps printing the peers array it always printed; devices' JSON is GET /api/v1/devices
+    const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers) + (devices.length > 0 ? '\n' + renderDevices(devices) : '')
     // --watch redraws in place: home the cursor and clear the screen first
     process.stdout.write((options.watch === true ? '\x1b[H\x1b[2J' : '') + out)
-    return healthy(peers) ? 0 : 1
+    return healthy(peers, devices) ? 0 : 1
   }
   if (options.watch !== true) return await once()
   let code = await once()

@@ -62,6 +62,10 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   }
   config.dataDir = resolve(cwd, config.dataDir)
   config.swarmKey = resolve(cwd, config.swarmKey)
+  if (config.ingest.tokenFile !== null) {
+    config.ingest.tokenFile = resolve(fileDir, config.ingest.tokenFile)
+    config.ingest.token = await readTokenFile(config.ingest.tokenFile)
+  }
   return { ...config, swarmKeyBytes: await readSwarmKey(config.swarmKey), configFile: options.file }
 }
 
@@ -91,6 +95,18 @@ async function readConfigFile (file: string): Promise<Record<string, unknown>> {
   if (data == null) return {}
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError('--config', `${file} must hold a mapping of settings (name:, swarmKey:, ...)`)
   return data as Record<string, unknown>
+}
+
+async function readTokenFile (file: string): Promise<string> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err: any) {
+    throw new ConfigError('ingest.tokenFile', `cannot read ${file} (${err.code ?? err.message}); give the path of a file holding the devices' token`)
+  }
+  const token = text.trim()
+  if (token === '' || /\s/.test(token)) throw new ConfigError('ingest.tokenFile', `${file} must hold one token (no spaces or line breaks inside)`)
+  return token
 }
 
 async function readSwarmKey (file: string): Promise<Uint8Array> {

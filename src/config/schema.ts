@@ -6,6 +6,7 @@
 import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { DEVICE_ID, DEVICE_ID_RULE } from '../devices/types.js'
 import { parseDuration } from './duration.js'
 
 const duration = (fallback: string) => z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' })
@@ -101,6 +102,40 @@ export const configSchema = z.object({
   mesh: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
   alertmanager: z.object({ urls: z.array(z.string().url()).default([]), resendInterval: duration('30s') }).strict().default({}),
   events: z.object({ retention: duration('7d') }).strict().default({}),
+  /** devices (machines that don't run meshmon) reporting to this peer: WebSocket /websocket and HTTP push */
+  ingest: z.object({
+    /** devices must give it (Authorization: Bearer, or ?token=); null: ingestion is open */
+    token: z.string().min(1).nullable().default(null),
+    /** a file holding the token (read at start; relative to the config file) */
+    tokenFile: z.string().min(1).nullable().default(null),
+    /** devices this peer holds (its own and the mesh's); beyond it new ones are refused unless an ended one can make way */
+    maxDevices: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** open device WebSocket connections from one client address */
+    maxConnectionsPerIp: z.number().int().min(1).max(1_000_000).default(1000),
+    /** a WebSocket with neither ping nor message this long is closed, its device down */
+    idleTimeout: duration('30s'),
+    /** a device down this long (not reconnected to any peer) is alerted (MeshDeviceDown) and gets a device.offline event */
+    alertAfter: duration('10s'),
+    /** devices of a peer that died are `unknown` this long, then `down` (and alerted) unless they reconnected elsewhere */
+    viaGrace: duration('60s')
+  }).strict().default({}).superRefine((ingest, ctx) => {
+    if (ingest.token !== null && ingest.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'give token or tokenFile, not both' })
+  }),
+  /** devices that must report: one that never does is down (or left, if intermittent) */
+  devices: z.array(z.object({
+    id: z.string().regex(DEVICE_ID, `must be ${DEVICE_ID_RULE}`),
+    /** a push device's deadline is 2 x interval (a push's ?interval= wins) */
+    interval: duration('60s'),
+    expect: z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'),
+    /** the project shown (and alerted) before the device reports its own */
+    project: z.string().max(256).optional()
+  }).strict()).default([]).superRefine((devices, ctx) => {
+    const seen = new Set<string>()
+    devices.forEach((d, i) => {
+      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `"${d.id}" is declared twice; device ids must be unique` })
+      seen.add(d.id)
+    })
+  }),
   checks: z.array(checkSchema).default([]).superRefine((checks, ctx) => {
     const seen = new Set<string>()
     checks.forEach((c, i) => {

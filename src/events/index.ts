@@ -7,4 +7,5 @@ export { openEventLog, type EventLog, type EventLogComponents, type EventLogInit
 export { eventsQuery, parseEventsQuery, MAX_LIMIT } from './query.js'
 export { periodFor } from './periods.js'
 export { incidentId } from './recorder.js'
+export { DeviceIncidentRecorder, type DeviceRecorderInit, type DeviceRecorderSink } from './device-recorder.js'
 export { EVENT_TYPES, isEventType, type EventInput, type EventQuery, type EventType, type MeshEvent, type Severity } from './types.js'

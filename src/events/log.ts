@@ -220,9 +220,8 @@ class MeshEventLog implements EventLog {
 
   #normalise (input: EventInput): MeshEvent {
     const labels = JSON.stringify(input.labels ?? {}).length > 4096 ? {} : { ...input.labels }
-    const subject = input.subject.check === undefined
-      ? { peer: input.subject.peer, name: input.subject.name }
-      : { peer: input.subject.peer, name: input.subject.name, check: input.subject.check }
+    const { peer, name, check, device } = input.subject
+    const subject = { peer, name, ...(check === undefined ? {} : { check }), ...(device === undefined ? {} : { device }) }
     return {
       id: input.id ?? randomBytes(12).toString('hex'),
       ts: new Date(input.ts === undefined ? Date.now() : Date.parse(input.ts)).toISOString(),

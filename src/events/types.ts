@@ -1,5 +1,5 @@
 /** The event entry of SPEC 4, as stored, replicated and served. */
-export const EVENT_TYPES = ['peer.joined', 'peer.left', 'peer.down', 'peer.up', 'check.failed', 'check.warning', 'check.recovered'] as const
+export const EVENT_TYPES = ['peer.joined', 'peer.left', 'peer.down', 'peer.up', 'check.failed', 'check.warning', 'check.recovered', 'device.online', 'device.offline'] as const
 export type EventType = typeof EVENT_TYPES[number]
 export type Severity = 'info' | 'warning' | 'critical'
 
@@ -12,7 +12,8 @@ export interface MeshEvent {
   severity: Severity
   /** peer id of the node that wrote it */
   source: string
-  subject: { peer: string, name: string, check?: string }
+  /** a device event's subject: the device (name and device: its id) and its via peer (peer) */
+  subject: { peer: string, name: string, check?: string, device?: string }
   message: string
   labels: Record<string, string>
 }
@@ -52,7 +53,12 @@ export function asMeshEvent (v: unknown): MeshEvent | undefined {
     type: e.type,
     severity: e.severity === 'critical' || e.severity === 'warning' ? e.severity : 'info',
     source: typeof e.source === 'string' ? e.source : '',
-    subject: typeof s.check === 'string' ? { peer: s.peer, name: s.name, check: s.check } : { peer: s.peer, name: s.name },
+    subject: {
+      peer: s.peer,
+      name: s.name,
+      ...(typeof s.check === 'string' ? { check: s.check } : {}),
+      ...(typeof s.device === 'string' ? { device: s.device } : {})
+    },
     message: typeof e.message === 'string' ? e.message : '',
     labels
   }

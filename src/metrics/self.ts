@@ -5,6 +5,7 @@
  * Values are read at scrape time in collect(), not kept in step by timers.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { DeviceStats } from '../devices/index.js'
 
 export interface SelfSources {
   peerId: string
@@ -15,6 +16,8 @@ export interface SelfSources {
   eventlogEntries?: () => number
   /** present once alerting exists: sends by result */
   alertmanagerSends?: () => Record<string, number>
+  /** present when the node takes devices */
+  devices?: () => DeviceStats
 }
 
 export interface SelfMetrics {
@@ -56,6 +59,7 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
       }
     })
   }
+  if (s.devices !== undefined) deviceMetrics(s.devices, registers)
   // one histogram for the process, not per peer: network delay plus the clock skew between hosts
   const delay = new Histogram({
     name: 'meshmon_heartbeat_delay_seconds',
@@ -64,4 +68,26 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
     registers
   })
   return { registry, observeHeartbeatDelay: ms => { delay.observe(Math.max(0, ms) / 1000) } }
+}
+
+/** Devices as this node takes them: connections, refusals and errors, announcements, states in its view. */
+function deviceMetrics (stats: () => DeviceStats, registers: Registry[]): void {
+  new Gauge({ name: 'meshmon_device_connections', help: 'open device WebSocket connections to this node', registers, collect () { this.set(stats().connections) } })
+  new Gauge({
+    name: 'meshmon_devices', help: 'devices this node knows (the mesh\'s), by state', labelNames: ['state'], registers,
+    collect () { for (const [state, n] of Object.entries(stats().states)) this.set({ state }, n) }
+  })
+  const counter = (name: string, help: string, label: string, read: (s: DeviceStats) => Record<string, number>): void => {
+    new Counter({
+      name, help, labelNames: [label], registers,
+      collect () {
+        this.reset()
+        for (const [value, n] of Object.entries(read(stats()))) this.inc({ [label]: value }, n)
+      }
+    })
+  }
+  counter('meshmon_device_ingest_refused_total', 'device connections and pushes turned away, by reason', 'reason', s => s.refused)
+  counter('meshmon_device_ingest_errors_total', 'device frames and pushes answered with an error, by reason', 'reason', s => s.errors)
+  counter('meshmon_device_announcements_invalid_total', 'device announcements from peers dropped, by reason', 'reason', s => s.announcements.invalid)
+  counter('meshmon_device_announcements_total', 'device announcements sent and received', 'direction', s => ({ sent: s.announcements.sent, received: s.announcements.received }))
 }

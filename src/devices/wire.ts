@@ -1,0 +1,128 @@
+/**
+ * The devices topic `meshmon/devices/1`: a via peer announces the devices
+ * connected to it. JSON, signed by gossipsub (StrictSign): the sender is the
+ * signer, so a peer speaks only for its own connections. One message:
+ *   { v: 1, boot, seq, ts, name, full, d: [entry...] }
+ * `boot` (process start) and `seq` only grow per sender; `ts` is the sender's
+ * clock at sending (receivers move the entries' times onto their own clock
+ * with it); `full` marks a part of the periodic re-announcement. Every field
+ * is bounded; a message over 64 KiB or failing the schema is dropped whole,
+ * which can hide only its sender's devices.
+ */
+import { z } from 'zod'
+import type { DeviceEntry } from './sessions.js'
+import { DEVICE_ID, LIMITS, METRIC_NAME, type DeviceData } from './types.js'
+import { checkAnnouncement } from './wire-check.js'
+
+export const DEVICE_TOPIC = 'meshmon/devices/1'
+export const WIRE_VERSION = 1
+export const MAX_MESSAGE_BYTES = 64 * 1024
+/** room for the message's own fields around its entries */
+const HEAD_BYTES = 512
+/** entries of a message: the smallest entry is over 150 bytes */
+const MAX_ENTRIES = Math.floor(MAX_MESSAGE_BYTES / 100)
+
+const text = z.string().max(LIMITS.textLength)
+const time = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const bytes = z.number().finite().nonnegative().max(LIMITS.maxBytes)
+const ratio = z.number().finite().min(0).max(1)
+
+const dataSchema = z.object({
+  project: text,
+  gpus: z.array(z.object({
+    index: z.string().max(16), name: text, utilizationRatio: ratio.nullable(), memoryUsedBytes: bytes.nullable(), memoryTotalBytes: bytes.nullable()
+  }).strict()).max(LIMITS.gpus),
+  models: z.array(text).max(LIMITS.models),
+  memoryTotal: bytes.nullable(),
+  metrics: z.record(z.string().regex(METRIC_NAME), z.number().finite())
+    .refine(m => Object.keys(m).length <= LIMITS.metrics, `at most ${LIMITS.metrics} metrics`),
+  status: z.enum(['ok', 'warning', 'critical']).nullable(),
+  message: z.string().max(LIMITS.messageLength),
+  info: z.record(z.string().max(64), text).refine(m => Object.keys(m).length <= LIMITS.info, `at most ${LIMITS.info} info fields`)
+}).strict() satisfies z.ZodType<DeviceData>
+
+const entrySchema = z.object({
+  id: z.string().regex(DEVICE_ID),
+  st: z.enum(['up', 'down']),
+  kind: z.enum(['websocket', 'push']),
+  since: time,
+  at: time,
+  chg: time,
+  seen: time,
+  iv: z.number().int().min(LIMITS.minIntervalMs).max(LIMITS.maxIntervalMs).nullable(),
+  why: z.enum(['closed', 'idle', 'silent']).nullable(),
+  data: dataSchema
+}).strict() satisfies z.ZodType<DeviceEntry>
+
+export const announcementSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  boot: time,
+  seq: time,
+  ts: time,
+  name: z.string().min(1).max(128),
+  full: z.boolean(),
+  d: z.array(entrySchema).max(MAX_ENTRIES)
+}).strict()
+
+export type Announcement = z.infer<typeof announcementSchema>
+export type InvalidReason = 'too_large' | 'decode' | 'schema'
+export type Decoded = { ok: true, msg: Announcement } | { ok: false, reason: InvalidReason, detail: string }
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Decode and validate; never throws. */
+export function decodeAnnouncement (data: Uint8Array): Decoded {
+  if (data.byteLength > MAX_MESSAGE_BYTES) return { ok: false, reason: 'too_large', detail: `${data.byteLength} bytes > ${MAX_MESSAGE_BYTES}` }
+  let json: unknown
+  try {
+    json = JSON.parse(utf8.decode(data))
+  } catch (err: any) {
+    return { ok: false, reason: 'decode', detail: String(err.message) }
+  }
+  if (checkAnnouncement(json, WIRE_VERSION, MAX_ENTRIES)) return { ok: true, msg: json as Announcement }
+  const parsed = announcementSchema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return { ok: false, reason: 'schema', detail: `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` }
+  }
+  return { ok: true, msg: parsed.data }
+}
+
+/**
+ * Entries as messages of at most 64 KiB each (an entry is at most LIMITS.dataBytes
+ * plus its times, see fitsWire). A full announcement with no entries is still one
+ * message: it tells the others this sender's boot, and that it has no devices.
+ */
+export function encodeAnnouncements (head: { boot: number, name: string, full: boolean }, entries: DeviceEntry[], nextSeq: () => number, now: () => number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let part: string[] = []
+  let size = 0
+  const flush = (): void => {
+    const msg = `{"v":${WIRE_VERSION},"boot":${head.boot},"seq":${nextSeq()},"ts":${now()},"name":${JSON.stringify(head.name)},"full":${head.full},"d":[${part.join(',')}]}`
+    out.push(Buffer.from(msg))
+    part = []
+    size = 0
+  }
+  for (const e of entries) {
+    const json = encodeEntry(e)
+    const n = Buffer.byteLength(json) + 1
+    if (size + n > MAX_MESSAGE_BYTES - HEAD_BYTES && part.length > 0) flush()
+    part.push(json)
+    size += n
+  }
+  if (part.length > 0 || (head.full && out.length === 0)) flush()
+  return out
+}
+
+/** a device's data as JSON, once per data object (replaced, never mutated): the periodic re-announcement re-sends it */
+const dataJson = new WeakMap<DeviceData, string>()
+
+/** JSON.stringify(e), with the data part encoded once */
+function encodeEntry (e: DeviceEntry): string {
+  let data = dataJson.get(e.data)
+  if (data === undefined) {
+    data = JSON.stringify(e.data)
+    dataJson.set(e.data, data)
+  }
+  return `{"id":${JSON.stringify(e.id)},"st":"${e.st}","kind":"${e.kind}","since":${e.since},"at":${e.at},"chg":${e.chg},"seen":${e.seen},"iv":${e.iv},"why":${e.why === null ? 'null' : `"${e.why}"`},"data":${data}}`
+}
