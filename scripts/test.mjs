@@ -14,7 +14,11 @@ const PACKAGES = {
   prometheus: '/usr/bin/promtool',
   'prometheus-alertmanager': '/usr/bin/prometheus-alertmanager',
   'prometheus-node-exporter': '/usr/bin/prometheus-node-exporter',
-  'monitoring-plugins-basic': '/usr/lib/nagios/plugins/check_dummy'
+  'monitoring-plugins-basic': '/usr/lib/nagios/plugins/check_dummy',
+  // the device tests' Go client (test/devices/client) and HTTP pushes
+  'golang-go': '/usr/bin/go',
+  'golang-github-gorilla-websocket-dev': '/usr/share/gocode/src/github.com/gorilla/websocket/conn.go',
+  curl: '/usr/bin/curl'
 }
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts }).status ?? 1
