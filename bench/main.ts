@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics] [-- --heartbeat 5s]`: prints a table per
+ * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics,devices] [-- --heartbeat 5s] [-- --devices 10000]`: prints a table per
  * part and writes everything as JSON under bench-results/. Numbers, not tests.
  */
 import '../src/shim.js'
@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchEvents } from './events.js'
 import { benchAlerts } from './alerts.js'
+import { benchDevices } from './devices.js'
 import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
@@ -16,10 +17,11 @@ import { benchMetrics } from './metrics.js'
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events' },
+    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events,devices' },
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
-    heartbeat: { type: 'string', default: '1s' }
+    heartbeat: { type: 'string', default: '1s' },
+    devices: { type: 'string', default: '10000' }
   }
 })
 // Ctrl-C or SIGTERM: stop the nodes this run started (they are separate processes), then exit
@@ -71,6 +73,12 @@ if (parts.has('events')) {
   const r = await benchEvents({ events: [1000, 10_000] })
   table([r])
   result.events = r
+}
+if (parts.has('devices')) {
+  console.log(`\n${values.devices} devices (Go WebSocket clients in one process) over 3 processes on 127.0.0.1`)
+  const r = await benchDevices(Number(values.devices), s => { console.log(s) })
+  table([{ ...r }])
+  result.devices = r
 }
 await mkdir('bench-results', { recursive: true })
 const file = `bench-results/bench-${result.date as string}.json`.replace(/:/g, '-')

@@ -62,7 +62,7 @@ export class DeviceAnnouncer {
 
   constructor (components: AnnouncerComponents, init: AnnouncerInit) {
     this.#c = components
-    this.#init = { batchMs: 300, fullEveryMs: 30_000, joinDelayMs: 500, ...init }
+    this.#init = { ...init, batchMs: init.batchMs ?? 300, fullEveryMs: init.fullEveryMs ?? 30_000, joinDelayMs: init.joinDelayMs ?? 500 }
   }
 
   start (): void {

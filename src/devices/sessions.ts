@@ -6,7 +6,7 @@
  * and ends when none came within 2 x its interval. Ended sessions stay (as
  * `down`) until forgotten, so a peer that joins later still learns of them.
  */
-import type { DeviceData, DeviceKind, DownReason } from './types.js'
+import { sameData, type DeviceData, type DeviceKind, type DownReason } from './types.js'
 
 /** One device as its via announces it (the wire entry of the devices topic). */
 export interface DeviceEntry {
@@ -70,7 +70,7 @@ export class LocalSessions {
     const s = this.#sessions.get(id)
     if (s === undefined || s.conn !== conn || s.st !== 'up') return undefined
     this.#heard(s)
-    if (JSON.stringify(s.data) !== JSON.stringify(data)) {
+    if (!sameData(s.data, data)) {
       s.data = data
       this.#mark(id)
     }
@@ -98,7 +98,7 @@ export class LocalSessions {
     if (s === undefined || s.st !== 'up' || s.kind !== 'push') return this.#start(id, 'push', null, intervalMs, data)
     this.#heard(s)
     s.at = s.seen
-    if (s.iv !== intervalMs || JSON.stringify(s.data) !== JSON.stringify(data)) {
+    if (s.iv !== intervalMs || !sameData(s.data, data)) {
       s.iv = intervalMs
       s.data = data
       this.#mark(id)

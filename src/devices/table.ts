@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events'
 import { LocalSessions, type DeviceEntry } from './sessions.js'
 import type { Device, DeviceData, DeviceExpect, DeviceState, DownReason } from './types.js'
-import { emptyData } from './types.js'
+import { emptyData, sameData } from './types.js'
 
 export type ViaState = 'up' | 'suspect' | 'down' | 'left'
 export interface DeclaredDevice { id: string, intervalMs: number, expect: DeviceExpect, project?: string }
@@ -54,7 +54,6 @@ interface Rec extends Mutable<Device> {
   src: { via: string, boot: number, seq: number, since: number, at: number } | null
   reported: 'up' | 'down' | null
   cause: IncidentCause | null
-  dataKey: string
   /** monotonic, back-dated to the via's times: reported up / reported down */
   upAt: number
   downAt: number
@@ -79,7 +78,13 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
   constructor (init: DeviceTableInit) {
     super()
     this.#init = {
-      maxDevices: 10_000, alertAfterMs: 10_000, viaGraceMs: 60_000, forgetAfterMs: 3_600_000, monotonic: () => performance.now(), wall: Date.now, ...init
+      ...init,
+      maxDevices: init.maxDevices ?? 10_000,
+      alertAfterMs: init.alertAfterMs ?? 10_000,
+      viaGraceMs: init.viaGraceMs ?? 60_000,
+      forgetAfterMs: init.forgetAfterMs ?? 3_600_000,
+      monotonic: init.monotonic ?? (() => performance.now()),
+      wall: init.wall ?? Date.now
     }
     this.#start = this.#init.monotonic()
     this.local = new LocalSessions({ wall: this.#init.wall, monotonic: this.#init.monotonic, onDirty: () => { this.emit('dirty') } })
@@ -185,10 +190,8 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
     r.interval = e.iv
     r.lastSeen = onMine(e.seen)
     r.orphanedAt = 0
-    if (e.data !== r.data) {
-      const key = JSON.stringify(e.data)
-      if (key !== r.dataKey) { r.data = e.data; r.dataKey = key }
-    }
+    // the same data re-announced keeps its object: what is encoded once per data object (metrics) stays encoded
+    if (e.data !== r.data && !sameData(e.data, r.data)) r.data = e.data
     const back = (t: number): number => now - Math.max(0, wall - onMine(t))
     if (e.st === 'up' && (r.reported !== 'up' || !session)) r.upAt = back(e.chg)
     if (e.st === 'down' && (r.reported !== 'down' || !session)) r.downAt = back(e.chg)
@@ -255,7 +258,7 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
     return {
       id, state: 'unknown', stateSince: 0, lastSeen: 0, via: null, viaName: '', kind: 'declared', expect: d?.expect ?? 'always-on',
       interval: d?.intervalMs ?? null, data: emptyData(), declared: d !== undefined, alerting: false,
-      src: null, reported: null, cause: null, dataKey: '', upAt: 0, downAt: 0, downSince: 0, orphanedAt: 0, watched: false
+      src: null, reported: null, cause: null, upAt: 0, downAt: 0, downSince: 0, orphanedAt: 0, watched: false
     }
   }
 

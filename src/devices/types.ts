@@ -60,6 +60,20 @@ export const LIMITS = {
   maxIntervalMs: 86_400_000
 } as const
 
+/** Deep equality of two devices' data (plain JSON values), without encoding either. */
+export function sameData (a: DeviceData, b: DeviceData): boolean {
+  return same(a, b)
+}
+
+function same (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  if (ka.length !== Object.keys(b).length) return false
+  for (const k of ka) if (!same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
+  return true
+}
+
 /** Whether a device's data is within the encoded-size bound (checked where data is built). */
 export const fitsWire = (data: DeviceData): boolean => Buffer.byteLength(JSON.stringify(data)) <= LIMITS.dataBytes
 

@@ -45,17 +45,49 @@ export class WebSocketEndpoint {
   readonly #idleMs: number
   readonly #maxPerIp: number
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: HARD_MAX_PAYLOAD, perMessageDeflate: false, clientTracking: false })
-  readonly #conns = new Set<Conn>()
+  readonly #conns = new Map<WebSocket, Conn>()
   readonly #perIp = new Map<string, number>()
+  /** the client address a socket is counted under (until it closes) */
+  readonly #ipOf = new WeakMap<Duplex, string>()
   #server?: Server
   #sweep?: NodeJS.Timeout
   #stopping = false
   readonly #onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => { this.#upgrade(req, socket, head) }
 
+  // One set of handlers for every connection (`this` is the WebSocket or the socket): a closure per
+  // connection and event costs memory, and a peer may hold thousands of devices.
+  readonly #handlers: Record<'message' | 'ping' | 'close' | 'error' | 'socketClose', (this: any, ...args: any[]) => void>
+
   constructor (components: WebSocketEndpointComponents, init: WebSocketEndpointInit = {}) {
     this.#c = components
     this.#idleMs = init.idleTimeoutMs ?? 30_000
     this.#maxPerIp = init.maxConnectionsPerIp ?? 1000
+    const self = this
+    this.#handlers = {
+      message (this: WebSocket, data: Buffer) {
+        const c = self.#conns.get(this)
+        if (c !== undefined) self.#message(c, data)
+      },
+      ping (this: WebSocket) {
+        const c = self.#conns.get(this)
+        if (c === undefined) return
+        c.activeAt = performance.now()
+        if (c.device !== null) self.#c.table.heard(c.device, c)
+      },
+      close (this: WebSocket) {
+        const c = self.#conns.get(this)
+        self.#conns.delete(this)
+        if (c?.device != null && !self.#stopping) self.#c.table.disconnect(c.device, c, c.idleAt > 0 ? 'idle' : 'closed')
+      },
+      error (this: WebSocket, err: Error) { self.#c.log.debug({ err: err.message, device: self.#conns.get(this)?.device }, 'device WebSocket error') },
+      socketClose (this: Duplex) {
+        const ip = self.#ipOf.get(this)
+        if (ip === undefined) return
+        const n = (self.#perIp.get(ip) ?? 1) - 1
+        if (n <= 0) self.#perIp.delete(ip)
+        else self.#perIp.set(ip, n)
+      }
+    }
   }
 
   get connections (): number { return this.#conns.size }
@@ -72,14 +104,14 @@ export class WebSocketEndpoint {
     this.#stopping = true
     this.#server?.off('upgrade', this.#onUpgrade)
     clearInterval(this.#sweep)
-    for (const c of this.#conns) c.ws.close(1001, 'meshmon is stopping')
+    for (const c of this.#conns.values()) c.ws.close(1001, 'meshmon is stopping')
     const deadline = performance.now() + 1000
     while (this.#conns.size > 0 && performance.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
-    for (const c of this.#conns) c.ws.terminate()
+    for (const c of this.#conns.values()) c.ws.terminate()
   }
 
   #upgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {})
+    socket.on('error', ignore)
     const url = new URL(req.url ?? '/', 'http://device')
     if (url.pathname !== WEBSOCKET_PATH) { refuse(socket, 404, `no WebSocket endpoint at ${url.pathname}; devices connect to ${WEBSOCKET_PATH}`); return }
     const ip = req.socket.remoteAddress ?? ''
@@ -99,27 +131,15 @@ export class WebSocketEndpoint {
     }
     // counted until the socket closes, whether the handshake succeeds or not
     this.#perIp.set(ip, held + 1)
-    socket.once('close', () => {
-      const n = (this.#perIp.get(ip) ?? 1) - 1
-      if (n <= 0) this.#perIp.delete(ip)
-      else this.#perIp.set(ip, n)
-    })
+    this.#ipOf.set(socket, ip)
+    socket.once('close', this.#handlers.socketClose)
     this.#wss.handleUpgrade(req, socket, head, ws => { this.#open(ws) })
   }
 
   #open (ws: WebSocket): void {
-    const conn: Conn = { ws, device: null, activeAt: performance.now(), idleAt: 0 }
-    this.#conns.add(conn)
-    ws.on('message', data => { this.#message(conn, data as Buffer) })
-    ws.on('ping', () => {
-      conn.activeAt = performance.now()
-      if (conn.device !== null) this.#c.table.heard(conn.device, conn)
-    })
-    ws.on('close', () => {
-      this.#conns.delete(conn)
-      if (conn.device !== null && !this.#stopping) this.#c.table.disconnect(conn.device, conn, conn.idleAt > 0 ? 'idle' : 'closed')
-    })
-    ws.on('error', (err: Error) => { this.#c.log.debug({ err: err.message, device: conn.device }, 'device WebSocket error') })
+    this.#conns.set(ws, { ws, device: null, activeAt: performance.now(), idleAt: 0 })
+    const h = this.#handlers
+    ws.on('message', h.message).on('ping', h.ping).on('close', h.close).on('error', h.error)
   }
 
   #message (conn: Conn, data: Buffer): void {
@@ -172,7 +192,7 @@ export class WebSocketEndpoint {
 
   #closeIdle (): void {
     const now = performance.now()
-    for (const c of this.#conns) {
+    for (const c of this.#conns.values()) {
       if (c.idleAt === 0 && now - c.activeAt > this.#idleMs) {
         c.idleAt = now
         // down now, not when the closing handshake of a dead client times out
@@ -184,6 +204,8 @@ export class WebSocketEndpoint {
     }
   }
 }
+
+const ignore = (): void => {}
 
 function checked (data: DeviceData): DeviceData {
   if (!fitsWire(data)) throw new FrameError(CODE.TOO_LARGE, `the device's data is over ${LIMITS.dataBytes} bytes once encoded; send fewer or shorter models, GPU names or info fields`)

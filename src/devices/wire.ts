@@ -114,15 +114,7 @@ export function encodeAnnouncements (head: { boot: number, name: string, full: b
   return out
 }
 
-/** a device's data as JSON, once per data object (replaced, never mutated): the periodic re-announcement re-sends it */
-const dataJson = new WeakMap<DeviceData, string>()
-
-/** JSON.stringify(e), with the data part encoded once */
+/** JSON.stringify(e) with its fields in a fixed order, written out (no intermediate object per entry) */
 function encodeEntry (e: DeviceEntry): string {
-  let data = dataJson.get(e.data)
-  if (data === undefined) {
-    data = JSON.stringify(e.data)
-    dataJson.set(e.data, data)
-  }
-  return `{"id":${JSON.stringify(e.id)},"st":"${e.st}","kind":"${e.kind}","since":${e.since},"at":${e.at},"chg":${e.chg},"seen":${e.seen},"iv":${e.iv},"why":${e.why === null ? 'null' : `"${e.why}"`},"data":${data}}`
+  return `{"id":${JSON.stringify(e.id)},"st":"${e.st}","kind":"${e.kind}","since":${e.since},"at":${e.at},"chg":${e.chg},"seen":${e.seen},"iv":${e.iv},"why":${e.why === null ? 'null' : `"${e.why}"`},"data":${JSON.stringify(e.data)}}`
 }

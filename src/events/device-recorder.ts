@@ -54,7 +54,7 @@ export class DeviceIncidentRecorder {
     this.#self = c.peerId
     this.#log = c.log
     this.#sink = sink
-    this.#init = { fallbackMs: 5000, alertAfterMs: 10_000, ...init }
+    this.#init = { fallbackMs: init.fallbackMs ?? 5000, alertAfterMs: init.alertAfterMs ?? 10_000 }
   }
 
   start (): void { this.#devices.on('incident', this.#onIncident) }

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand"
 	"net/http"
 	"os"
 	"strconv"
@@ -229,7 +230,7 @@ func (s *script) ping() {
 }
 
 // The load generator keeps the read side of each connection in its own goroutine and
-// writes pings and machine info from a few tickers, so 10k devices cost little here.
+// pings and sends machine info from another, so 10k devices cost little here.
 func runLoad(n int, urls []string, prefix, token string, ping, info time.Duration) {
 	raiseFileLimit()
 	header := http.Header{}
@@ -267,6 +268,7 @@ func runLoad(n int, urls []string, prefix, token string, ping, info time.Duratio
 					}
 				}
 			}()
+			go keepAlive(c, i, ping, info)
 		}(i)
 	}
 	for i := 0; i < n; i++ {
@@ -278,8 +280,6 @@ func runLoad(n int, urls []string, prefix, token string, ping, info time.Duratio
 		}
 	}
 	out(map[string]interface{}{"connected": n - failed, "failed": failed, "ms": time.Since(start).Milliseconds()})
-	go tick(conns, ping, func(c *websocket.Conn, i int) { c.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) })
-	go tick(conns, info, func(c *websocket.Conn, i int) { sendInfo(c, i) })
 	in := bufio.NewScanner(os.Stdin)
 	dropped := 0
 	for in.Scan() {
@@ -305,19 +305,28 @@ func runLoad(n int, urls []string, prefix, token string, ping, info time.Duratio
 
 var infoBody, _ = json.Marshal(MachineInfoBody{Project: "bench", Models: []Model{{Model: "llama-3-8b"}}, GpuName: "NVIDIA GeForce RTX 4090", UtilizationGpu: 30, MemoryTotal: 24564, MemoryUsed: 22128})
 
-func sendInfo(c *websocket.Conn, i int) {
+func sendInfo(c *websocket.Conn, i int) error {
 	frame, _ := json.Marshal(Request{Timestamp: time.Now().UnixMilli(), Id: 2, Type: 2, Body: infoBody})
-	c.WriteMessage(websocket.TextMessage, frame)
+	return c.WriteMessage(websocket.TextMessage, frame)
 }
 
-// tick calls fn for every open connection once per period, spread evenly over it.
-func tick(conns []*websocket.Conn, period time.Duration, fn func(*websocket.Conn, int)) {
-	step := period / time.Duration(len(conns))
+// keepAlive pings and sends machine info on the device's own schedule (a random phase, so
+// 10k devices spread their traffic), from one goroutine: a connection has one writer.
+func keepAlive(c *websocket.Conn, i int, ping, info time.Duration) {
+	time.Sleep(time.Duration(rand.Int63n(int64(ping))))
+	pings := time.NewTicker(ping)
+	infos := time.NewTicker(info)
+	defer pings.Stop()
+	defer infos.Stop()
 	for {
-		for i, c := range conns {
-			time.Sleep(step)
-			if c != nil {
-				fn(c, i)
+		select {
+		case <-pings.C:
+			if c.WriteControl(websocket.PingMessage, nil, time.Now().Add(10*time.Second)) != nil {
+				return
+			}
+		case <-infos.C:
+			if sendInfo(c, i) != nil {
+				return
 			}
 		}
 	}
