@@ -4,9 +4,12 @@
  *  - changes go out batched: the first change waits `batchMs` for others, so
  *    a burst (100 devices dropping at once) is one message, and messages are
  *    at least `batchMs` apart;
- *  - every `fullEveryMs`, and `joinDelayMs` after a peer subscribes to the
- *    topic, every session again (chunked): a peer that joined later or missed
- *    a message converges without asking;
+ *  - every `fullEveryMs`, every session again (chunked): a peer that missed a
+ *    message converges without asking. Most of these rounds carry each
+ *    device's data hash instead of its data (a tenth of the bytes at 10k
+ *    devices): a peer holding other data asks for it (`want`), and gets it in
+ *    the next batch. Every `dataEvery`-th round, and `joinDelayMs` after a peer
+ *    subscribes to the topic (a peer that joined, or came back), the data goes too;
  *  - validation runs as the topic validator: invalid messages are neither
  *    applied nor forwarded, and are counted by reason.
  */
@@ -15,7 +18,7 @@ import type { Logger } from 'pino'
 import type { DeviceEntry } from './sessions.js'
 import type { DeviceTable } from './table.js'
 import type { LogThrottle } from './throttle.js'
-import { decodeAnnouncement, DEVICE_TOPIC, encodeAnnouncements, type InvalidReason } from './wire.js'
+import { decodeAnnouncement, DEVICE_TOPIC, encodeAnnouncements, encodeWants, type InvalidReason } from './wire.js'
 
 /** What the announcer needs of gossipsub (registered as `pubsub`, StrictSign). */
 export interface DevicePubSub {
@@ -39,6 +42,8 @@ export interface AnnouncerInit {
   fullEveryMs?: number
   /** @default 500 */
   joinDelayMs?: number
+  /** every this many periodic rounds carries the data (the others, hashes) @default 10 */
+  dataEvery?: number
 }
 
 export interface AnnouncerStats { sent: number, received: number, invalid: Record<InvalidReason | 'unsigned', number>, refused: number }
@@ -48,12 +53,15 @@ export class DeviceAnnouncer {
   readonly #c: AnnouncerComponents
   readonly #init: Required<AnnouncerInit>
   #seq = 0
+  #rounds = 0
   #batch?: NodeJS.Timeout
   #join?: NodeJS.Timeout
   #full?: NodeJS.Timeout
   #running = false
+  /** devices whose data this peer asks their vias for, with the next batch */
+  readonly #wants = new Set<string>()
   readonly #onDirty = (): void => {
-    this.#batch ??= setTimeout(() => { this.#batch = undefined; this.#send(this.#c.table.local.takeDirty(), false) }, this.#init.batchMs)
+    this.#batch ??= setTimeout(() => { this.#batch = undefined; this.#flush() }, this.#init.batchMs)
   }
 
   readonly #onSubscription = (evt: CustomEvent<SubscriptionChangeData>): void => {
@@ -62,7 +70,7 @@ export class DeviceAnnouncer {
 
   constructor (components: AnnouncerComponents, init: AnnouncerInit) {
     this.#c = components
-    this.#init = { ...init, batchMs: init.batchMs ?? 300, fullEveryMs: init.fullEveryMs ?? 30_000, joinDelayMs: init.joinDelayMs ?? 500 }
+    this.#init = { ...init, batchMs: init.batchMs ?? 300, fullEveryMs: init.fullEveryMs ?? 30_000, joinDelayMs: init.joinDelayMs ?? 500, dataEvery: init.dataEvery ?? 10 }
   }
 
   start (): void {
@@ -71,7 +79,7 @@ export class DeviceAnnouncer {
     this.#c.pubsub.subscribe(DEVICE_TOPIC)
     this.#c.pubsub.addEventListener('subscription-change', this.#onSubscription)
     this.#c.table.on('dirty', this.#onDirty)
-    this.#full = setInterval(() => { this.#send(this.#c.table.local.entries(), true) }, this.#init.fullEveryMs)
+    this.#full = setInterval(() => { this.#send(this.#c.table.local.entries(), true, ++this.#rounds % this.#init.dataEvery !== 0) }, this.#init.fullEveryMs)
     this.#fullSoon()
   }
 
@@ -91,17 +99,27 @@ export class DeviceAnnouncer {
     this.#join ??= setTimeout(() => { this.#join = undefined; this.#send(this.#c.table.local.entries(), true) }, this.#init.joinDelayMs)
   }
 
-  #send (entries: DeviceEntry[], full: boolean): void {
+  #flush (): void {
+    this.#send(this.#c.table.local.takeDirty(), false)
+    if (this.#wants.size === 0 || !this.#running) return
+    this.#publish(encodeWants({ boot: this.#init.boot, name: this.#init.name }, [...this.#wants], () => ++this.#seq, Date.now))
+    this.#wants.clear()
+  }
+
+  #send (entries: DeviceEntry[], full: boolean, light = false): void {
     if (!this.#running) return
     try {
-      const messages = encodeAnnouncements({ boot: this.#init.boot, name: this.#init.name, full }, entries, () => ++this.#seq, Date.now)
-      for (const m of messages) {
-        this.#c.pubsub.publish(DEVICE_TOPIC, m).then(() => { this.stats.sent++ }, (err: Error) => {
-          this.#c.log.debug({ err: err.message }, 'device announcement not published')
-        })
-      }
+      this.#publish(encodeAnnouncements({ boot: this.#init.boot, name: this.#init.name, full, light }, entries, () => ++this.#seq, Date.now))
     } catch (err: any) {
       this.#c.log.error({ err: err.message }, 'device announcement not built')
+    }
+  }
+
+  #publish (messages: Uint8Array[]): void {
+    for (const m of messages) {
+      this.#c.pubsub.publish(DEVICE_TOPIC, m).then(() => { this.stats.sent++ }, (err: Error) => {
+        this.#c.log.debug({ err: err.message }, 'device announcement not published')
+      })
     }
   }
 
@@ -112,7 +130,15 @@ export class DeviceAnnouncer {
     if (from === this.#c.peerId) return TopicValidatorResult.Ignore
     const decoded = decodeAnnouncement(msg.data)
     if (!decoded.ok) return this.#invalid(decoded.reason, decoded.detail, from)
-    const r = this.#c.table.applyRemote(from, decoded.msg.name, decoded.msg)
+    const ann = decoded.msg
+    // a peer asks for the data of devices it holds no (or other) data of: those of ours go in the next batch
+    if (ann.want !== undefined) this.#c.table.local.want(ann.want)
+    const r = this.#c.table.applyRemote(from, ann.name, ann)
+    // asked for in the next batch (flushed every batchMs: the set holds at most what arrived meanwhile)
+    if (r.wanted.length > 0) {
+      for (const id of r.wanted) this.#wants.add(id)
+      this.#onDirty()
+    }
     if (r.refused > 0) {
       this.stats.refused += r.refused
       this.#c.throttle.warn('mesh-max-devices', { from, refused: r.refused }, 'devices announced by a peer not held: the table holds ingest.maxDevices devices')

@@ -27,6 +27,9 @@ export interface DeviceEntry {
   data: DeviceData
 }
 
+/** An entry as it travels: with its data, or (in a periodic re-announcement) only the data's hash `h` (dataHash). */
+export type WireEntry = Omit<DeviceEntry, 'data'> & { data?: DeviceData, h?: number }
+
 interface Session extends DeviceEntry {
   /** the connection that owns a WebSocket session */
   conn: object | null
@@ -36,6 +39,8 @@ interface Session extends DeviceEntry {
 
 export class LocalSessions {
   readonly #sessions = new Map<string, Session>()
+  /** open push sessions: the only ones with a deadline to watch */
+  readonly #pushes = new Set<Session>()
   readonly #dirty = new Set<string>()
   readonly #wall: () => number
   readonly #monotonic: () => number
@@ -48,15 +53,7 @@ export class LocalSessions {
   }
 
   get (id: string): DeviceEntry | undefined { return this.#sessions.get(id) }
-  has (id: string): boolean { return this.#sessions.has(id) }
   isOpen (id: string): boolean { return this.#sessions.get(id)?.st === 'up' }
-  owner (id: string): object | null | undefined { return this.#sessions.get(id)?.conn }
-  /** open WebSocket sessions */
-  connections (): number {
-    let n = 0
-    for (const s of this.#sessions.values()) if (s.st === 'up' && s.kind === 'websocket') n++
-    return n
-  }
 
   /** A WebSocket `online`: a new session, or the same connection saying it again. */
   connect (id: string, conn: object, data: DeviceData): DeviceEntry {
@@ -106,16 +103,18 @@ export class LocalSessions {
     return s
   }
 
-  /** Push sessions past 2 x interval end; ended sessions older than `forgetAfterMs` go. Returns the ended. */
-  expire (forgetAfterMs: number): DeviceEntry[] {
+  /** Push sessions past 2 x their interval end; returns them. */
+  expire (): DeviceEntry[] {
     const now = this.#monotonic()
-    const wall = this.#wall()
     const ended: DeviceEntry[] = []
-    for (const s of this.#sessions.values()) {
-      if (s.st === 'up' && s.kind === 'push' && s.iv !== null && now - s.heardAt > 2 * s.iv) ended.push(this.#end(s, 'silent'))
-      else if (s.st === 'down' && wall - s.chg > forgetAfterMs) this.#sessions.delete(s.id)
-    }
+    for (const s of this.#pushes) if (s.iv !== null && now - s.heardAt > 2 * s.iv) ended.push(this.#end(s, 'silent'))
     return ended
+  }
+
+  /** Ended sessions older than `forgetAfterMs` go (a slow sweep: it looks at every session). */
+  forget (forgetAfterMs: number): void {
+    const wall = this.#wall()
+    for (const s of this.#sessions.values()) if (s.st === 'down' && wall - s.chg > forgetAfterMs) this.#sessions.delete(s.id)
   }
 
   /** Drop an ended session (its device was evicted from a full table). */
@@ -134,18 +133,27 @@ export class LocalSessions {
     return out
   }
 
+  /** Peers asked for these devices' data: they go out with the next batch. */
+  want (ids: string[]): void {
+    for (const id of ids) if (this.#sessions.has(id)) this.#mark(id)
+  }
+
   /** Every session (the periodic full announcement). */
   entries (): DeviceEntry[] { return [...this.#sessions.values()].map(entry) }
 
   #start (id: string, kind: DeviceEntry['kind'], conn: object | null, iv: number | null, data: DeviceData): Session {
     const wall = this.#wall()
     const s: Session = { id, st: 'up', kind, since: wall, at: wall, chg: wall, seen: wall, iv, why: null, data, conn, heardAt: this.#monotonic() }
+    const before = this.#sessions.get(id)
+    if (before !== undefined) this.#pushes.delete(before)
     this.#sessions.set(id, s)
+    if (kind === 'push') this.#pushes.add(s)
     this.#mark(id)
     return s
   }
 
   #end (s: Session, why: DownReason): Session {
+    this.#pushes.delete(s)
     s.st = 'down'
     s.why = why
     s.chg = this.#wall()

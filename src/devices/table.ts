@@ -19,9 +19,9 @@
  *    interval from this peer's start.
  */
 import { EventEmitter } from 'node:events'
-import { LocalSessions, type DeviceEntry } from './sessions.js'
+import { LocalSessions, type DeviceEntry, type WireEntry } from './sessions.js'
 import type { Device, DeviceData, DeviceExpect, DeviceState, DownReason } from './types.js'
-import { emptyData, sameData } from './types.js'
+import { dataHash, emptyData, sameData } from './types.js'
 
 export type ViaState = 'up' | 'suspect' | 'down' | 'left'
 export interface DeclaredDevice { id: string, intervalMs: number, expect: DeviceExpect, project?: string }
@@ -65,10 +65,19 @@ interface Rec extends Mutable<Device> {
 }
 
 export const DEFAULT_INTERVAL_MS = 60_000
+/** how often every record is looked at (forgetting the long ended), ms */
+const SWEEP_MS = 10_000
 
 export class DeviceTable extends EventEmitter<DeviceTableEvents> {
   readonly local: LocalSessions
   readonly #view = new Map<string, Rec>()
+  /** the records of each via, to judge a via once per tick rather than each of its devices */
+  readonly #byVia = new Map<string, Set<Rec>>()
+  /** vias the peer table calls down or left, as of the last tick */
+  readonly #gone = new Set<string>()
+  /** records time alone may change: a down not yet confirmed, an unknown in its grace, a declared one never heard */
+  readonly #timed = new Set<Rec>()
+  #lastSweep: number
   readonly #viaBoot = new Map<string, number>()
   readonly #declared = new Map<string, DeclaredDevice>()
   readonly #init: Required<Omit<DeviceTableInit, 'declared'>>
@@ -86,7 +95,7 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
       monotonic: init.monotonic ?? (() => performance.now()),
       wall: init.wall ?? Date.now
     }
-    this.#start = this.#init.monotonic()
+    this.#start = this.#lastSweep = this.#init.monotonic()
     this.local = new LocalSessions({ wall: this.#init.wall, monotonic: this.#init.monotonic, onDirty: () => { this.emit('dirty') } })
     for (const d of init.declared ?? []) {
       this.#declared.set(d.id, d)
@@ -94,6 +103,7 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
       r.stateSince = this.#init.wall()
       if (d.project !== undefined) r.data = { ...r.data, project: d.project }
       this.#view.set(d.id, r)
+      this.#timed.add(r)
     }
   }
 
@@ -131,26 +141,42 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
     return this.#applyLocal(this.local.push(id, intervalMs, data)) as Device
   }
 
-  /** An announcement from `via` (the gossip signer), received at `recvWall` by this peer's clock. */
-  applyRemote (via: string, viaName: string, msg: { boot: number, seq: number, ts: number, d: DeviceEntry[] }, recvWall = this.#init.wall()): { applied: number, stale: number, refused: number } {
-    const out = { applied: 0, stale: 0, refused: 0 }
+  /**
+   * An announcement from `via` (the gossip signer), received at `recvWall` by this peer's clock.
+   * `wanted`: devices announced without data (a hash) whose data this peer does not hold.
+   */
+  applyRemote (via: string, viaName: string, msg: { boot: number, seq: number, ts: number, d: WireEntry[] }, recvWall = this.#init.wall()): { applied: number, stale: number, refused: number, wanted: string[] } {
+    const out = { applied: 0, stale: 0, refused: 0, wanted: [] as string[] }
     if (via === this.#init.self) return out
     const known = this.#viaBoot.get(via)
     if (known !== undefined && msg.boot < known) { out.stale = msg.d.length; return out }
     if (known !== undefined && msg.boot > known) this.#viaRestarted(via, msg.boot)
     this.#viaBoot.set(via, msg.boot)
     const offset = recvWall - msg.ts
-    for (const e of msg.d) out[this.#merge(via, viaName, msg.boot, msg.seq, e, offset)]++
+    for (const e of msg.d) out[this.#merge(via, viaName, msg.boot, msg.seq, e, offset, out.wanted)]++
     return out
   }
 
-  /** One judgement over the table (public for tests that drive time). */
+  /**
+   * One judgement (public for tests that drive time). Cheap with every device up: it looks at each
+   * via once, at the records that wait on time, and at everything only every SWEEP_MS (forgetting).
+   */
   tick (): void {
-    for (const e of this.local.expire(this.#init.forgetAfterMs)) this.#applyLocal(e)
+    for (const e of this.local.expire()) this.#applyLocal(e)
     const now = this.#init.monotonic()
     const wall = this.#init.wall()
+    for (const [via, recs] of this.#byVia) {
+      const state = via === this.#init.self ? 'up' : this.#init.peerState(via)
+      if (state !== 'down' && state !== 'left') { this.#gone.delete(via); continue }
+      if (this.#gone.has(via)) continue
+      this.#gone.add(via)
+      for (const r of recs) this.#derive(r, now, wall)
+    }
+    for (const r of this.#timed) this.#derive(r, now, wall)
+    if (now - this.#lastSweep < SWEEP_MS) return
+    this.#lastSweep = now
+    this.local.forget(this.#init.forgetAfterMs)
     for (const r of this.#view.values()) {
-      this.#derive(r, now, wall)
       if (this.#evictable(r) && wall - r.stateSince > this.#init.forgetAfterMs) this.#delete(r)
     }
   }
@@ -166,12 +192,13 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
     return this.#view.get(e.id)
   }
 
-  #merge (via: string, viaName: string, boot: number, seq: number, e: DeviceEntry, offset: number): 'applied' | 'stale' | 'refused' {
+  #merge (via: string, viaName: string, boot: number, seq: number, e: WireEntry, offset: number, wanted?: string[]): 'applied' | 'stale' | 'refused' {
     const wall = this.#init.wall()
     const now = this.#init.monotonic()
     const onMine = (t: number): number => Math.min(wall, t + offset)
     const at = onMine(e.at)
     let r = this.#view.get(e.id)
+    const fresh = r === undefined
     if (r === undefined) {
       if (!this.#room()) return 'refused'
       r = this.#record(e.id)
@@ -183,6 +210,7 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
       if (!takeover) return 'stale'
     }
     const session = r.src?.via === via && r.src.since === e.since
+    if (r.src?.via !== via) this.#moveVia(r, via)
     r.src = { via, boot, seq, since: e.since, at }
     r.via = via
     r.viaName = viaName
@@ -191,7 +219,11 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
     r.lastSeen = onMine(e.seen)
     r.orphanedAt = 0
     // the same data re-announced keeps its object: what is encoded once per data object (metrics) stays encoded
-    if (e.data !== r.data && !sameData(e.data, r.data)) r.data = e.data
+    if (e.data !== undefined) {
+      if (e.data !== r.data && !sameData(e.data, r.data)) r.data = e.data
+    } else if (fresh || e.h !== dataHash(r.data)) {
+      wanted?.push(e.id)
+    }
     const back = (t: number): number => now - Math.max(0, wall - onMine(t))
     if (e.st === 'up' && (r.reported !== 'up' || !session)) r.upAt = back(e.chg)
     if (e.st === 'down' && (r.reported !== 'down' || !session)) r.downAt = back(e.chg)
@@ -246,6 +278,15 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
       r.alerting = true
       if (r.watched) this.#incident('offline', r)
     }
+    if ((next === 'down' && !r.alerting) || next === 'unknown') this.#timed.add(r)
+    else this.#timed.delete(r)
+  }
+
+  #moveVia (r: Rec, via: string): void {
+    if (r.src !== null) this.#byVia.get(r.src.via)?.delete(r)
+    let recs = this.#byVia.get(via)
+    if (recs === undefined) this.#byVia.set(via, recs = new Set())
+    recs.add(r)
   }
 
   #incident (type: Incident['type'], r: Rec): void {
@@ -279,6 +320,12 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
 
   #delete (r: Rec): void {
     this.#view.delete(r.id)
+    this.#timed.delete(r)
+    if (r.src !== null) {
+      const recs = this.#byVia.get(r.src.via)
+      recs?.delete(r)
+      if (recs?.size === 0) this.#byVia.delete(r.src.via)
+    }
     this.local.drop(r.id)
   }
 }

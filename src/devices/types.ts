@@ -74,6 +74,20 @@ function same (a: unknown, b: unknown): boolean {
   return true
 }
 
+const hashes = new WeakMap<DeviceData, number>()
+
+/** FNV-1a of the data's JSON, once per data object: a re-announcement without data carries it, so a peer holding other data asks for it. */
+export function dataHash (data: DeviceData): number {
+  let h = hashes.get(data)
+  if (h !== undefined) return h
+  const text = JSON.stringify(data)
+  h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  h >>>= 0
+  hashes.set(data, h)
+  return h
+}
+
 /** Whether a device's data is within the encoded-size bound (checked where data is built). */
 export const fitsWire = (data: DeviceData): boolean => Buffer.byteLength(JSON.stringify(data)) <= LIMITS.dataBytes
 

@@ -15,19 +15,21 @@ const isBytes = (x: unknown): boolean => typeof x === 'number' && Number.isFinit
 const isRatio = (x: unknown): boolean => typeof x === 'number' && x >= 0 && x <= 1
 const orNull = (x: unknown, check: (x: unknown) => boolean): boolean => x === null || check(x)
 
-function only (o: Record<string, unknown>, keys: readonly string[]): boolean {
+/** `o` has every key of `keys`, plus `extra` (each counted once) and no other */
+function only (o: Record<string, unknown>, keys: readonly string[], extra: readonly string[] = []): boolean {
   let n = 0
-  for (const k in o) { if (!keys.includes(k)) return false; n++ }
-  return n === keys.length
+  for (const k in o) { if (!keys.includes(k) && !extra.includes(k)) return false; n++ }
+  return n === keys.length + extra.length
 }
 
 const MESSAGE_KEYS = ['v', 'boot', 'seq', 'ts', 'name', 'full', 'd'] as const
-const ENTRY_KEYS = ['id', 'st', 'kind', 'since', 'at', 'chg', 'seen', 'iv', 'why', 'data'] as const
+const ENTRY_KEYS = ['id', 'st', 'kind', 'since', 'at', 'chg', 'seen', 'iv', 'why'] as const
 const DATA_KEYS = ['project', 'gpus', 'models', 'memoryTotal', 'metrics', 'status', 'message', 'info'] as const
 const GPU_KEYS = ['index', 'name', 'utilizationRatio', 'memoryUsedBytes', 'memoryTotalBytes'] as const
 
-export function checkAnnouncement (json: unknown, version: number, maxEntries: number): boolean {
-  if (!isObj(json) || !only(json, MESSAGE_KEYS) || json.v !== version) return false
+export function checkAnnouncement (json: unknown, version: number, maxEntries: number, maxWant: number): boolean {
+  if (!isObj(json) || !only(json, MESSAGE_KEYS, json.want === undefined ? [] : ['want']) || json.v !== version) return false
+  if (json.want !== undefined && !(Array.isArray(json.want) && json.want.length <= maxWant && json.want.every(id => typeof id === 'string' && DEVICE_ID.test(id)))) return false
   if (!isTime(json.boot) || !isTime(json.seq) || !isTime(json.ts) || typeof json.full !== 'boolean') return false
   if (typeof json.name !== 'string' || json.name.length < 1 || json.name.length > 128) return false
   const d = json.d
@@ -37,12 +39,13 @@ export function checkAnnouncement (json: unknown, version: number, maxEntries: n
 }
 
 function checkEntry (e: unknown): boolean {
-  if (!isObj(e) || !only(e, ENTRY_KEYS)) return false
+  if (!isObj(e) || !only(e, ENTRY_KEYS, [e.data === undefined ? 'h' : 'data'])) return false
   if (typeof e.id !== 'string' || !DEVICE_ID.test(e.id)) return false
   if ((e.st !== 'up' && e.st !== 'down') || (e.kind !== 'websocket' && e.kind !== 'push')) return false
   if (!isTime(e.since) || !isTime(e.at) || !isTime(e.chg) || !isTime(e.seen)) return false
   if (e.iv !== null && !(typeof e.iv === 'number' && Number.isInteger(e.iv) && e.iv >= LIMITS.minIntervalMs && e.iv <= LIMITS.maxIntervalMs)) return false
   if (e.why !== null && e.why !== 'closed' && e.why !== 'idle' && e.why !== 'silent') return false
+  if (e.data === undefined) return typeof e.h === 'number' && Number.isInteger(e.h) && e.h >= 0 && e.h <= 0xffffffff
   return checkData(e.data)
 }
 

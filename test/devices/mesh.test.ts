@@ -99,6 +99,11 @@ describe.skipIf(lacksGo() || lacks('prometheus-alertmanager', ALERTMANAGER))('de
     for (const n of nodes) expect(await events(n, 'device.offline')).toHaveLength(1)
   })
 
+  it('a peer that joins later lists the devices at once, with their data', async () => {
+    const d = await cluster.start('d', ['--config', join(dir, 'node.yml'), '--alertmanager', am])
+    await everywhere([d], 'gpu-7 up via c with its GPU', x => x.state === 'up' && x.viaName === 'c' && x.gpus[0]?.name === 'NVIDIA GeForce RTX 4090', 20_000)
+  })
+
   it('its peer is killed: unknown on the others and not alerted (MeshPeerDown says it); down and alerted once the grace is over', async () => {
     c.child.kill('SIGKILL')
     await everywhere([a, b], 'gpu-7 unknown', d => d.state === 'unknown', 20_000)

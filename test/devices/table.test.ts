@@ -1,8 +1,8 @@
 /** The device table's timing, on clocks the test moves: every case deterministic, nothing sleeps. */
 import { describe, expect, it } from 'vitest'
-import type { DeviceEntry } from '../../src/devices/sessions.js'
+import type { WireEntry } from '../../src/devices/sessions.js'
 import { DeviceTable, type DeclaredDevice, type Incident, type ViaState } from '../../src/devices/table.js'
-import { emptyData } from '../../src/devices/types.js'
+import { dataHash, emptyData } from '../../src/devices/types.js'
 
 const SELF = '12D3KooWSelfSelfSelfSelfSelfSelfSelfSelfSelfSelfSelf'
 const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
@@ -19,7 +19,7 @@ function rig (init: { maxDevices?: number, declared?: DeclaredDevice[] } = {}) {
   table.on('incident', (i: Incident) => incidents.push({ type: i.type, id: i.device.id, cause: i.cause, via: i.session?.via ?? null }))
   const seqs = new Map<string, number>()
   /** an announcement from `via`, sent now by a clock `skew` ms off */
-  const hear = (via: string, entries: Array<Partial<DeviceEntry> & { id: string }>, opts: { boot?: number, skew?: number, seq?: number } = {}) => {
+  const hear = (via: string, entries: Array<Partial<WireEntry> & { id: string }>, opts: { boot?: number, skew?: number, seq?: number } = {}) => {
     const seq = opts.seq ?? (seqs.get(via) ?? 0) + 1
     seqs.set(via, seq)
     const now = T0 + mono + (opts.skew ?? 0)
@@ -93,12 +93,23 @@ describe('device table', () => {
     expect(r.table.get('gpu-1')?.lastSeen).toBeLessThanOrEqual(r.now())
   })
 
+  it('a re-announcement with only the data\'s hash: the data kept when it matches, asked for when not (or when the device is new here)', () => {
+    const r = rig()
+    const data = { ...emptyData(), project: 'p', models: ['llama'] }
+    r.hear(A, [{ id: 'gpu-1', data }])
+    expect(r.hear(A, [{ id: 'gpu-1', data: undefined, h: dataHash({ ...data }) }]).wanted).toEqual([])
+    expect(r.table.get('gpu-1')?.data).toBe(data)
+    expect(r.hear(A, [{ id: 'gpu-1', data: undefined, h: 12345 }, { id: 'gpu-2', data: undefined, h: 1 }]).wanted).toEqual(['gpu-1', 'gpu-2'])
+    expect(r.table.get('gpu-1')).toMatchObject({ state: 'up', data: { project: 'p' } })
+    expect(r.table.get('gpu-2')).toMatchObject({ state: 'up', via: A })
+  })
+
   it('replayed and out-of-order announcements of a via change nothing', () => {
     const r = rig()
     r.hear(A, [{ id: 'gpu-1', st: 'down' }], { seq: 5 })
     r.hear(A, [{ id: 'gpu-1', st: 'up' }], { seq: 4 })
     expect(r.state('gpu-1')).toBe('down')
-    expect(r.hear(A, [{ id: 'gpu-1', st: 'up' }], { seq: 9, boot: 0 })).toEqual({ applied: 0, stale: 1, refused: 0 })
+    expect(r.hear(A, [{ id: 'gpu-1', st: 'up' }], { seq: 9, boot: 0 })).toMatchObject({ applied: 0, stale: 1, refused: 0 })
     expect(r.state('gpu-1')).toBe('down')
   })
 
@@ -179,7 +190,7 @@ describe('device table', () => {
     expect(r.table.connect('gpu-1', c1, emptyData())).toMatchObject({ state: 'up' })
     r.hear(A, [{ id: 'gpu-2' }])
     expect(r.table.connect('gpu-3', {}, emptyData())).toEqual({ refused: 'full' })
-    expect(r.hear(B, [{ id: 'gpu-4' }])).toEqual({ applied: 0, stale: 0, refused: 1 })
+    expect(r.hear(B, [{ id: 'gpu-4' }])).toMatchObject({ applied: 0, stale: 0, refused: 1 })
     r.table.disconnect('gpu-1', c1, 'closed')
     expect(r.table.push('esp-1', 60_000, emptyData())).toMatchObject({ state: 'up' })
     expect(r.table.list().map(d => d.id).sort()).toEqual(['esp-1', 'gpu-2'])
@@ -198,7 +209,8 @@ describe('device table', () => {
     r.table.disconnect('gpu-1', fresh, 'closed')
     r.advance(3_600_000)
     expect(r.state('gpu-1')).toBe('down')
-    r.advance(500)
+    // the long ended are looked for every 10 s
+    r.advance(10_000)
     expect(r.table.get('gpu-1')).toBeUndefined()
     expect(r.table.local.entries()).toEqual([])
   })

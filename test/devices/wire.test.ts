@@ -1,8 +1,8 @@
 /** The devices topic's messages: chunked under 64 KiB, decoded only when every field is within its bound. */
 import { describe, expect, it } from 'vitest'
 import type { DeviceEntry } from '../../src/devices/sessions.js'
-import { emptyData, fitsWire, LIMITS } from '../../src/devices/types.js'
-import { announcementSchema, decodeAnnouncement, encodeAnnouncements, MAX_MESSAGE_BYTES, WIRE_VERSION } from '../../src/devices/wire.js'
+import { dataHash, emptyData, fitsWire, LIMITS } from '../../src/devices/types.js'
+import { announcementSchema, decodeAnnouncement, encodeAnnouncements, encodeWants, MAX_MESSAGE_BYTES, MAX_WANT, WIRE_VERSION } from '../../src/devices/wire.js'
 import { checkAnnouncement } from '../../src/devices/wire-check.js'
 
 const entry = (i: number, over: Partial<DeviceEntry> = {}): DeviceEntry => ({
@@ -21,7 +21,7 @@ describe('device announcements', () => {
     const entries = Array.from({ length: 2000 }, (_, i) => entry(i))
     const messages = encode(entries)
     expect(messages.length).toBeGreaterThan(5)
-    const back: DeviceEntry[] = []
+    const back: unknown[] = []
     messages.forEach((m, i) => {
       expect(m.byteLength).toBeLessThanOrEqual(MAX_MESSAGE_BYTES)
       const d = decodeAnnouncement(m)
@@ -42,6 +42,21 @@ describe('device announcements', () => {
     expect(decodeAnnouncement(m as Uint8Array).ok).toBe(true)
   })
 
+  it('a light round carries each device\'s data hash instead of its data; wants ask for data by device id', () => {
+    const entries = Array.from({ length: 2000 }, (_, i) => entry(i))
+    let seq = 0
+    const light = encodeAnnouncements({ boot: 5, name: 'a', full: true, light: true }, entries, () => ++seq, () => 1000)
+    expect(light.reduce((n, m) => n + m.byteLength, 0) * 2).toBeLessThan(encode(entries).reduce((n, m) => n + m.byteLength, 0))
+    const d = decodeAnnouncement(light[0] as Uint8Array)
+    if (!d.ok) throw new Error(d.detail)
+    expect(d.msg.d[0]).toEqual({ ...entry(0), data: undefined, h: dataHash(entry(0).data) })
+    expect(d.msg.d[0]).not.toHaveProperty('data')
+    const wants = encodeWants({ boot: 5, name: 'a' }, entries.map(e => e.id), () => ++seq, () => 1000)
+    expect(wants).toHaveLength(Math.ceil(2000 / MAX_WANT))
+    const w = decodeAnnouncement(wants[0] as Uint8Array)
+    expect(w.ok && w.msg.want?.slice(0, 2)).toEqual(['gpu-0', 'gpu-1'])
+  })
+
   it('a full announcement with no devices is still one message (it tells the boot); a batch with none is nothing', () => {
     expect(encode([], true)).toHaveLength(1)
     expect(encode([], false)).toHaveLength(0)
@@ -54,7 +69,9 @@ describe('device announcements', () => {
     ['too many GPUs', [entry(0, { data: { ...emptyData(), gpus: Array.from({ length: 17 }, () => ({ index: '0', name: '', utilizationRatio: null, memoryUsedBytes: null, memoryTotalBytes: null })) } })], 'd.0.data.gpus'],
     ['a ratio over 1', [entry(0, { data: { ...emptyData(), gpus: [{ index: '0', name: '', utilizationRatio: 30, memoryUsedBytes: null, memoryTotalBytes: null }] } })], 'd.0.data.gpus.0.utilizationRatio'],
     ['a metric that is not a number', [entry(0, { data: { ...emptyData(), metrics: { t: '1' as any } } })], 'd.0.data.metrics.t'],
-    ['an unknown field', [{ ...entry(0), via: 'someone-else' }], 'd.0']
+    ['an unknown field', [{ ...entry(0), via: 'someone-else' }], 'd.0'],
+    ['both data and its hash', [{ ...entry(0), h: 5 }], 'd.0'],
+    ['neither data nor its hash', [{ ...entry(0), data: undefined }], 'd.0']
   ])('drops a message with %s, naming the field', (_what, d, path) => {
     const r = decodeAnnouncement(message(d))
     expect(r.ok).toBe(false)
@@ -73,7 +90,16 @@ describe('device announcements', () => {
 
   it('the hand check accepts only what the schema accepts (valid and mutated messages)', () => {
     const base = JSON.parse(Buffer.from(message([entry(1, { iv: 60_000, why: 'idle', kind: 'push', data: { ...entry(1).data, metrics: { t: 1 }, info: { cpu_type: 'x' }, status: 'ok', memoryTotal: 5 } })])).toString())
-    const variants: unknown[] = [base]
+    const light = JSON.parse(Buffer.from(message([{ ...entry(2), data: undefined, h: 77 }], { want: ['gpu-1', 'gpu-2'] })).toString())
+    const variants: unknown[] = [base, light]
+    for (const key of ['h', 'want']) {
+      for (const v of [null, -1, 0.5, 2 ** 32, '', 'a b', [], ['x y'], Array.from({ length: MAX_WANT + 1 }, () => 'a'), {}]) {
+        const copy = structuredClone(light)
+        if (key === 'h') copy.d[0].h = v
+        else copy.want = v
+        variants.push(copy)
+      }
+    }
     const values = [null, -1, 0.5, 1e300, '', 'x'.repeat(300), 'a b', [], {}, true, 70_000, Number.MAX_SAFE_INTEGER + 2]
     // every field of the message, its entry, the entry's data and its GPU, replaced by each odd value or removed
     const paths = [[], ['d', 0], ['d', 0, 'data'], ['d', 0, 'data', 'gpus', 0], ['d', 0, 'data', 'metrics'], ['d', 0, 'data', 'info']]
@@ -89,6 +115,6 @@ describe('device announcements', () => {
       }
     }
     expect(variants.length).toBeGreaterThan(400)
-    for (const v of variants) expect(checkAnnouncement(v, WIRE_VERSION, 655), JSON.stringify(v).slice(0, 300)).toBe(announcementSchema.safeParse(v).success)
+    for (const v of variants) expect(checkAnnouncement(v, WIRE_VERSION, 655, MAX_WANT), JSON.stringify(v).slice(0, 300)).toBe(announcementSchema.safeParse(v).success)
   })
 })
