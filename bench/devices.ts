@@ -1,12 +1,15 @@
 /**
  * Devices at fleet size: 3 meshmon processes, and a load generator in its own
  * process (the Go client of the WebSocket protocol, test/devices/client) that
- * opens N device connections spread over them, each pinging every 10 s and
- * sending machine info every 60 s. Measured: time until every peer lists all
- * N up; after 100 devices drop at once, when each peer shows each of them
- * down (p50/max); CPU and RSS of each peer at steady state; RSS per device.
- * CPU and RSS are read from /proc, not /metrics, whose device series would
- * cost the peers more than what is measured.
+ * opens device connections spread over them, each pinging every 10 s and
+ * sending machine info every 60 s. A first 5% warm the peers up (V8's young
+ * generation grows to its working size, code compiles: fixed costs, not per
+ * device); then the other 95% connect at once. Measured: time until every
+ * peer lists every device up; after 100 devices drop at once, when each peer
+ * shows each of them down (p50/max, polled every 100 ms); CPU and RSS of each
+ * peer at steady state; RSS per device (growth from the warm-up to the full
+ * fleet, per device added). CPU and RSS are read from /proc, not /metrics,
+ * whose device series would cost the peers more than what is measured.
  */
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -20,16 +23,18 @@ import { waitFor } from '../test/support/wait.js'
 
 export interface DeviceBenchResult {
   devices: number
-  /** the generator's own time to open every connection */
+  /** devices connected first, to warm the peers up */
+  warmUpDevices: number
+  /** the generator's own time to open the other connections at once */
   connectAllMs: number
-  /** generator start until every peer lists every device up */
+  /** their generator's start until every peer lists every device up */
   allListedEverywhereMs: number
   dropDownP50Ms: number
   dropDownMaxMs: number
   cpuMsPerPeerPerSecond: number[]
   rssMbPerPeer: number[]
-  rssMbPerPeerBefore: number[]
-  /** (RSS at steady state - RSS before devices) / devices, per peer, averaged */
+  rssMbPerPeerWarm: number[]
+  /** (RSS at steady state - RSS after the warm-up) / devices added, per peer, averaged */
   rssBytesPerDevice: number
   /** the generator's answer when not all connected */
   failedConnections: number
@@ -53,23 +58,35 @@ export async function benchDevices (count = 10_000, log: (s: string) => void = (
   const dir = await mkdtemp(join(tmpdir(), 'meshmon-bench-devices-'))
   await writeFile(join(dir, 'node.yml'), `ingest: { maxDevices: ${count}, maxConnectionsPerIp: ${count} }\n`)
   const cluster = await new Cluster().init()
-  const gen = { child: undefined as ReturnType<typeof spawn> | undefined }
+  const gens: Array<ReturnType<typeof spawn>> = []
   try {
     const peers = await cluster.startAll(['dev-a', 'dev-b', 'dev-c'], ['--config', join(dir, 'node.yml')])
     const pids = peers.map(p => p.child.pid as number)
-    await sleep(10_000)
-    const rssBefore = pids.map(rssMb)
+    const urls = peers.map(p => `ws://127.0.0.1:${p.apiPort}/websocket`).join(',')
+    const load = async (n: number, prefix: string): Promise<{ child: ReturnType<typeof spawn>, connected: any, next: () => Promise<any> }> => {
+      const child = spawn(bin, ['-load', String(n), '-prefix', prefix, '-urls', urls, '-ping', '10s', '-info', '60s'], { stdio: ['pipe', 'pipe', 'inherit'] })
+      gens.push(child)
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+      const next = async (): Promise<any> => JSON.parse((await lines.next()).value as string)
+      return { child, connected: await next(), next }
+    }
+    const allUp = async (n: number): Promise<void> => {
+      for (const p of peers) await waitFor(`${p.name} lists ${n} devices up`, async () => (await listed(p, 'up')).length >= n, 300_000, 1000)
+    }
+
+    const warm = Math.round(count / 20)
+    const warmGen = await load(warm, 'warm-')
+    await allUp(warm - warmGen.connected.failed)
+    await sleep(20_000)
+    const rssWarm = pids.map(rssMb)
 
     const start = Date.now()
-    const urls = peers.map(p => `ws://127.0.0.1:${p.apiPort}/websocket`).join(',')
-    const child = gen.child = spawn(bin, ['-load', String(count), '-urls', urls, '-ping', '10s', '-info', '60s'], { stdio: ['pipe', 'pipe', 'inherit'] })
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
-    const next = async (): Promise<any> => JSON.parse((await lines.next()).value as string)
-    const connected = await next()
+    const gen = await load(count - warm, 'dev-')
+    const connected = gen.connected
+    const child = gen.child
+    const next = gen.next
     log(`  generator: ${connected.connected} connected, ${connected.failed} failed in ${connected.ms} ms`)
-    for (const p of peers) {
-      await waitFor(`${p.name} lists ${count} devices up`, async () => (await listed(p, 'up')).length >= count - connected.failed, 300_000, 1000)
-    }
+    await allUp(count - warmGen.connected.failed - connected.failed)
     const allListed = Date.now() - start
     log(`  every peer lists every device after ${allListed} ms`)
 
@@ -83,7 +100,7 @@ export async function benchDevices (count = 10_000, log: (s: string) => void = (
     const rss = pids.map(rssMb)
     log(`  steady: cpu ms/s ${cpu.map(c => c.toFixed(0)).join(', ')}; rss MB ${rss.map(r => r.toFixed(0)).join(', ')}`)
 
-    child.stdin.write('drop 100\n')
+    child.stdin?.write('drop 100\n')
     const drop = await next()
     const gone = new Set<string>(drop.dropped)
     const seen = peers.map(() => new Map<string, number>())
@@ -97,21 +114,22 @@ export async function benchDevices (count = 10_000, log: (s: string) => void = (
       return done
     }, 60_000, 100)
     const delays = seen.flatMap(m => [...m.values()])
-    child.stdin.write('quit\n')
+    child.stdin?.write('quit\n')
     return {
       devices: count,
+      warmUpDevices: warm,
       connectAllMs: connected.ms,
       allListedEverywhereMs: allListed,
       dropDownP50Ms: pct(delays, 0.5),
       dropDownMaxMs: Math.max(...delays),
       cpuMsPerPeerPerSecond: cpu.map(c => Math.round(c)),
       rssMbPerPeer: rss.map(r => Math.round(r)),
-      rssMbPerPeerBefore: rssBefore.map(r => Math.round(r)),
-      rssBytesPerDevice: Math.round(rss.reduce((acc, r, i) => acc + (r - (rssBefore[i] as number)), 0) / rss.length * 2 ** 20 / count),
-      failedConnections: connected.failed
+      rssMbPerPeerWarm: rssWarm.map(r => Math.round(r)),
+      rssBytesPerDevice: Math.round(rss.reduce((acc, r, i) => acc + (r - (rssWarm[i] as number)), 0) / rss.length * 2 ** 20 / (count - warm)),
+      failedConnections: warmGen.connected.failed + connected.failed
     }
   } finally {
-    gen.child?.kill('SIGKILL')
+    for (const g of gens) g.kill('SIGKILL')
     await cluster.stopAll()
     await rm(dir, { recursive: true, force: true })
   }

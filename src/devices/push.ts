@@ -12,7 +12,8 @@ import { UNAUTHORIZED, type IngestAuth } from './auth.js'
 import { describe } from './protocol.js'
 import { DEFAULT_INTERVAL_MS, type DeviceTable } from './table.js'
 import type { LogThrottle } from './throttle.js'
-import { DEVICE_ID, DEVICE_ID_RULE, emptyData, fitsWire, LIMITS, METRIC_NAME, METRIC_NAME_RULE, type DeviceData, type DeviceStatus, type IngestCounters } from './types.js'
+import { DEVICE_ID, DEVICE_ID_RULE, LIMITS, METRIC_NAME, METRIC_NAME_RULE, type DeviceData, type DeviceStatus, type IngestCounters } from './types.js'
+import { emptyData, fitsWire } from './data.js'
 
 export const PUSH_PATH = '/api/v1/push/:device'
 const PARAMS = ['interval', 'token']

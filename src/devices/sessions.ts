@@ -6,7 +6,8 @@
  * and ends when none came within 2 x its interval. Ended sessions stay (as
  * `down`) until forgotten, so a peer that joins later still learns of them.
  */
-import { sameData, type DeviceData, type DeviceKind, type DownReason } from './types.js'
+import type { DeviceData, DeviceKind, DownReason } from './types.js'
+import { sameData } from './data.js'
 
 /** One device as its via announces it (the wire entry of the devices topic). */
 export interface DeviceEntry {

@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events'
 import { LocalSessions, type DeviceEntry, type WireEntry } from './sessions.js'
 import type { Device, DeviceData, DeviceExpect, DeviceState, DownReason } from './types.js'
-import { dataHash, emptyData, sameData } from './types.js'
+import { compactData, dataHash, emptyData, sameData } from './data.js'
 
 export type ViaState = 'up' | 'suspect' | 'down' | 'left'
 export interface DeclaredDevice { id: string, intervalMs: number, expect: DeviceExpect, project?: string }
@@ -65,6 +65,7 @@ interface Rec extends Mutable<Device> {
 }
 
 export const DEFAULT_INTERVAL_MS = 60_000
+const WHY: Record<DownReason, DownReason> = { closed: 'closed', idle: 'idle', silent: 'silent' }
 /** how often every record is looked at (forgetting the long ended), ms */
 const SWEEP_MS = 10_000
 
@@ -214,21 +215,23 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
     r.src = { via, boot, seq, since: e.since, at }
     r.via = via
     r.viaName = viaName
-    r.kind = e.kind
+    // the enum strings as constants, not each record's own parsed copies
+    r.kind = e.kind === 'push' ? 'push' : 'websocket'
     r.interval = e.iv
     r.lastSeen = onMine(e.seen)
     r.orphanedAt = 0
     // the same data re-announced keeps its object: what is encoded once per data object (metrics) stays encoded
     if (e.data !== undefined) {
-      if (e.data !== r.data && !sameData(e.data, r.data)) r.data = e.data
+      // a peer's data is a fresh parse: held in compact form (this peer's own sessions' data is held as is)
+      if (e.data !== r.data && !sameData(e.data, r.data)) r.data = via === this.#init.self ? e.data : compactData(e.data)
     } else if (fresh || e.h !== dataHash(r.data)) {
       wanted?.push(e.id)
     }
     const back = (t: number): number => now - Math.max(0, wall - onMine(t))
     if (e.st === 'up' && (r.reported !== 'up' || !session)) r.upAt = back(e.chg)
     if (e.st === 'down' && (r.reported !== 'down' || !session)) r.downAt = back(e.chg)
-    r.reported = e.st
-    r.cause = e.why
+    r.reported = e.st === 'up' ? 'up' : 'down'
+    r.cause = e.why === null ? null : WHY[e.why]
     this.#derive(r, now, wall)
     return 'applied'
   }

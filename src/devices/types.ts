@@ -37,8 +37,6 @@ export interface DeviceData {
   info: Record<string, string>
 }
 
-export const emptyData = (): DeviceData => ({ project: '', gpus: [], models: [], memoryTotal: null, metrics: {}, status: null, message: '', info: {} })
-
 export const LIMITS = {
   /** a device id, a metric name: label values and URL path segments */
   idLength: 128,
@@ -60,43 +58,13 @@ export const LIMITS = {
   maxIntervalMs: 86_400_000
 } as const
 
-/** Deep equality of two devices' data (plain JSON values), without encoding either. */
-export function sameData (a: DeviceData, b: DeviceData): boolean {
-  return same(a, b)
-}
-
-function same (a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false
-  const ka = Object.keys(a)
-  if (ka.length !== Object.keys(b).length) return false
-  for (const k of ka) if (!same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false
-  return true
-}
-
-const hashes = new WeakMap<DeviceData, number>()
-
-/** FNV-1a of the data's JSON, once per data object: a re-announcement without data carries it, so a peer holding other data asks for it. */
-export function dataHash (data: DeviceData): number {
-  let h = hashes.get(data)
-  if (h !== undefined) return h
-  const text = JSON.stringify(data)
-  h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  h >>>= 0
-  hashes.set(data, h)
-  return h
-}
-
-/** Whether a device's data is within the encoded-size bound (checked where data is built). */
-export const fitsWire = (data: DeviceData): boolean => Buffer.byteLength(JSON.stringify(data)) <= LIMITS.dataBytes
-
 /** Device ids: letters, digits and . _ : @ + = ~ - (safe in URLs, labels and logs). */
 export const DEVICE_ID = /^[A-Za-z0-9._:@+=~-]{1,128}$/
 export const DEVICE_ID_RULE = '1-128 letters, digits or . _ : @ + = ~ -'
 /** Metric names in a push: Prometheus-friendly characters. */
 export const METRIC_NAME = /^[A-Za-z0-9_.:-]{1,128}$/
 export const METRIC_NAME_RULE = '1-128 letters, digits or _ . : -'
+
 
 /** A device as this peer sees the mesh (the device table's record, read-only for others). */
 export interface Device {

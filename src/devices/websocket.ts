@@ -15,7 +15,8 @@ import { readMachineInfo, readOnline } from './bodies.js'
 import { CODE, FrameError, parseFrame, respond, TYPE, type Echo } from './protocol.js'
 import type { DeviceTable } from './table.js'
 import type { LogThrottle } from './throttle.js'
-import { emptyData, fitsWire, LIMITS, sameData, type DeviceData, type IngestCounters } from './types.js'
+import { LIMITS, type DeviceData, type IngestCounters } from './types.js'
+import { emptyData, fitsWire, sameData } from './data.js'
 
 export const WEBSOCKET_PATH = '/websocket'
 

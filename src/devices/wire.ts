@@ -14,7 +14,8 @@
  */
 import { z } from 'zod'
 import type { DeviceEntry, WireEntry } from './sessions.js'
-import { dataHash, DEVICE_ID, LIMITS, METRIC_NAME, type DeviceData } from './types.js'
+import { DEVICE_ID, LIMITS, METRIC_NAME, type DeviceData } from './types.js'
+import { dataHash } from './data.js'
 import { checkAnnouncement } from './wire-check.js'
 
 export const DEVICE_TOPIC = 'meshmon/devices/1'

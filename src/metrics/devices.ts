@@ -2,8 +2,9 @@
  * The mesh's devices as metrics, the same from every peer (labels never name
  * the serving node). Per device: `up` and `info` always; what it reports
  * (GPUs, memory, pushed metrics) only while it is up, so stale values are not
- * read as current. A device's data lines are encoded once per data object
- * (replaced, never mutated, when the device reports something new).
+ * read as current. Written at each scrape, not cached per device: a cache of
+ * encoded lines cost ~1 KB per device (10k devices: 40k small Buffers), and
+ * writing them takes a few ms per scrape.
  */
 import type { Device } from '../devices/types.js'
 import { escapeLabel, formatValue, type FamilySpec } from './exposition.js'
@@ -22,42 +23,28 @@ const FAMILIES = [
 const DATA_FIRST = 2
 const HEADERS = FAMILIES.map(f => Buffer.from(`# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`))
 
-interface Chunks { id: string, chunks: Array<Buffer | null> }
-const dataCache = new WeakMap<Device['data'], Chunks>()
-
 /** The device families as encoded pieces, in exposition order. */
 export function renderDeviceChunks (devices: Device[]): Buffer[] {
-  const families: string[][] = [[], []]
-  const data: Buffer[][] = FAMILIES.slice(DATA_FIRST).map(() => [])
+  const lines: string[][] = FAMILIES.map(() => [])
+  const add = (family: number, labels: string, value: number | null): void => {
+    if (value !== null) lines[family]?.push(`${FAMILIES[family]?.name as string}{${labels}} ${formatValue(value)}\n`)
+  }
   for (const d of devices) {
     const id = `device="${escapeLabel(d.id)}"`
     const project = escapeLabel(d.data.project)
-    families[0]?.push(`${FAMILIES[0].name}{${id},project="${project}",via="${escapeLabel(d.viaName)}"} ${d.state === 'up' ? 1 : 0}\n`)
-    families[1]?.push(`${FAMILIES[1].name}{${id},project="${project}",models="${escapeLabel(d.data.models.join(','))}"} 1\n`)
-    if (d.state === 'up') dataChunks(d, id).forEach((c, i) => { if (c !== null) data[i]?.push(c) })
+    add(0, `${id},project="${project}",via="${escapeLabel(d.viaName)}"`, d.state === 'up' ? 1 : 0)
+    add(1, `${id},project="${project}",models="${escapeLabel(d.data.models.join(','))}"`, 1)
+    if (d.state !== 'up') continue
+    for (const gpu of d.data.gpus) {
+      const l = `${id},gpu="${escapeLabel(gpu.index)}",name="${escapeLabel(gpu.name)}"`
+      add(DATA_FIRST, l, gpu.utilizationRatio)
+      add(DATA_FIRST + 1, l, gpu.memoryUsedBytes)
+      add(DATA_FIRST + 2, l, gpu.memoryTotalBytes)
+    }
+    add(DATA_FIRST + 3, id, d.data.memoryTotal)
+    for (const name in d.data.metrics) add(DATA_FIRST + 4, `${id},name="${escapeLabel(name)}"`, d.data.metrics[name] as number)
   }
   const out: Buffer[] = []
-  families.forEach((lines, i) => { if (lines.length > 0) out.push(HEADERS[i] as Buffer, Buffer.from(lines.join(''))) })
-  data.forEach((chunks, i) => { if (chunks.length > 0) out.push(HEADERS[DATA_FIRST + i] as Buffer, ...chunks) })
+  lines.forEach((l, i) => { if (l.length > 0) out.push(HEADERS[i] as Buffer, Buffer.from(l.join(''))) })
   return out
-}
-
-function dataChunks (d: Device, id: string): Array<Buffer | null> {
-  const hit = dataCache.get(d.data)
-  if (hit !== undefined && hit.id === id) return hit.chunks
-  const lines: string[][] = [[], [], [], [], []]
-  const add = (family: number, labels: string, value: number | null): void => {
-    if (value !== null) lines[family]?.push(`${FAMILIES[DATA_FIRST + family]?.name as string}{${id}${labels}} ${formatValue(value)}\n`)
-  }
-  for (const gpu of d.data.gpus) {
-    const l = `,gpu="${escapeLabel(gpu.index)}",name="${escapeLabel(gpu.name)}"`
-    add(0, l, gpu.utilizationRatio)
-    add(1, l, gpu.memoryUsedBytes)
-    add(2, l, gpu.memoryTotalBytes)
-  }
-  add(3, '', d.data.memoryTotal)
-  for (const [name, value] of Object.entries(d.data.metrics)) add(4, `,name="${escapeLabel(name)}"`, value)
-  const chunks = lines.map(l => l.length === 0 ? null : Buffer.from(l.join('')))
-  dataCache.set(d.data, { id, chunks })
-  return chunks
 }

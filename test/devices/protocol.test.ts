@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { readMachineInfo, readOnline } from '../../src/devices/bodies.js'
 import { CODE, FrameError, parseFrame, respond } from '../../src/devices/protocol.js'
-import { emptyData } from '../../src/devices/types.js'
+import { emptyData } from '../../src/devices/data.js'
 
 const b64 = (v: unknown): string => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64')
 const frame = (over: Record<string, unknown> = {}): string =>

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import type { WireEntry } from '../../src/devices/sessions.js'
 import { DeviceTable, type DeclaredDevice, type Incident, type ViaState } from '../../src/devices/table.js'
-import { dataHash, emptyData } from '../../src/devices/types.js'
+import { dataHash, emptyData } from '../../src/devices/data.js'
 
 const SELF = '12D3KooWSelfSelfSelfSelfSelfSelfSelfSelfSelfSelfSelf'
 const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
@@ -97,8 +97,10 @@ describe('device table', () => {
     const r = rig()
     const data = { ...emptyData(), project: 'p', models: ['llama'] }
     r.hear(A, [{ id: 'gpu-1', data }])
+    const held = r.table.get('gpu-1')?.data
+    expect(held).toEqual(data)
     expect(r.hear(A, [{ id: 'gpu-1', data: undefined, h: dataHash({ ...data }) }]).wanted).toEqual([])
-    expect(r.table.get('gpu-1')?.data).toBe(data)
+    expect(r.table.get('gpu-1')?.data).toBe(held)
     expect(r.hear(A, [{ id: 'gpu-1', data: undefined, h: 12345 }, { id: 'gpu-2', data: undefined, h: 1 }]).wanted).toEqual(['gpu-1', 'gpu-2'])
     expect(r.table.get('gpu-1')).toMatchObject({ state: 'up', data: { project: 'p' } })
     expect(r.table.get('gpu-2')).toMatchObject({ state: 'up', via: A })

@@ -1,7 +1,8 @@
 /** The devices topic's messages: chunked under 64 KiB, decoded only when every field is within its bound. */
 import { describe, expect, it } from 'vitest'
 import type { DeviceEntry } from '../../src/devices/sessions.js'
-import { dataHash, emptyData, fitsWire, LIMITS } from '../../src/devices/types.js'
+import { LIMITS } from '../../src/devices/types.js'
+import { dataHash, emptyData, fitsWire } from '../../src/devices/data.js'
 import { announcementSchema, decodeAnnouncement, encodeAnnouncements, encodeWants, MAX_MESSAGE_BYTES, MAX_WANT, WIRE_VERSION } from '../../src/devices/wire.js'
 import { checkAnnouncement } from '../../src/devices/wire-check.js'
 
@@ -55,6 +56,13 @@ describe('device announcements', () => {
     expect(wants).toHaveLength(Math.ceil(2000 / MAX_WANT))
     const w = decodeAnnouncement(wants[0] as Uint8Array)
     expect(w.ok && w.msg.want?.slice(0, 2)).toEqual(['gpu-0', 'gpu-1'])
+  })
+
+  it('the data hash does not depend on the order keys were built in', () => {
+    const a = { ...emptyData(), metrics: { x: 1, y: 2 }, info: { b: '2', a: '1' }, gpus: [{ index: '0', name: 'g', utilizationRatio: 0.5, memoryUsedBytes: 1, memoryTotalBytes: 2 }] }
+    const b = JSON.parse(JSON.stringify({ info: { a: '1', b: '2' }, metrics: { y: 2, x: 1 }, gpus: [{ name: 'g', index: '0', memoryTotalBytes: 2, memoryUsedBytes: 1, utilizationRatio: 0.5 }], message: '', status: null, memoryTotal: null, models: [], project: '' }))
+    expect(dataHash(b)).toBe(dataHash(a))
+    expect(dataHash({ ...a, models: ['m'] })).not.toBe(dataHash(a))
   })
 
   it('a full announcement with no devices is still one message (it tells the boot); a batch with none is nothing', () => {
