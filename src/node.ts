@@ -1,7 +1,7 @@
 /**
  * Composition root: the only file that knows every part. It wires them in the
- * one direction data flows: machine/checks -> heartbeat out -> mesh ->
- * heartbeat in -> peer table -> detector -> events / metrics / alerts / api.
+ * one direction data flows: machine/checks -> this node's record -> mesh
+ * (gossip, beats) -> peer table <- verdict -> events / metrics / alerts / api.
  */
 import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
@@ -19,10 +19,8 @@ import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
 import { eventsQuery, openEventLog } from './events/index.js'
-import { FailureDetector } from './heartbeat/detector.js'
+import { Membership } from './heartbeat/membership.js'
 import { PeerTable } from './heartbeat/peer-table.js'
-import { HeartbeatService } from './heartbeat/service.js'
-import { TOPIC } from './heartbeat/wire.js'
 import { machineCollector } from './machine/collector.js'
 import type { MachineInfo } from './machine/types.js'
 import { metricsEndpoint } from './metrics/index.js'
@@ -31,14 +29,13 @@ import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
 import { WriteBehindDatastore } from './mesh/peer-datastore.js'
-import { skipRedundantRelays } from './mesh/relay-filter.js'
 import { AGENT } from './version.js'
 
 export interface MeshNode {
   peerId: string
   libp2p: MeshLibp2p
   table: PeerTable
-  heartbeat: HeartbeatService
+  membership: Membership
   checks: CheckScheduler
   api: Server
   /** leave the mesh gracefully and stop everything */
@@ -110,56 +107,46 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       eventlogEntries: () => events.count(),
       peerId,
       name: config.name,
-      gossip: () => heartbeat.stats,
+      gossip: () => membership.stats,
       connectedPeers: () => libp2p.getPeers().length
     })
     apiParts.metrics = metrics.handler
 
-    const heartbeat = new HeartbeatService({
-      pubsub: libp2p.services.pubsub,
-      peerId,
+    const checks = checkScheduler({ checks: config.checks, onChange: () => { membership.publishSoon() } })
+    const membership = new Membership({
+      libp2p,
+      privateKey,
       table,
-      log: log.child({ component: 'heartbeat' }),
+      log: log.child({ component: 'membership' }),
       machine: () => machineInfo,
       checks: () => checks.states(),
       addrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
-      onDelay: metrics.observeHeartbeatDelay
+      onAccepted: r => { metrics.observeHeartbeatDelay(Date.now() - r.ts) }
     }, {
       name: config.name,
       expect: config.expect,
       labels: config.labels,
       agent: AGENT,
       intervalMs: config.heartbeat.interval,
-      machineIntervalMs: config.heartbeat.machineInterval,
-      digestWindowMs: config.heartbeat.downAfter * config.heartbeat.interval * 2,
+      recordIntervalMs: config.heartbeat.machineInterval,
+      suspectAfter: config.heartbeat.suspectAfter,
+      downAfter: config.heartbeat.downAfter,
+      forgetAfterMs: config.heartbeat.forgetAfter,
       boot: await nextBoot(config.dataDir)
     })
-    // relays skip the peers a heartbeat's sender reached itself
-    skipRedundantRelays(libp2p.services.pubsub, TOPIC, (data, peer) => heartbeat.hadFromSender(data, peer))
-    const checks = checkScheduler({ checks: config.checks, onChange: () => { heartbeat.wantFull() } })
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
       if (t.peer.self) return
-      if (t.to === 'up' && t.from !== 'suspect') heartbeat.wantFull()
       const level = t.to === 'down' ? 'warn' : 'info'
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
     })
-    // remember addresses heard in heartbeats (persisted in the peer store), so the keeper can dial
-    // peers it was never told about, and a restarted node rejoins through them
+    // remember addresses heard in records (persisted in the peer store), so the keeper and the
+    // beat streams can dial peers they were never told about, and a restarted node rejoins through them
     table.on('addrs', peer => { void rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() }) })
 
-    const detector = new FailureDetector(table, {
-      suspectAfter: config.heartbeat.suspectAfter,
-      downAfter: config.heartbeat.downAfter,
-      tickMs: Math.max(20, Math.min(250, config.heartbeat.interval / 10)),
-      forgetAfterMs: config.heartbeat.forgetAfter
-    })
-
-    heartbeat.start()
-    stack.push(() => { heartbeat.stop() })
-    detector.start()
-    stack.push(() => { detector.stop() })
+    await membership.start()
+    stack.push(async () => { await membership.stop() })
     checks.start()
     stack.push(async () => { await checks.stop() })
     keeper.start()
@@ -170,10 +157,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
     return {
-      peerId, libp2p, table, heartbeat, checks, api,
+      peerId, libp2p, table, membership, checks, api,
       stop: async () => {
         running = false
-        await heartbeat.leave().catch(() => {})
+        await membership.leave().catch(() => {})
         await stopAll()
       }
     }

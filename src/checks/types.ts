@@ -4,6 +4,9 @@ export type StatusCode = 0 | 1 | 2 | 3
 export const statusName = (s: StatusCode): 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN' =>
   (['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const)[s]
 
+/** Longest output and perfdata text a check keeps: what a record may carry of each (src/heartbeat/record.ts). */
+export const CHECK_TEXT_MAX = 1024
+
 /** The outcome of one run of a check. */
 export interface CheckResult {
   status: StatusCode
@@ -15,7 +18,7 @@ export interface CheckResult {
   durationSeconds: number
 }
 
-/** The state of a check as the mesh sees it: travels in heartbeats. */
+/** The state of a check as the mesh sees it: travels in the node's record. */
 export interface CheckState {
   name: string
   type: string

@@ -1,0 +1,165 @@
+/**
+ * Every node's judgement of every peer, from what the peer's watchers report
+ * (their records' `obs`; this node's own from its Observer):
+ *
+ *  - the watchers that count are the peer's `2k` successors on this node's
+ *    ring (ring.ts): a member can only vote on peers next to it, so one liar
+ *    cannot keep a dead peer alive or kill a live one anywhere in the mesh;
+ *  - `down` when at least a quorum of those reporting on it found it silent
+ *    past the down bound; the quorum is a majority of the reporters and never
+ *    fewer than two while two others could watch it, so one broken link (one
+ *    watcher cut off from its subject) pages nobody;
+ *  - `suspect` when a quorum finds it late; `up` otherwise;
+ *  - an `intermittent` peer found silent becomes `left`: shown, never alerted;
+ *  - `down` and `left` hold until a record made after the silence arrives
+ *    (peer-table.ts), so a late copy of an old record brings nobody back.
+ *
+ * A node that can reach only a minority of the mesh (cut off, or on the small
+ * side of a partition) cannot tell a dead peer from an unreachable one: there
+ * it marks them `suspect`, never `down`, and says so (`partition()`); the
+ * majority side pages for it. A node hears of every peer at least every
+ * record refresh, so a peer with no news for `staleAfter` is not counted as
+ * reachable. The clock is injected and tick() is public.
+ */
+import type { Observer } from './observer.js'
+import type { Peer, PeerTable, Transition } from './peer-table.js'
+import type { Obs } from './record.js'
+import { Ring } from './ring.js'
+
+export interface VerdictInit {
+  selfId: string
+  /** watchers per peer @default 3 */
+  watchers?: number
+  /** a peer with no news for this long is not counted as reachable when judging the partition, ms @default 30000 */
+  staleAfterMs?: number
+  /** a down or left peer with no news for this long is forgotten, ms @default 3_600_000 */
+  forgetAfterMs?: number
+  monotonic?: () => number
+}
+
+export interface VerdictComponents {
+  table: PeerTable
+  observer: Observer
+  /** monotonic ms when anything last arrived from the mesh (a beat or a gossip message) */
+  heardFromMeshAt: () => number
+  /** the silence after which this node's own watches count as silent, ms (downAfter x interval) */
+  silentAfterMs: () => number
+}
+
+export interface PartitionView {
+  /** live peers this node reaches, itself included */
+  reachable: number
+  /** every peer known and not gone on purpose (`left`), itself included */
+  members: number
+  /** this node hears nobody: every peer it watches is silent and nothing else arrives */
+  isolated: boolean
+  /** reachable is no majority of members, or isolated: peers found silent are `suspect`, not `down` */
+  minority: boolean
+}
+
+export class Verdict {
+  readonly ring = new Ring()
+  readonly #c: VerdictComponents
+  readonly #self: string
+  readonly #k: number
+  readonly #staleAfterMs: number
+  readonly #forgetAfterMs: number
+  readonly #monotonic: () => number
+  #partition: PartitionView = { reachable: 1, members: 1, isolated: false, minority: false }
+  readonly #onTransition = (t: Transition): void => { this.#ringFollows(t) }
+  readonly #onObs = ({ subjects }: { subjects: string[] }): void => { for (const s of subjects) this.judge(s) }
+
+  constructor (c: VerdictComponents, init: VerdictInit) {
+    this.#c = c
+    this.#self = init.selfId
+    this.#k = init.watchers ?? 3
+    this.#staleAfterMs = init.staleAfterMs ?? 30_000
+    this.#forgetAfterMs = init.forgetAfterMs ?? 3_600_000
+    this.#monotonic = init.monotonic ?? (() => performance.now())
+    this.ring.add(init.selfId)
+  }
+
+  start (): void {
+    for (const p of this.#c.table.values()) if (p.state === 'up' || p.state === 'suspect') this.ring.add(p.peerId)
+    this.#c.table.on('transition', this.#onTransition)
+    this.#c.table.on('obs', this.#onObs)
+  }
+
+  stop (): void {
+    this.#c.table.off('transition', this.#onTransition)
+    this.#c.table.off('obs', this.#onObs)
+  }
+
+  /** The peers this node should watch: its `k` predecessors on the ring. */
+  subjects (): string[] { return this.ring.predecessors(this.#self, this.#k) }
+
+  partition (): PartitionView { return this.#partition }
+
+  /** Judge one peer from its watchers' reports. */
+  judge (peerId: string): void {
+    const peer = this.#c.table.get(peerId)
+    if (peer === undefined || peer.self || peer.state === 'down' || peer.state === 'left') return
+    let reporting = 0
+    let silent = 0
+    let late = 0
+    let lastSeq = peer.seq
+    for (const w of this.ring.successors(peerId, 2 * this.#k)) {
+      const obs = w === this.#self ? this.#c.observer.report()[peerId] : this.#c.table.get(w)?.obs[peerId]
+      // a report on an earlier life of the peer (it restarted since) says nothing of this one
+      if (obs === undefined || (obs[1] !== 0 && obs[1] < peer.boot)) continue
+      reporting++
+      if (obs[0] === 2) silent++
+      if (obs[0] >= 1) late++
+      if (obs[1] === peer.boot) lastSeq = Math.max(lastSeq, obs[2])
+    }
+    const others = this.ring.size - (this.ring.has(peerId) ? 2 : 1)
+    const quorum = Math.max(Math.floor(reporting / 2) + 1, Math.min(2, others))
+    if (reporting > 0 && silent >= quorum) {
+      if (this.#partition.minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
+      peer.silentAt = [peer.boot, lastSeq]
+      this.#c.table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent')
+    } else if (reporting > 0 && late >= quorum) {
+      this.#c.table.setState(peer, 'suspect', 'silent')
+    } else if (peer.state === 'suspect') {
+      this.#c.table.setState(peer, 'up', 'reachable')
+    }
+  }
+
+  /**
+   * The time-driven part: who is reachable, whether this node is on the small
+   * side of the mesh, and forgetting long-gone peers. Run it every second or so.
+   */
+  tick (): void {
+    const now = this.#monotonic()
+    let members = 1
+    let reachable = 1
+    for (const p of this.#c.table.values()) {
+      if (p.self) continue
+      if ((p.state === 'down' || p.state === 'left') && now - p.heardAt > this.#forgetAfterMs) { this.#c.table.forget(p); continue }
+      if (p.state === 'left') continue
+      members++
+      if (p.state === 'up' && now - p.heardAt <= this.#staleAfterMs) reachable++
+    }
+    const watched = this.#c.observer.report()
+    const levels = Object.values(watched)
+    const isolated = members > 1 && levels.length > 0 && levels.every((o: Obs) => o[0] === 2) &&
+      now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs()
+    const minority = isolated || reachable * 2 <= members
+    const was = this.#partition.minority
+    this.#partition = { reachable, members, isolated, minority }
+    // back on the large side: peers found silent meanwhile are judged again (and are down now)
+    if (was && !minority) for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
+  }
+
+  /** Live peers (up, suspect) are on the ring; a change there changes who watches the peers next to it. */
+  #ringFollows ({ peer, to }: Transition): void {
+    if (peer.self) return
+    const live = to === 'up' || to === 'suspect'
+    const changed = live ? this.ring.add(peer.peerId) : this.ring.remove(peer.peerId)
+    if (!changed) return
+    // the peers whose 2k watchers now include or lack this one
+    for (const p of this.ring.predecessors(peer.peerId, 2 * this.#k)) if (p !== this.#self) this.judge(p)
+  }
+}
+
+export type { Peer }
