@@ -19,7 +19,8 @@
  * it marks them `suspect`, never `down`, and says so (`partition()`); the
  * majority side pages for it. A node hears of every peer at least every
  * record refresh, so a peer with no news for `staleAfter` is not counted as
- * reachable. The clock is injected and tick() is public.
+ * reachable. A mesh of two has no majority to ask: there a silent peer is
+ * `down`. The clock is injected and tick() is public.
  */
 import type { Observer } from './observer.js'
 import type { Peer, PeerTable, Transition } from './peer-table.js'
@@ -144,7 +145,8 @@ export class Verdict {
     const levels = Object.values(watched)
     const isolated = members > 1 && levels.length > 0 && levels.every((o: Obs) => o[0] === 2) &&
       now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs()
-    const minority = isolated || reachable * 2 <= members
+    // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
+    const minority = members > 2 && (isolated || reachable * 2 <= members)
     const was = this.#partition.minority
     this.#partition = { reachable, members, isolated, minority }
     // back on the large side: peers found silent meanwhile are judged again (and are down now)

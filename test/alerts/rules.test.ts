@@ -7,9 +7,9 @@ const init = { mesh: 'prod', generatorURL: 'http://sender-host:9521/api/v1/peers
 const T0 = Date.parse('2025-01-02T03:04:05.000Z')
 
 const peer = (over: Partial<Peer> = {}): Peer => ({
-  peerId: '12D3KooWTarget', name: 'gpu-01', state: 'up', stateSince: T0, lastSeen: T0 - 5_000, heardAt: 0, heardIndirectAt: 0,
+  peerId: '12D3KooWTarget', name: 'gpu-01', state: 'up', stateSince: T0, lastSeen: T0 - 5_000, heardAt: 0,
   addrs: [], labels: { role: 'gpu-worker' }, expect: 'always-on', interval: 1000, agent: 'meshmon/test', machine: null,
-  checks: [], boot: 1, seq: 1, self: false, ...over
+  checks: [], boot: 1, seq: 1, obs: {}, self: false, ...over
 })
 
 const check = (status: StatusCode, over: Partial<CheckState> = {}): CheckState => ({
