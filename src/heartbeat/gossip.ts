@@ -87,7 +87,7 @@ export class Gossip {
   #running = false
 
   constructor (c: GossipComponents, init: GossipInit = {}) {
-    this.#c = { monotonic: () => performance.now(), setTimer: defaultTimer, random: Math.random, ...c }
+    this.#c = { ...c, monotonic: c.monotonic ?? (() => performance.now()), setTimer: c.setTimer ?? defaultTimer, random: c.random ?? Math.random }
     this.#init = { fanout: 3, roundMs: 1000, syncMs: 30_000, urgentDelayMs: 5, maxBatchBytes: 256 * 1024, ...init }
   }
 
