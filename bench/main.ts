@@ -12,6 +12,7 @@ import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
+import { benchSim } from './sim.js'
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +20,8 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'floor,metrics,mesh,alerts,events' },
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
-    heartbeat: { type: 'string', default: '1s' }
+    heartbeat: { type: 'string', default: '1s' },
+    'sim-nodes': { type: 'string', default: '1000,10000' }
   }
 })
 // Ctrl-C or SIGTERM: stop the nodes this run started (they are separate processes), then exit
@@ -65,6 +67,17 @@ if (parts.has('alerts')) {
   const r = await benchAlerts(3)
   table([{ ...r }])
   result.alerts = r
+}
+if (parts.has('sim')) {
+  console.log('\nprotocol simulation: the real member code on virtual time, 1% message loss, 1% of nodes killed')
+  const rows = []
+  for (const n of (values['sim-nodes'] ?? '').split(',').map(Number)) {
+    const r = await benchSim({ nodes: n }, s => { console.log(s) })
+    console.log(`- ${n} nodes`)
+    table([{ ...r }])
+    rows.push(r)
+  }
+  result.sim = rows
 }
 if (parts.has('events')) {
   console.log('\nevent log (OrbitDB on Helia, in-process nodes on 127.0.0.1)')

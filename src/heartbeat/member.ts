@@ -75,6 +75,11 @@ const realTimer = (fn: () => void, ms: number): Timer => {
 
 /** A stall of this process longer than this was ours, not the peers' */
 const OWN_STALL_MS = 500
+/**
+ * Beats per interval: a watcher finds a peer silent after `downAfter` intervals (2 by default);
+ * at two beats an interval that takes four beats lost or late in a row, not one.
+ */
+const BEATS_PER_INTERVAL = 2
 
 export class Member {
   readonly observer: Observer
@@ -126,12 +131,17 @@ export class Member {
     const { table } = this.#c
     this.#running = true
     table.on('transition', t => { if (t.to === null) this.gossip.drop(t.peer.peerId) })
-    // someone reports this node late or silent while it runs: say otherwise at once (at most once an interval)
+    // someone reports this node silent while it runs: say otherwise at once (at most once an interval)
     table.on('obs', ({ peer, subjects }) => {
       const mine = peer.obs[this.#c.selfId]
-      if (subjects.includes(this.#c.selfId) && mine !== undefined && mine[0] >= 1 && mine[1] === this.#init.boot) this.#refute()
+      if (subjects.includes(this.#c.selfId) && mine !== undefined && mine[0] === 2 && mine[1] === this.#init.boot) this.#refute()
     })
-    this.observer.on('level', ({ peerId }) => { this.verdict.judge(peerId); this.publishSoon() })
+    // a watched peer found silent, or heard again after that, is news for everyone at once; late
+    // (a beat or two missing) rides the next regular record: it only ever makes a peer `suspect`
+    this.observer.on('level', ({ peerId, level, from }) => {
+      this.verdict.judge(peerId)
+      if (level === 2 || from === 2) this.publishSoon()
+    })
     this.verdict.start()
     this.gossip.start()
     this.#publish(true)
@@ -143,7 +153,7 @@ export class Member {
     }
     // beats and records start at a random phase, so members started together do not beat in step
     const phase = (this.#c.random ?? Math.random)()
-    this.#beatTimer = every(this.#init.intervalMs, () => { this.#beat() })
+    this.#beatTimer = every(this.#init.intervalMs / BEATS_PER_INTERVAL, () => { this.#beat() })
     this.#recordTimer = this.#setTimer(() => { this.#recordTimer = every(this.#recordIntervalMs, () => { this.#publish(false) }) }, phase * this.#recordIntervalMs)
     this.#beat()
   }

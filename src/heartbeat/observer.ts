@@ -24,7 +24,7 @@ interface Watch { boot: number, seq: number, iv: number, heardAt: number, level:
 
 export interface ObserverEvents {
   /** what this node reports of a watched peer changed */
-  level: [{ peerId: string, level: ObsLevel }]
+  level: [{ peerId: string, level: ObsLevel, from: ObsLevel }]
 }
 
 /** A stall of this process longer than this was ours, not the peers' (GC, swap, SIGSTOP, a starved host). */
@@ -89,7 +89,7 @@ export class Observer extends EventEmitter<ObserverEvents> {
     if (now < this.#graceUntil) return
     for (const [id, w] of this.#watches) {
       const silent = now - w.heardAt
-      this.#set(id, w, silent > this.#downAfter * w.iv ? 2 : silent > this.#suspectAfter * w.iv ? 1 : 0)
+      this.#set(id, w, silent >= this.#downAfter * w.iv ? 2 : silent >= this.#suspectAfter * w.iv ? 1 : 0)
     }
   }
 
@@ -105,7 +105,8 @@ export class Observer extends EventEmitter<ObserverEvents> {
 
   #set (peerId: string, w: Watch, level: ObsLevel): void {
     if (w.level === level) return
+    const from = w.level
     w.level = level
-    this.emit('level', { peerId, level })
+    this.emit('level', { peerId, level, from })
   }
 }

@@ -11,7 +11,7 @@ describe('the watcher\'s judgement of the peers it watches', () => {
     const c = clock()
     const o = new Observer({ suspectAfter: 1.5, downAfter: 2, monotonic: c.monotonic })
     const levels: Array<[string, number]> = []
-    o.on('level', ({ peerId, level }) => levels.push([peerId, level]))
+    o.on('level', ({ peerId, level }) => { levels.push([peerId, level]) })
     o.watch('x', 1000)
     o.beat('x', 5, 1)
     c.now += 1400; o.tick()
