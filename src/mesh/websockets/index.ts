@@ -49,7 +49,10 @@ class MeshWebSockets implements Transport {
   async dial (ma: Multiaddr, options: DialTransportOptions): Promise<Connection> {
     options.signal.throwIfAborted()
     const url = multiaddrToUri(ma)
-    const socket = new WebSocket(url, { maxPayload: this.#init.maxMessageBytes, perMessageDeflate: false })
+    // a /dns4 or /dns6 name resolves to that family only, as the TCP transport does
+    const name = ma.getComponents()[0]?.name
+    const family = name === 'dns4' ? 4 : name === 'dns6' ? 6 : undefined
+    const socket = new WebSocket(url, { maxPayload: this.#init.maxMessageBytes, perMessageDeflate: false, family })
     // the connection listens from here on, before the socket opens: nothing the peer sends first is lost
     const maConn = socketToMaConn(socket, ma, this.#logger, this.#init)
     try {
