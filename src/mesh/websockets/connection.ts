@@ -47,7 +47,7 @@ export function socketToMaConn (socket: WebSocket, remoteAddr: Multiaddr, logger
     inbox.push(data)
     if (inbox.readableLength >= readAhead && !socket.isPaused) socket.pause()
   })
-  // ws emits 'error' before 'close': the reader sees the error after the bytes that came before it
+  // a broken socket (ws emits 'error', then 'close') fails the reader at once; what it had not read is dropped
   socket.on('error', (err: Error) => { inbox.end(err) })
   socket.once('close', (code: number, reason: Buffer) => {
     log('closed, code %d, reason "%s"', code, reason.toString())
