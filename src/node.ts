@@ -27,6 +27,7 @@ import { metricsEndpoint } from './metrics/index.js'
 import { nextBoot } from './mesh/boot.js'
 import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
+import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
 import { WriteBehindDatastore } from './mesh/peer-datastore.js'
 import { AGENT } from './version.js'
@@ -68,9 +69,8 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     stack.push(async () => { await datastore.close() })
 
-    if (config.listen.some(a => a.includes('/ws'))) {
-      log.warn('a WebSockets listen address is configured, but pnet over WebSockets does not connect with this libp2p version (see README, WebSockets); peers must use TCP')
-    }
+    const unusable = config.listen.filter(a => !canListenOn(a))
+    if (unusable.length > 0) throw new ConfigError('listen', `cannot listen on ${unusable.join(', ')}; use /ip4/ADDR/tcp/PORT or /ip4/ADDR/tcp/PORT/ws (TLS and URL paths belong to a reverse proxy in front of /ws)`)
     // the peer store writes on every stream: it gets a write-behind layer over LevelDB (see peer-datastore.ts)
     const peerDatastore = new WriteBehindDatastore(datastore)
     stack.push(async () => { await peerDatastore.flush() })
