@@ -14,7 +14,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { alerting } from './alerts/index.js'
 import { createApi, type ApiComponents } from './api/app.js'
-import { closeServer, ListenError, listenApi } from './api/server.js'
+import { isLoopback, isWildcard } from './api/hosts.js'
+import { closeServer, ListenError, listenApi, parseHostPort } from './api/server.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
@@ -59,10 +60,17 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const table = new PeerTable()
     // the API binds first, so a port in use stops `run` before anything starts; parts plug in as they come up
     const apiParts: ApiComponents = { table, running: () => running }
-    const api = await listenApi(createApi(apiParts), config.api.listen).catch(err => {
+    const app = createApi(apiParts, {
+      auth: { token: config.apiTokenValue, protectMetrics: config.api.protectMetrics },
+      hosts: { listen: config.api.listen, allowedHosts: config.api.allowedHosts }
+    })
+    const api = await listenApi(app, config.api.listen).catch(err => {
       throw err instanceof ListenError ? new ConfigError('api.listen', err.message) : err
     })
     stack.push(async () => { await closeServer(api) })
+    if (config.apiTokenValue === null && !isLoopback(parseHostPort(config.api.listen).host)) {
+      log.warn({ api: config.api.listen }, `the API listens on ${config.api.listen} without a token: whoever reaches the port reads every node's checks, addresses and events; set api.token or api.tokenFile, or listen on 127.0.0.1`)
+    }
 
     const privateKey = await loadOrCreatePeerKey(config.dataDir)
     const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
@@ -202,9 +210,8 @@ function listenFailure (err: any, listen: string[]): Error {
 
 /** api.listen as others reach it: a wildcard bind is reached by this host's name */
 function apiHostPort (listen: string): string {
-  const i = listen.lastIndexOf(':')
-  const host = listen.slice(0, i).replace(/^\[|\]$/g, '')
-  return `${host === '0.0.0.0' || host === '::' || host === '' ? hostname() : listen.slice(0, i)}:${listen.slice(i + 1)}`
+  const { host, port } = parseHostPort(listen)
+  return `${isWildcard(host) ? hostname() : listen.slice(0, listen.lastIndexOf(':'))}:${port}`
 }
 
 /** The `mesh` alert label: configured, or derived from the swarm key so every node of a mesh agrees without config. */

@@ -5,6 +5,8 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { PeerTable } from '../heartbeat/peer-table.js'
+import { apiAuth, type ApiAuthInit } from './auth.js'
+import { hostCheck, type HostCheckInit } from './hosts.js'
 import { peerView, sortPeers } from './peers.js'
 
 /** What the API reads; each part is optional so the API can come up before the rest. */
@@ -18,8 +20,18 @@ export interface ApiComponents {
   running: () => boolean
 }
 
-export function createApi (c: ApiComponents): Hono {
+/** How the API guards itself; both parts optional so tests can build a bare API. */
+export interface ApiInit {
+  /** the token guard (auth.ts) @default open */
+  auth?: ApiAuthInit
+  /** the Host header check (hosts.ts) @default any Host */
+  hosts?: HostCheckInit
+}
+
+export function createApi (c: ApiComponents, init: ApiInit = {}): Hono {
   const app = new Hono()
+  if (init.hosts !== undefined) app.use(hostCheck(init.hosts))
+  if (init.auth !== undefined) app.use(apiAuth(init.auth))
 
   app.get('/healthz', ctx => c.running() ? ctx.json({ status: 'ok' }) : ctx.json({ error: 'starting or stopping' }, 503))
   app.get('/api/v1/peers', ctx => ctx.json(sortPeers(c.table.list()).map(peerView)))

@@ -1,9 +1,9 @@
 /** `meshmon status`: every peer the node knows; exit 0 healthy, 1 not, 2 unreachable. */
 import type { PeerView } from '../api/peers.js'
-import { getJson } from './api-client.js'
+import { getJson, tokenFrom } from './api-client.js'
 import { ago, pct, renderTable, shortPeerId } from './table.js'
 
-export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string }
+export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string, token?: string }
 
 /** Failing = a check that has run and is not OK. */
 export const failingChecks = (p: PeerView): PeerView['checks'] => p.checks.filter(c => c.status !== 0 && c.lastRun !== null)
@@ -34,8 +34,9 @@ export function renderStatus (peers: PeerView[], now = Date.now()): string {
 }
 
 export async function statusCommand (options: StatusOptions): Promise<number> {
+  const token = tokenFrom(options.token)
   const once = async (): Promise<number> => {
-    const peers = await getJson<PeerView[]>(options.api, '/api/v1/peers')
+    const peers = await getJson<PeerView[]>(options.api, '/api/v1/peers', { token })
     const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers)
     // --watch redraws in place: home the cursor and clear the screen first
     process.stdout.write((options.watch === true ? '\x1b[H\x1b[2J' : '') + out)

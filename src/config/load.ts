@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml'
 import { ZodError, type ZodIssue } from 'zod'
 import { normaliseSwarmKey, swarmKeyProblem } from '../mesh/swarm-key.js'
 import { ConfigError } from './errors.js'
-import { configSchema, type Config } from './schema.js'
+import { apiToken, configSchema, type Config } from './schema.js'
 
 /** Settings that `run` takes as flags and MESHMON_* variables, by config path. */
 export const RUN_SETTINGS = [
@@ -22,7 +22,10 @@ export const RUN_SETTINGS = [
   { flag: 'alertmanager', path: ['alertmanager', 'urls'], list: true },
   { flag: 'heartbeatInterval', path: ['heartbeat', 'interval'] },
   { flag: 'expect', path: ['expect'] },
-  { flag: 'logLevel', path: ['logLevel'] }
+  { flag: 'logLevel', path: ['logLevel'] },
+  // secrets: environment only, never a flag (argv shows in `ps`); MESHMON_API_TOKEN is also what the CLI sends
+  { flag: 'apiToken', path: ['api', 'token'], envOnly: true, replaces: 'tokenFile' },
+  { flag: 'apiTokenFile', path: ['api', 'tokenFile'], envOnly: true, replaces: 'token' }
 ] as const
 
 export type RunFlags = Partial<Record<(typeof RUN_SETTINGS)[number]['flag'], string | string[]>>
@@ -32,6 +35,8 @@ export const envName = (flag: string): string => 'MESHMON_' + flag.replace(/[A-Z
 export interface LoadedConfig extends Config {
   /** the swarm key bytes as pnet wants them */
   swarmKeyBytes: Uint8Array
+  /** the API token from api.token or api.tokenFile; null: the API is open */
+  apiTokenValue: string | null
   /** where the config came from, for messages */
   configFile?: string
 }
@@ -43,14 +48,18 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   for (const key of ['dataDir', 'swarmKey'] as const) {
     if (typeof raw[key] === 'string' && !isAbsolute(raw[key])) raw[key] = resolve(fileDir, raw[key])
   }
+  const api = raw.api as Record<string, unknown> | undefined
+  if (typeof api?.tokenFile === 'string' && !isAbsolute(api.tokenFile)) api.tokenFile = resolve(fileDir, api.tokenFile)
   const env = options.env ?? process.env
   for (const source of [fromEnv(env), options.flags ?? {}]) {
     for (const s of RUN_SETTINGS) {
       const value = source[s.flag]
       if (value === undefined) continue
       let v: unknown = 'list' in s ? [value].flat() : [value].flat().at(-1)
-      if (s.flag === 'dataDir' || s.flag === 'swarmKey') v = resolve(cwd, v as string)
+      if (s.flag === 'dataDir' || s.flag === 'swarmKey' || s.flag === 'apiTokenFile') v = resolve(cwd, v as string)
       setPath(raw, s.path, v)
+      // a token from the environment overrides a token file from the config file, and the other way round
+      if ('replaces' in s) setPath(raw, [...s.path.slice(0, -1), s.replaces], null)
     }
   }
   let config: Config
@@ -62,7 +71,21 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   }
   config.dataDir = resolve(cwd, config.dataDir)
   config.swarmKey = resolve(cwd, config.swarmKey)
-  return { ...config, swarmKeyBytes: await readSwarmKey(config.swarmKey), configFile: options.file }
+  if (config.api.tokenFile !== null) config.api.tokenFile = resolve(cwd, config.api.tokenFile)
+  const apiTokenValue = config.api.tokenFile === null ? config.api.token : await readApiToken(config.api.tokenFile)
+  return { ...config, swarmKeyBytes: await readSwarmKey(config.swarmKey), apiTokenValue, configFile: options.file }
+}
+
+async function readApiToken (file: string): Promise<string> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err: any) {
+    throw new ConfigError('api.tokenFile', `cannot read ${file} (${err.code ?? err.message}); write the token there (e.g. \`openssl rand -hex 32 > ${file}\`) or set api.token`)
+  }
+  const parsed = apiToken.safeParse(text.trim())
+  if (!parsed.success) throw new ConfigError('api.tokenFile', `${file}: the token ${parsed.error.issues[0]?.message ?? 'is invalid'}`)
+  return parsed.data
 }
 
 function fromEnv (env: NodeJS.ProcessEnv): RunFlags {

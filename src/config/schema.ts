@@ -35,6 +35,9 @@ const hostPort = z.string().superRefine((text, ctx) => {
   }
 })
 
+/** what an HTTP header carries unchanged: visible ASCII, no spaces */
+export const apiToken = z.string().min(1, 'must not be empty').max(4096).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an HTTP header); e.g. `openssl rand -hex 32`')
+
 const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 const labels = z.record(z.string()).default({}).superRefine((obj, ctx) => {
   for (const key of Object.keys(obj)) {
@@ -81,7 +84,20 @@ export const configSchema = z.object({
   swarmKey: z.string({ required_error: 'is required: create one with `meshmon swarm-key generate --out swarm-key/swarm.key` and pass --swarm-key FILE' }).min(1),
   listen: z.array(multiaddrText).min(1).default(['/ip4/0.0.0.0/tcp/4001']),
   bootstrap: z.array(multiaddrText).default([]),
-  api: z.object({ listen: hostPort.default('0.0.0.0:9521'), token: z.string().min(1).nullable().default(null) }).strict().default({}),
+  api: z.object({
+    /** closed unless opened: a wildcard address shows the mesh to whoever reaches the port */
+    listen: hostPort.default('127.0.0.1:9521'),
+    /** guards /api/* (and /metrics with protectMetrics); one of token and tokenFile */
+    token: apiToken.nullable().default(null),
+    /** a file holding the token (read at start, surrounding whitespace ignored) */
+    tokenFile: z.string().min(1).nullable().default(null),
+    /** the token guards /metrics too; off, so a Prometheus without credentials keeps scraping */
+    protectMetrics: z.boolean().default(false),
+    /** Host header names the API answers besides its own (DNS rebinding guard); `*.example.lan` matches subdomains, `*` any */
+    allowedHosts: z.array(z.string().trim().min(1).max(253)).default([])
+  }).strict().default({}).superRefine((api, ctx) => {
+    if (api.token !== null && api.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set api.token or api.tokenFile, not both' })
+  }),
   heartbeat: z.object({
     interval: duration('1s'),
     /** intervals of silence before a peer is `suspect` */

@@ -33,7 +33,9 @@ describe('config', () => {
     expect(c.dataDir).toBe(join(dir, 'data'))
     expect(c.heartbeat).toMatchObject({ interval: 1000, suspectAfter: 1.5, downAfter: 2 })
     expect(c.expect).toBe('always-on')
-    expect(c.api.listen).toBe('0.0.0.0:9521')
+    // closed unless opened: this host only, no token
+    expect(c.api).toEqual({ listen: '127.0.0.1:9521', token: null, tokenFile: null, protectMetrics: false, allowedHosts: [] })
+    expect(c.apiTokenValue).toBeNull()
     expect(c.swarmKeyBytes.byteLength).toBe(21 + 1 + 8 + 1 + 64)
   })
 
@@ -56,6 +58,10 @@ describe('config', () => {
     ['empty name', 'swarmKey: swarm.key\nname: "  "\n', 'name', /must not be empty/],
     ['bad expect', 'swarmKey: swarm.key\nexpect: sometimes\n', 'expect', /must be always-on or intermittent/],
     ['bad api listen', 'swarmKey: swarm.key\napi: { listen: nowhere }\n', 'api.listen', /HOST:PORT/],
+    ['token and tokenFile', 'swarmKey: swarm.key\napi: { token: abc, tokenFile: t.txt }\n', 'api.tokenFile', /set api.token or api.tokenFile, not both/],
+    ['token with a space', 'swarmKey: swarm.key\napi: { token: "two words" }\n', 'api.token', /printable ASCII without spaces/],
+    ['empty token', 'swarmKey: swarm.key\napi: { token: "" }\n', 'api.token', /must not be empty/],
+    ['missing token file', 'swarmKey: swarm.key\napi: { tokenFile: none.token }\n', 'api.tokenFile', /cannot read .*none\.token \(ENOENT\); write the token there/],
     ['missing swarm key setting', 'name: x\n', 'swarmKey', /meshmon swarm-key generate/],
     ['missing swarm key file', 'swarmKey: nope.key\n', 'swarmKey', /does not exist; create one with `meshmon swarm-key generate/],
     ['bad check type', 'swarmKey: swarm.key\nchecks: [{ name: a, type: ping }]\n', 'checks.0.type', /one of exec, http/],
@@ -76,6 +82,21 @@ describe('config', () => {
     const err = await problem(`swarmKey: ${bad}\n`)
     expect(err.field).toBe('swarmKey')
     expect(err.message).toMatch(/64 hex characters/)
+  })
+
+  it('api.tokenFile: read relative to the config file, whitespace trimmed; the environment overrides it', async () => {
+    await writeFile(join(dir, 'api.token'), '  s3cret-token\n')
+    const c = await withFile('swarmKey: swarm.key\napi: { tokenFile: api.token, protectMetrics: true }\n')
+    expect(c.api.tokenFile).toBe(join(dir, 'api.token'))
+    expect(c.apiTokenValue).toBe('s3cret-token')
+    expect(c.api.protectMetrics).toBe(true)
+    const env = await withFile('swarmKey: swarm.key\napi: { tokenFile: api.token }\n', {}, { MESHMON_API_TOKEN: 'from-env' })
+    expect(env.apiTokenValue).toBe('from-env')
+    expect((await withFile('swarmKey: swarm.key\napi: { token: in-file }\n')).apiTokenValue).toBe('in-file')
+    await writeFile(join(dir, 'blank.token'), '\n')
+    const err = await problem('swarmKey: swarm.key\napi: { tokenFile: blank.token }\n')
+    expect(err.field).toBe('api.tokenFile')
+    expect(err.message).toMatch(/blank\.token: the token must not be empty/)
   })
 
   it('reports a missing config file', async () => {
