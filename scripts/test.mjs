@@ -14,7 +14,9 @@ const PACKAGES = {
   prometheus: '/usr/bin/promtool',
   'prometheus-alertmanager': '/usr/bin/prometheus-alertmanager',
   'prometheus-node-exporter': '/usr/bin/prometheus-node-exporter',
-  'monitoring-plugins-basic': '/usr/lib/nagios/plugins/check_dummy'
+  'monitoring-plugins-basic': '/usr/lib/nagios/plugins/check_dummy',
+  'apache2-utils': '/usr/bin/htpasswd',
+  openssl: '/usr/bin/openssl'
 }
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts }).status ?? 1

@@ -107,6 +107,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     const alerts = alerting({ table, log: log.child({ component: 'alerts' }) }, {
       urls: config.alertmanager.urls,
+      http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
       mesh: meshName(config),
       generatorURL: `http://${apiHostPort(config.api.listen)}/api/v1/peers`

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino'
 import type { PeerTable } from '../heartbeat/peer-table.js'
+import type { AlertmanagerHttp } from './http.js'
 import { AlertLedger } from './ledger.js'
 import { deriveAlerts, type Alert } from './rules.js'
 import { AlertmanagerTarget, type SendResult } from './target.js'
@@ -20,6 +21,8 @@ export interface AlertingComponents {
 export interface AlertingInit {
   /** Alertmanager base URLs; each gets every alert, independently. Empty: derive only, push nothing */
   urls: string[]
+  /** credentials and TLS for every URL (a URL's own user:password@ is used for that URL) @default none */
+  http?: AlertmanagerHttp
   /** how often active alerts are sent again, ms (endsAt is 4 of these ahead) */
   resendIntervalMs: number
   /** the `mesh` label: the same on every node of a mesh, or their alerts will not merge */
@@ -38,6 +41,8 @@ export interface AlertingInit {
   maxAlerts?: number
   /** peer/check events within this many ms make one evaluation @default 10 */
   debounceMs?: number
+  /** while a URL refuses the credentials (401/403), its warning is repeated this often, ms @default 300_000 */
+  refusedLogEveryMs?: number
 }
 
 export interface Alerting {
@@ -62,7 +67,7 @@ class AlertmanagerClient implements Alerting {
   readonly #log: Logger
   readonly #init: AlertingInit
   readonly #ledger: AlertLedger
-  readonly #sends: Record<SendResult, number> = { success: 0, error: 0 }
+  readonly #sends: Record<SendResult, number> = { success: 0, error: 0, unauthorized: 0 }
   #targets: AlertmanagerTarget[] = []
   #shutdown?: AbortController
   #timers: NodeJS.Timeout[] = []
@@ -94,9 +99,11 @@ class AlertmanagerClient implements Alerting {
       shutdown: shutdown.signal
     }, {
       url,
+      http: this.#init.http,
       fetchTimeoutMs: this.#init.fetchTimeoutMs ?? 10_000,
       retryInitialMs: Math.min(this.#init.retryInitialMs ?? 1000, this.#init.resendIntervalMs),
-      retryMaxMs: this.#init.resendIntervalMs
+      retryMaxMs: this.#init.resendIntervalMs,
+      refusedLogEveryMs: this.#init.refusedLogEveryMs
     }))
     this.#table.on('transition', this.#onChange)
     this.#table.on('check', this.#onChange)

@@ -9,7 +9,9 @@ import { parse as parseYaml } from 'yaml'
 import { ZodError, type ZodIssue } from 'zod'
 import { normaliseSwarmKey, swarmKeyProblem } from '../mesh/swarm-key.js'
 import { ConfigError } from './errors.js'
-import { apiToken, configSchema, type Config } from './schema.js'
+import { configSchema, type Config } from './schema.js'
+import type { AlertmanagerHttp } from '../alerts/http.js'
+import { readAlertmanagerHttp, readApiToken } from './secrets.js'
 
 /** Settings that `run` takes as flags and MESHMON_* variables, by config path. */
 export const RUN_SETTINGS = [
@@ -37,6 +39,8 @@ export interface LoadedConfig extends Config {
   swarmKeyBytes: Uint8Array
   /** the API token from api.token or api.tokenFile; null: the API is open */
   apiTokenValue: string | null
+  /** alertmanager credentials and TLS, files read */
+  alertmanagerHttp: AlertmanagerHttp
   /** where the config came from, for messages */
   configFile?: string
 }
@@ -48,15 +52,14 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   for (const key of ['dataDir', 'swarmKey'] as const) {
     if (typeof raw[key] === 'string' && !isAbsolute(raw[key])) raw[key] = resolve(fileDir, raw[key])
   }
-  const api = raw.api as Record<string, unknown> | undefined
-  if (typeof api?.tokenFile === 'string' && !isAbsolute(api.tokenFile)) api.tokenFile = resolve(fileDir, api.tokenFile)
+  for (const path of FILE_SETTINGS) resolvePath(raw, path, fileDir)
   const env = options.env ?? process.env
   for (const source of [fromEnv(env), options.flags ?? {}]) {
     for (const s of RUN_SETTINGS) {
       const value = source[s.flag]
       if (value === undefined) continue
       let v: unknown = 'list' in s ? [value].flat() : [value].flat().at(-1)
-      if (s.flag === 'dataDir' || s.flag === 'swarmKey' || s.flag === 'apiTokenFile') v = resolve(cwd, v as string)
+      if (s.flag === 'dataDir' || s.flag === 'swarmKey') v = resolve(cwd, v as string)
       setPath(raw, s.path, v)
       // a token from the environment overrides a token file from the config file, and the other way round
       if ('replaces' in s) setPath(raw, [...s.path.slice(0, -1), s.replaces], null)
@@ -71,21 +74,14 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   }
   config.dataDir = resolve(cwd, config.dataDir)
   config.swarmKey = resolve(cwd, config.swarmKey)
-  if (config.api.tokenFile !== null) config.api.tokenFile = resolve(cwd, config.api.tokenFile)
-  const apiTokenValue = config.api.tokenFile === null ? config.api.token : await readApiToken(config.api.tokenFile)
-  return { ...config, swarmKeyBytes: await readSwarmKey(config.swarmKey), apiTokenValue, configFile: options.file }
-}
-
-async function readApiToken (file: string): Promise<string> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err: any) {
-    throw new ConfigError('api.tokenFile', `cannot read ${file} (${err.code ?? err.message}); write the token there (e.g. \`openssl rand -hex 32 > ${file}\`) or set api.token`)
+  for (const path of FILE_SETTINGS) resolvePath(config as unknown as Record<string, unknown>, path, cwd)
+  return {
+    ...config,
+    swarmKeyBytes: await readSwarmKey(config.swarmKey),
+    apiTokenValue: await readApiToken(config),
+    alertmanagerHttp: await readAlertmanagerHttp(config),
+    configFile: options.file
   }
-  const parsed = apiToken.safeParse(text.trim())
-  if (!parsed.success) throw new ConfigError('api.tokenFile', `${file}: the token ${parsed.error.issues[0]?.message ?? 'is invalid'}`)
-  return parsed.data
 }
 
 function fromEnv (env: NodeJS.ProcessEnv): RunFlags {
@@ -127,6 +123,21 @@ async function readSwarmKey (file: string): Promise<Uint8Array> {
   const problem = swarmKeyProblem(text)
   if (problem !== undefined) throw new ConfigError('swarmKey', `${file} is not a swarm key: ${problem}; ${fix}`)
   return normaliseSwarmKey(text)
+}
+
+/** Settings that name a file besides dataDir and swarmKey: relative to the config file (or, from env, the working directory). */
+const FILE_SETTINGS = [
+  ['api', 'tokenFile'], ['alertmanager', 'basicAuth', 'passwordFile'], ['alertmanager', 'bearerTokenFile'],
+  ['alertmanager', 'tls', 'caFile'], ['alertmanager', 'tls', 'certFile'], ['alertmanager', 'tls', 'keyFile']
+] as const
+
+function resolvePath (obj: Record<string, unknown>, path: readonly string[], dir: string): void {
+  let at: unknown = obj
+  for (const key of path.slice(0, -1)) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined
+  const last = path[path.length - 1] as string
+  if (typeof at !== 'object' || at === null) return
+  const parent = at as Record<string, unknown>
+  if (typeof parent[last] === 'string' && !isAbsolute(parent[last])) parent[last] = resolve(dir, parent[last])
 }
 
 function setPath (obj: Record<string, unknown>, path: readonly string[], value: unknown): void {

@@ -47,6 +47,36 @@ const labels = z.record(z.string()).default({}).superRefine((obj, ctx) => {
   }
 })
 
+// messages never echo a URL: it may hold a password
+const alertmanagerUrl = z.string().superRefine((text, ctx) => {
+  let url: URL | undefined
+  try { url = new URL(text) } catch {}
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    ctx.addIssue({ code: 'custom', message: 'is not an http:// or https:// URL; write it like http://alertmanager:9093' })
+  }
+})
+const file = z.string().min(1)
+const alertmanagerSchema = z.object({
+  urls: z.array(alertmanagerUrl).default([]),
+  resendInterval: duration('30s'),
+  /** HTTP basic auth for every URL (a URL's own user:password@ is used for that URL instead) */
+  basicAuth: z.object({ username: z.string().min(1), password: z.string().min(1).optional(), passwordFile: file.optional() }).strict()
+    .refine(b => (b.password === undefined) !== (b.passwordFile === undefined), { message: 'give password or passwordFile (one of the two)' }).optional(),
+  /** a file holding a bearer token sent to every URL */
+  bearerTokenFile: file.optional(),
+  /** https:// URLs: the CA that signed Alertmanager's certificate, and a client certificate (mTLS) */
+  tls: z.object({ caFile: file.optional(), certFile: file.optional(), keyFile: file.optional() }).strict()
+    .refine(t => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together (the client certificate and its key)' }).optional()
+}).strict().default({}).superRefine((am, ctx) => {
+  if (am.basicAuth !== undefined && am.bearerTokenFile !== undefined) ctx.addIssue({ code: 'custom', path: ['bearerTokenFile'], message: 'set basicAuth or bearerTokenFile, not both' })
+  am.urls.forEach((u, i) => {
+    const withUser = URL.canParse(u) && new URL(u).username !== ''
+    if (withUser && (am.basicAuth !== undefined || am.bearerTokenFile !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['urls', i], message: 'carries user:password@ and basicAuth or bearerTokenFile is set too; use one' })
+    }
+  })
+})
+
 const checkName = z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -')
 const percent = z.number().min(0).max(100)
 const checkCommon = {
@@ -115,7 +145,7 @@ export const configSchema = z.object({
   labels,
   /** the `mesh` label of alerts; default: derived from the swarm key, the same on every node */
   mesh: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
-  alertmanager: z.object({ urls: z.array(z.string().url()).default([]), resendInterval: duration('30s') }).strict().default({}),
+  alertmanager: alertmanagerSchema,
   events: z.object({ retention: duration('7d') }).strict().default({}),
   checks: z.array(checkSchema).default([]).superRefine((checks, ctx) => {
     const seen = new Set<string>()

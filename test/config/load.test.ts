@@ -96,7 +96,32 @@ describe('config', () => {
     await writeFile(join(dir, 'blank.token'), '\n')
     const err = await problem('swarmKey: swarm.key\napi: { tokenFile: blank.token }\n')
     expect(err.field).toBe('api.tokenFile')
-    expect(err.message).toMatch(/blank\.token: the token must not be empty/)
+    expect(err.message).toMatch(/blank\.token is empty; write the token there/)
+  })
+
+  it('alertmanager credentials and TLS: files read relative to the config file; secrets never in an error', async () => {
+    await writeFile(join(dir, 'am.pass'), 'pa55word\n')
+    await writeFile(join(dir, 'am.bearer'), 'tok-123\n')
+    const basic = await withFile('swarmKey: swarm.key\nalertmanager: { urls: [https://am:9093], basicAuth: { username: mesh, passwordFile: am.pass } }\n')
+    expect(basic.alertmanagerHttp).toEqual({ basicAuth: { username: 'mesh', password: 'pa55word' } })
+    const bearer = await withFile('swarmKey: swarm.key\nalertmanager: { urls: [http://am:9093], bearerTokenFile: am.bearer }\n')
+    expect(bearer.alertmanagerHttp).toEqual({ bearerToken: 'tok-123' })
+    const cases: Array<[string, string, RegExp]> = [
+      ['alertmanager: { urls: ["ftp://u:hunter2@am"] }', 'alertmanager.urls.0', /is not an http:\/\/ or https:\/\/ URL/],
+      ['alertmanager: { urls: ["http://u:hunter2@am:9093"], basicAuth: { username: u, password: x } }', 'alertmanager.urls.0', /carries user:password@ and basicAuth or bearerTokenFile is set too/],
+      ['alertmanager: { basicAuth: { username: u, password: hunter2 }, bearerTokenFile: am.bearer }', 'alertmanager.bearerTokenFile', /not both/],
+      ['alertmanager: { basicAuth: { username: u } }', 'alertmanager.basicAuth', /give password or passwordFile/],
+      ['alertmanager: { tls: { certFile: a.pem } }', 'alertmanager.tls', /certFile and keyFile go together/],
+      ['alertmanager: { tls: { caFile: am.pass } }', 'alertmanager.tls', /check caFile, certFile and keyFile/],
+      ['alertmanager: { tls: { caFile: none.pem } }', 'alertmanager.tls.caFile', /cannot read .*none\.pem \(ENOENT\)/],
+      ['alertmanager: { bearerTokenFile: none.tok }', 'alertmanager.bearerTokenFile', /cannot read .*none\.tok/]
+    ]
+    for (const [yaml, field, message] of cases) {
+      const err = await problem(`swarmKey: swarm.key\n${yaml}\n`)
+      expect(err.field, yaml).toBe(field)
+      expect(err.message, yaml).toMatch(message)
+      expect(err.message).not.toMatch(/hunter2|pa55word/)
+    }
   })
 
   it('reports a missing config file', async () => {
