@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Server } from 'node:http'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
@@ -33,6 +33,7 @@ import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
 import { WriteBehindDatastore } from './mesh/peer-datastore.js'
 import { skipRedundantRelays } from './mesh/relay-filter.js'
+import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
 
 export interface MeshNode {
@@ -64,7 +65,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       auth: { token: config.apiTokenValue, protectMetrics: config.api.protectMetrics },
       hosts: { listen: config.api.listen, allowedHosts: config.api.allowedHosts }
     })
-    const api = await listenApi(app, config.api.listen).catch(err => {
+    const api = await listenApi(app, config.api.listen, { onError: err => { log.error({ err: err.message }, 'API server error') } }).catch(err => {
       throw err instanceof ListenError ? new ConfigError('api.listen', err.message) : err
     })
     stack.push(async () => { await closeServer(api) })
@@ -73,10 +74,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     }
 
     const privateKey = await loadOrCreatePeerKey(config.dataDir)
-    const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
-    await datastore.open().catch((err: Error) => {
-      throw new ConfigError('dataDir', `cannot open ${config.dataDir}/datastore (${err.message}); is another meshmon using this data dir?`)
-    })
+    const datastore = await openPeerDatastore(join(config.dataDir, 'datastore'))
     stack.push(async () => { await datastore.close() })
 
     if (config.listen.some(a => a.includes('/ws'))) {
@@ -145,7 +143,11 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     // relays skip the peers a heartbeat's sender reached itself
     skipRedundantRelays(libp2p.services.pubsub, TOPIC, (data, peer) => heartbeat.hadFromSender(data, peer))
-    const checks = checkScheduler({ checks: config.checks, onChange: () => { heartbeat.wantFull() } })
+    const checks = checkScheduler({
+      checks: config.checks,
+      onChange: () => { heartbeat.wantFull() },
+      onError: err => { log.error({ err: (err as Error)?.message }, 'check bookkeeping failed') }
+    })
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
@@ -156,7 +158,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     // remember addresses heard in heartbeats (persisted in the peer store), so the keeper can dial
     // peers it was never told about, and a restarted node rejoins through them
-    table.on('addrs', peer => { void rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() }) })
+    table.on('addrs', peer => {
+      rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() })
+        .catch((err: Error) => { log.warn({ err: err.message, peer: peer.peerId }, 'peer addresses not remembered') })
+    })
 
     const detector = new FailureDetector(table, {
       suspectAfter: config.heartbeat.suspectAfter,
@@ -189,6 +194,19 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
   } catch (err) {
     await stopAll()
     throw err
+  }
+}
+
+/** The peer store's LevelDB: a lock held and damage are different problems with different fixes. */
+async function openPeerDatastore (dir: string): Promise<LevelDatastore> {
+  try {
+    return await openLevelStore(dir)
+  } catch (err: any) {
+    if (err instanceof StoreLockedError) throw new ConfigError('dataDir', `${err.message}: is another meshmon using this data dir? Stop it, or give this node its own --data-dir`)
+    if (err instanceof StoreCorruptError) {
+      throw new ConfigError('dataDir', `${err.message}; move it aside (mv ${dir} ${dir}.broken) and start again: the node re-learns its peers from bootstrap`)
+    }
+    throw new ConfigError('dataDir', err.message)
   }
 }
 

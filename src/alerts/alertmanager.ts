@@ -141,7 +141,11 @@ class AlertmanagerClient implements Alerting {
   }
 
   #resend (): void {
-    this.#push(this.#ledger.round(fp => this.#targets.some(t => t.owes(fp))))
+    try {
+      this.#push(this.#ledger.round(fp => this.#targets.some(t => t.owes(fp))))
+    } catch (err: any) {
+      this.#log.error({ err: err?.message }, 'resending alerts failed')
+    }
   }
 
   #push (fps: string[]): void {

@@ -6,18 +6,30 @@
 import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
-import { parseDuration } from './duration.js'
+import { formatDuration, MAX_TIMER_MS, parseDuration } from './duration.js'
 
-const duration = (fallback: string) => z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' })
-  .default(fallback)
-  .transform((text, ctx) => {
-    const ms = parseDuration(text)
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 500ms, 2s, 5m, 1h or 7d` })
-      return z.NEVER
-    }
-    return ms
-  })
+const DAY = 86_400_000
+/**
+ * A duration; `max` bounds it: MAX_TIMER_MS (the default) for one that ends in
+ * a timer, more for one that is only compared with a time.
+ */
+const duration = (fallback: string, max: { ms: number, why: string } = { ms: MAX_TIMER_MS, why: 'the longest a timer can wait' }) =>
+  z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' })
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text)
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 500ms, 2s, 5m, 1h or 7d` })
+        return z.NEVER
+      }
+      if (ms > max.ms) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is too long: at most ${formatDuration(max.ms)} (${max.why})` })
+        return z.NEVER
+      }
+      return ms
+    })
+/** a duration only compared with a time, never waited for */
+const COMPARED = { ms: 3650 * DAY, why: 'ten years' }
 
 const multiaddrText = z.string().superRefine((text, ctx) => {
   try {
@@ -96,13 +108,13 @@ export const checkSchema = z.discriminatedUnion('type', [
     expectStatus: z.number().int().min(100).max(599).default(200),
     bodyMatch: z.string().optional(),
     /** a response slower than this is WARNING */
-    warnLatency: duration('5s').optional(),
+    warnLatency: duration('5s', COMPARED).optional(),
     /** days of TLS certificate validity left below which the check warns / fails */
     certWarnDays: z.number().int().min(0).default(14),
     certCritDays: z.number().int().min(0).default(3)
   }).strict(),
   z.object({ ...checkCommon, type: z.literal('tcp'), host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
-  z.object({ ...checkCommon, type: z.literal('file-age'), path: z.string().min(1), warnAge: duration('5m').optional(), critAge: duration('15m') }).strict(),
+  z.object({ ...checkCommon, type: z.literal('file-age'), path: z.string().min(1), warnAge: duration('5m', COMPARED).optional(), critAge: duration('15m', COMPARED) }).strict(),
   z.object({ ...checkCommon, type: z.literal('disk'), path: z.string().default('/'), warning: percent.default(80), critical: percent.default(90) }).strict(),
   z.object({ ...checkCommon, type: z.literal('memory'), warning: percent.default(10), critical: percent.default(5) }).strict(),
   z.object({ ...checkCommon, type: z.literal('load'), warning: z.number().positive(), critical: z.number().positive() }).strict()
@@ -129,7 +141,7 @@ export const configSchema = z.object({
     if (api.token !== null && api.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set api.token or api.tokenFile, not both' })
   }),
   heartbeat: z.object({
-    interval: duration('1s'),
+    interval: duration('1s', { ms: 3_600_000, why: 'peers refuse heartbeats announcing a longer interval' }),
     /** intervals of silence before a peer is `suspect` */
     suspectAfter: z.number().positive().default(1.5),
     /** intervals of silence (seen by nobody) before a peer is `down` */
@@ -137,7 +149,7 @@ export const configSchema = z.object({
     /** how often the bulky machine info is sent (also sent at once when checks change) */
     machineInterval: duration('10s'),
     /** a `down`/`left` peer not heard of for this long is forgotten */
-    forgetAfter: duration('1h')
+    forgetAfter: duration('1h', COMPARED)
   }).strict().default({}).superRefine((hb, ctx) => {
     if (hb.downAfter < hb.suspectAfter) ctx.addIssue({ code: 'custom', path: ['downAfter'], message: `must be >= suspectAfter (${hb.suspectAfter})` })
   }),
@@ -146,7 +158,8 @@ export const configSchema = z.object({
   /** the `mesh` label of alerts; default: derived from the swarm key, the same on every node */
   mesh: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
   alertmanager: alertmanagerSchema,
-  events: z.object({ retention: duration('7d') }).strict().default({}),
+  // one log is kept open per day of retention, and peers exchange at most a year of history
+  events: z.object({ retention: duration('7d', { ms: 366 * DAY, why: 'a year of history' }) }).strict().default({}),
   checks: z.array(checkSchema).default([]).superRefine((checks, ctx) => {
     const seen = new Set<string>()
     checks.forEach((c, i) => {

@@ -46,6 +46,13 @@ describe('config', () => {
     expect(c.bootstrap).toEqual(['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'])
   })
 
+  it('long durations that are only compared with a time are fine', async () => {
+    const c = await withFile('swarmKey: swarm.key\nevents: { retention: 90d }\nheartbeat: { forgetAfter: 30d }\nchecks: [{ name: backup, type: file-age, path: /x, critAge: 40d }]\n')
+    expect(c.events.retention).toBe(90 * 86_400_000)
+    expect(c.heartbeat.forgetAfter).toBe(30 * 86_400_000)
+    expect(c.checks[0]).toMatchObject({ critAge: 40 * 86_400_000 })
+  })
+
   it('reads JSON too', async () => {
     const c = await withFile(JSON.stringify({ swarmKey: key, name: 'j', checks: [{ name: 'db', type: 'tcp', host: '127.0.0.1', port: 5432 }] }))
     expect(c.checks[0]).toMatchObject({ name: 'db', type: 'tcp', interval: 30_000, timeout: 10_000, confirmRuns: 1 })
@@ -57,6 +64,12 @@ describe('config', () => {
     ['bad multiaddr', 'swarmKey: swarm.key\nbootstrap: [tcp://1.2.3.4:4001]\n', 'bootstrap.0', /not a multiaddr; write it like/],
     ['empty name', 'swarmKey: swarm.key\nname: "  "\n', 'name', /must not be empty/],
     ['bad expect', 'swarmKey: swarm.key\nexpect: sometimes\n', 'expect', /must be always-on or intermittent/],
+    ['a timer longer than Node can wait', 'swarmKey: swarm.key\nheartbeat: { machineInterval: 25d }\n', 'heartbeat.machineInterval', /"25d" is too long: at most 24d \(the longest a timer can wait\)/],
+    ['a check interval of years', 'swarmKey: swarm.key\nchecks: [{ name: a, type: load, warning: 1, critical: 2, interval: 1000d }]\n', 'checks.0.interval', /too long: at most 24d/],
+    ['a resend interval over 2^31-1 ms', 'swarmKey: swarm.key\nalertmanager: { resendInterval: 2147484s }\n', 'alertmanager.resendInterval', /too long: at most 24d/],
+    ['a heartbeat interval peers refuse', 'swarmKey: swarm.key\nheartbeat: { interval: 2h }\n', 'heartbeat.interval', /too long: at most 1h/],
+    ['a retention over a year', 'swarmKey: swarm.key\nevents: { retention: 400d }\n', 'events.retention', /too long: at most 366d/],
+    ['a duration too large to be exact', 'swarmKey: swarm.key\nheartbeat: { forgetAfter: 99999999999999999999d }\n', 'heartbeat.forgetAfter', /is not a duration/],
     ['bad api listen', 'swarmKey: swarm.key\napi: { listen: nowhere }\n', 'api.listen', /HOST:PORT/],
     ['token and tokenFile', 'swarmKey: swarm.key\napi: { token: abc, tokenFile: t.txt }\n', 'api.tokenFile', /set api.token or api.tokenFile, not both/],
     ['token with a space', 'swarmKey: swarm.key\napi: { token: "two words" }\n', 'api.token', /printable ASCII without spaces/],
