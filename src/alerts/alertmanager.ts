@@ -7,7 +7,7 @@
  * https://prometheus.io/docs/alerting/latest/clients/
  */
 import type { Logger } from 'pino'
-import type { PeerTable } from '../heartbeat/peer-table.js'
+import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
 import type { AlertmanagerHttp } from './http.js'
 import { AlertLedger } from './ledger.js'
 import { deriveAlerts, type Alert } from './rules.js'
@@ -73,6 +73,7 @@ class AlertmanagerClient implements Alerting {
   #timers: NodeJS.Timeout[] = []
   #debounce?: NodeJS.Timeout
   #capped = false
+  readonly #unreadable = new WeakSet<Peer>()
   readonly #onChange = (): void => {
     this.#debounce ??= setTimeout(() => { this.#debounce = undefined; this.#evaluate() }, this.#init.debounceMs ?? 10)
   }
@@ -84,7 +85,14 @@ class AlertmanagerClient implements Alerting {
     this.#ledger = new AlertLedger({ resolvedResendCount: init.resolvedResendCount ?? 4, maxAlerts: init.maxAlerts ?? 10_000 })
   }
 
-  alerts (): Alert[] { return deriveAlerts(this.#table.list(), this.#init) }
+  alerts (): Alert[] {
+    return deriveAlerts(this.#table.list(), this.#init, (peer, err) => {
+      // once per peer, not every evaluation
+      if (this.#unreadable.has(peer)) return
+      this.#unreadable.add(peer)
+      this.#log.warn({ peer: peer.peerId, err: (err as Error)?.message }, 'alert rules skipped a peer whose data they could not read')
+    })
+  }
   sends (): Record<SendResult, number> { return { ...this.#sends } }
 
   start (): void {

@@ -4,6 +4,7 @@
  * every second and prints events as they replicate. Exit 2 when the API
  * cannot be reached.
  */
+import { TRUNCATED_HEADER } from '../api/bounded-json.js'
 import type { MeshEvent } from '../events/types.js'
 import { parseSince } from '../config/duration.js'
 import { getJson, tokenFrom, type ApiRequest } from './api-client.js'
@@ -68,7 +69,16 @@ export async function eventsCommand (options: EventsOptions): Promise<number> {
   }
   const chronological = (events: MeshEvent[]): MeshEvent[] => [...events].sort((a, b) => a.ts.localeCompare(b.ts) || a.id.localeCompare(b.id))
 
-  const request: ApiRequest = { token: tokenFrom(options.token) }
+  let toldTruncated = false
+  const request: ApiRequest = {
+    token: tokenFrom(options.token),
+    onHeaders: h => {
+      const omitted = h.get(TRUNCATED_HEADER)
+      if (omitted === null || toldTruncated) return
+      toldTruncated = true
+      process.stderr.write(`meshmon: ${omitted} more events did not fit in one response; narrow the query with --since, --type, --peer or --limit\n`)
+    }
+  }
   const first = chronological(await getJson<MeshEvent[]>(options.api, path(options), request))
   if (first.length === 0 && options.json !== true && options.follow !== true) write('no events\n')
   print(first)

@@ -31,3 +31,14 @@ export function parseSince (text: string, now = Date.now()): number | undefined 
   const t = Date.parse(text)
   return Number.isNaN(t) ? undefined : t
 }
+
+/** latest time a Date can hold (year 275760): past it toISOString() throws */
+const MAX_DATE_MS = 8.64e15
+
+/**
+ * A unix-ms time as ISO 8601, or null when there is none (0) or it cannot be
+ * written (a peer may send any number: 1e20 made toISOString() throw).
+ */
+export function isoOrNull (ms: number): string | null {
+  return Number.isFinite(ms) && ms > 0 && ms <= MAX_DATE_MS ? new Date(ms).toISOString() : null
+}
