@@ -108,7 +108,9 @@ class MeshEventLog implements EventLog {
    * identity on a not yet warmed-up noble). Writes wait for it; `ready()` tells.
    */
   async start (): Promise<void> {
-    this.#index = await EventIndex.open(join(this.#init.dataDir, 'events'))
+    this.#index = await EventIndex.open(join(this.#init.dataDir, 'events'), (movedTo, cause) => {
+      this.#log.error({ movedTo, err: cause.message }, 'the event index was damaged: moved aside, starting a new one (events come back from peers; the old one is kept for inspection)')
+    })
     // the index answers peers and takes their events before the replicated log is open
     if (this.#init.indexSync !== false) {
       const index = this.#index
