@@ -33,6 +33,8 @@ export interface MeshLibp2pInit {
    * @default true
    */
   fastDuplicates?: boolean
+  /** only these peers may connect (peers.allow); null or absent: any holder of the swarm key */
+  allow?: ReadonlySet<string> | null
 }
 
 export type MeshLibp2p = Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>>, identify: unknown }>
@@ -51,6 +53,13 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
       return { protect: async (conn, options) => await pnet.protect(coalesceWrites(conn), options) }
     },
     connectionEncrypters: [noise()],
+    // an allow-list refuses others once Noise has told who they are, before any protocol runs
+    connectionGater: init.allow == null
+      ? undefined
+      : {
+          denyInboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString()),
+          denyOutboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString())
+        },
     // window updates ride with other frames instead of one write per received frame (yamux-window.ts)
     streamMuxers: [components => lazyWindowUpdates(yamux()(components))],
     connectionManager: {
