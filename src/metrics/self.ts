@@ -30,9 +30,10 @@ export interface SelfMetrics {
 export function selfRegistry (s: SelfSources): SelfMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ peer: s.peerId, node: s.name })
-  // the event-loop lag histogram samples on a timer: at prom-client's default 10 ms that timer was
-  // half of an idle node's ~220 wakeups a second (strace); 100 ms still sees every stall that matters
-  collectDefaultMetrics({ register: registry, prefix: '', eventLoopMonitoringPrecision: 100 })
+  // the event-loop lag histogram samples on a timer, and on the VMs measured here every wake-up of an
+  // idle process costs ~0.2 ms: at prom-client's default 10 ms that was half of an idle node's ~220
+  // wake-ups a second (strace); once a second still sees every stall that matters (they last longer)
+  collectDefaultMetrics({ register: registry, prefix: '', eventLoopMonitoringPrecision: 1000 })
   // these three are gauges named *_total, which `promtool check metrics` rejects; their *_handles / *_requests / *_resources twins stay
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name)
   const registers = [registry]
