@@ -38,17 +38,42 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) 
 }
 
 describe('the verdict from the watchers\' reports', () => {
-  it('down once a quorum of its watchers find it silent; one broken link is not enough', () => {
+  it('down once a majority of its watchers find it silent; one broken link is not enough', () => {
     const v = view(10)
     const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
     const [w1, w2, w3] = v.watchersOf(x)
+    for (const w of [w1, w2, w3]) v.report(w!, x, 0)
     v.report(w1!, x, 2)
-    expect(v.state(x)).toBe('up')
-    v.report(w2!, x, 0)
-    v.report(w3!, x, 0)
     expect(v.state(x)).toBe('up')
     v.report(w2!, x, 2)
     expect(v.state(x)).toBe('down')
+  })
+
+  it('a watcher that never heard a peer abstains: where only one can reach it, that one decides', () => {
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2, w3] = v.watchersOf(x)
+    v.report(w1!, x, 3)
+    v.report(w2!, x, 3)
+    v.report(w3!, x, 0)
+    expect(v.state(x)).toBe('up')
+    v.report(w3!, x, 2)
+    expect(v.state(x)).toBe('down')
+  })
+
+  it('the next nodes on the ring watch a peer whose nearer watchers cannot reach it', () => {
+    const v = view(12)
+    // a peer with this node at distance 4..6 on the ring: not among its first three watchers
+    const x = v.ids.find(id => id !== v.self && v.verdict.ring.successors(id, 6).indexOf(v.self) === 3)!
+    // until its nearer watchers say they hear it, this node watches it too
+    expect(v.verdict.subjects()).toContain(x)
+    const [w1, w2, w3] = v.verdict.ring.successors(x, 3)
+    for (const w of [w1, w2, w3]) v.report(w!, x, 0)
+    expect(v.verdict.subjects()).not.toContain(x)
+    v.report(w2!, x, 3)
+    expect(v.verdict.subjects()).toContain(x)
+    v.report(w2!, x, 0)
+    expect(v.verdict.subjects()).not.toContain(x)
   })
 
   it('late from a quorum is suspect, and up again when they hear it', () => {
