@@ -21,6 +21,14 @@ async function rowText (page: Page, peerId: string): Promise<string> {
   return await row.count() === 0 ? '' : await row.innerText()
 }
 
+/** the state a row shows: its word, and the shape the stylesheet draws before it */
+async function stateOf (page: Page, peerId: string): Promise<string> {
+  const badge = `#nodes .row[data-peer="${peerId}"] .badge`
+  if (await page.locator(badge).count() === 0) return ''
+  const shape = await page.evaluate(`getComputedStyle(document.querySelector('${badge}'), '::before').content`) as string
+  return `${/"(.)"/.exec(shape)?.[1] ?? '?'} ${await page.locator(badge).innerText()}`
+}
+
 /** console errors, less the 404 of /api/v1/devices: a node without devices answers so, and the page hides the section */
 const unexpected = (watch: PageWatch): PageWatch['errors'] =>
   watch.errors.filter(e => !(e.url.endsWith('/api/v1/devices') && e.text.includes('404')))
@@ -59,7 +67,7 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page on a live mesh', () =
     await waitFor('bravo\'s failing check on the page', async () => (await rowText(page, b.peerId as string)).includes('1 failing: db-port'))
     const names = await page.locator('#nodes .row .c-name b').allInnerTexts()
     expect(names).toEqual(['bravo', 'alpha', 'charlie'])
-    for (const n of [a, b, c]) expect(await rowText(page, n.peerId as string)).toMatch(/✓ up/)
+    for (const n of [a, b, c]) expect(await stateOf(page, n.peerId as string)).toBe('✓ up')
     expect(await rowText(page, a.peerId as string)).toMatch(/cpu \d+%[\s\S]*mem \d+%[\s\S]*disk \d+%[\s\S]*gpu –/)
     expect(await rowText(page, a.peerId as string)).toContain('this node')
     await waitFor('the alert', async () => (await page.locator('#alerts').innerText()).includes('check db-port on bravo is CRITICAL'))
@@ -69,7 +77,7 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page on a live mesh', () =
     // browser-side code as strings: this file is typechecked without the DOM library
     await page.evaluate('window.sameDocument = true')
     c.child.kill('SIGKILL')
-    await waitFor('charlie down on the page', async () => (await rowText(page, c.peerId as string)).includes('✕ down'), 20_000)
+    await waitFor('charlie down on the page', async () => await stateOf(page, c.peerId as string) === '✕ down', 20_000)
     expect(await page.evaluate('window.sameDocument')).toBe(true)
     // trouble first: the down node leads the list now
     expect(await page.locator('#nodes .row .c-name b').first().innerText()).toBe('charlie')

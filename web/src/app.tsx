@@ -24,7 +24,7 @@ function useDevices (live: boolean, setView: (f: (v: MeshView) => MeshView) => v
       try {
         const res = await apiGet('api/v1/devices')
         // 404: this node has no devices endpoint; ask again only after a reconnect
-        if (res.status === 404) { setView(v => ({ ...v, devices: null })); return }
+        if (res.status === 404) { setView(v => v.devices === null ? v : { ...v, devices: null }); return }
         if (res.ok) {
           const list = await res.json() as unknown
           if (!stopped) setView(v => ({ ...v, devices: Array.isArray(list) ? list : null }))
@@ -46,6 +46,7 @@ export function App () {
   const [, setTick] = useState(0)
   const [lostAt, setLostAt] = useState<string | null>(null)
   const live = useRef<Live | null>(null)
+  /** when the stream message not yet painted arrived (0: none) */
   const messageAt = useRef(0)
   const firstRender = useRef(true)
   const cameFromList = useRef(false)
@@ -54,7 +55,8 @@ export function App () {
   useEffect(() => {
     // a message that does not parse ends the connection (Live reconnects and shows why)
     const l = live.current = new Live(m => {
-      messageAt.current = performance.now()
+      if (messageAt.current === 0) messageAt.current = performance.now()
+      if (m.event === 'snapshot' && firstRender.current) performance.measure('meshmon:snapshot', { start: 0 })
       const data = JSON.parse(m.data) as unknown
       if (typeof data !== 'object' || data === null) throw new BadMessageError(`stream event ${m.event} carries no object`)
       setView(v => applyMessage(v, m.event, data))
@@ -103,6 +105,7 @@ export function App () {
     if (!view.loaded) return
     if (firstRender.current) { firstRender.current = false; performance.measure('meshmon:first-render', { start: 0 }) }
     else if (messageAt.current > 0) performance.measure('meshmon:update', { start: messageAt.current })
+    messageAt.current = 0
     const trouble = [...view.peers.values()].filter(inTrouble).length
     document.title = trouble > 0 ? `(${trouble}) meshmon` : 'meshmon'
   }, [view])

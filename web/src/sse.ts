@@ -8,33 +8,32 @@
 export interface SseMessage { event: string, data: string }
 
 export class SseParser {
-  #buf = ''
+  /** the pieces of a line not ended yet: a big message in many chunks is joined once, not once per chunk */
+  #parts: string[] = []
+  /** the last chunk ended in \r: a \n first in the next one belongs to it */
+  #afterCr = false
   #event = ''
   #data: string[] = []
 
   /** Feed decoded text; returns the messages it completed. */
   push (text: string): SseMessage[] {
-    this.#buf += text
     const out: SseMessage[] = []
-    let i = 0
-    for (;;) {
-      const lf = this.#buf.indexOf('\n', i)
-      const cr = this.#buf.indexOf('\r', i)
-      let end: number
-      let next: number
-      if (cr !== -1 && (lf === -1 || cr < lf)) {
-        // a \r last in the buffer may be the first half of \r\n
-        if (cr === this.#buf.length - 1) break
-        end = cr
-        next = this.#buf[cr + 1] === '\n' ? cr + 2 : cr + 1
-      } else if (lf !== -1) {
-        end = lf
-        next = lf + 1
-      } else break
-      this.#line(this.#buf.slice(i, end), out)
-      i = next
+    let start = this.#afterCr && text.startsWith('\n') ? 1 : 0
+    this.#afterCr = false
+    const ends = /[\r\n]/g
+    ends.lastIndex = start
+    for (let m = ends.exec(text); m !== null; m = ends.exec(text)) {
+      let i = m.index
+      this.#parts.push(text.slice(start, i))
+      this.#line(this.#parts.join(''), out)
+      this.#parts = []
+      if (text.charCodeAt(i) === 13) {
+        if (i + 1 === text.length) this.#afterCr = true
+        else if (text.charCodeAt(i + 1) === 10) i++
+      }
+      start = ends.lastIndex = i + 1
     }
-    this.#buf = this.#buf.slice(i)
+    if (start < text.length) this.#parts.push(text.slice(start))
     return out
   }
 
