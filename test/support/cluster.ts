@@ -28,6 +28,8 @@ export interface NodeProc {
   logs: string[]
   peerId?: string
   args: string[]
+  /** the node's api.token, sent by peers() */
+  token?: string
 }
 
 /** every cluster not stopped yet, for an interrupted benchmark (killStartedNodes) */
@@ -68,7 +70,7 @@ export class Cluster {
   }
 
   /** Start a node; by default bootstrapped from the first node. */
-  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number }, healthTimeoutMs?: number } = {}): Promise<NodeProc> {
+  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number }, healthTimeoutMs?: number, token?: string } = {}): Promise<NodeProc> {
     const p2pPort = opts.ports?.p2p ?? await freePort()
     const apiPort = opts.ports?.api ?? await freePort()
     const dataDir = opts.dataDir ?? join(this.dir, name)
@@ -78,7 +80,7 @@ export class Cluster {
     const swarmKey = opts.swarmKey === undefined ? this.swarmKey : opts.swarmKey
     if (swarmKey !== null) args.push('--swarm-key', swarmKey)
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
-    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://127.0.0.1:${apiPort}`, addr: `/ip4/127.0.0.1/tcp/${p2pPort}`, child, logs: [], args }
+    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://127.0.0.1:${apiPort}`, addr: `/ip4/127.0.0.1/tcp/${p2pPort}`, child, logs: [], args, token: opts.token }
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (d: string) => { node.logs.push(...d.split('\n').filter(Boolean)) })
     this.nodes.push(node)
@@ -99,7 +101,8 @@ export class Cluster {
   }
 
   async peers (node: NodeProc): Promise<any[]> {
-    return await (await fetch(`${node.api}/api/v1/peers`)).json() as any[]
+    const headers: Record<string, string> = node.token === undefined ? {} : { authorization: `Bearer ${node.token}` }
+    return await (await fetch(`${node.api}/api/v1/peers`, { headers })).json() as any[]
   }
 
   async stateOf (observer: NodeProc, subject: NodeProc): Promise<string | undefined> {
