@@ -71,6 +71,8 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page on a live mesh', () =
     expect(await rowText(page, a.peerId as string)).toMatch(/cpu \d+%[\s\S]*mem \d+%[\s\S]*disk \d+%[\s\S]*gpu –/)
     expect(await rowText(page, a.peerId as string)).toContain('this node')
     await waitFor('the alert', async () => (await page.locator('#alerts').innerText()).includes('check db-port on bravo is CRITICAL'))
+    // these nodes serve no /api/v1/devices (404): no devices section
+    expect(await page.locator('#devices').count()).toBe(0)
   })
 
   it('a node killed with -9 turns down without a reload', async () => {
@@ -84,6 +86,16 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page on a live mesh', () =
     await waitFor('the down alert', async () => (await page.locator('#alerts').innerText()).includes('charlie is down'))
     // the event log's new entry reaches the page through the stream too
     await waitFor('the peer.down event', async () => /peer\.down\s+charlie/.test(await page.locator('.events').innerText()), 20_000)
+  })
+
+  it('a node stopped with SIGSTOP turns down, and up again on SIGCONT, without a reload', async () => {
+    const pid = b.child.pid as number
+    process.kill(pid, 'SIGSTOP')
+    try {
+      await waitFor('bravo down on the page', async () => await stateOf(page, b.peerId as string) === '✕ down', 30_000)
+    } finally { process.kill(pid, 'SIGCONT') }
+    await waitFor('bravo up again', async () => await stateOf(page, b.peerId as string) === '✓ up', 30_000)
+    expect(await page.evaluate('window.sameDocument')).toBe(true)
   })
 
   it('a click opens a node with its checks; Escape returns to the list', async () => {

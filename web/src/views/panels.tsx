@@ -4,23 +4,37 @@ import { nodeHash } from '../route.js'
 import type { AlertView, DeviceView, MeshEvent } from '../wire.js'
 import { Bar, StateBadge } from './bits.js'
 
+/** alerts shown before the rest fold away, so the node list still starts on the first screen */
+const ALERTS_SHOWN = 5
+
+function AlertList ({ alerts, now }: { alerts: AlertView[], now: number }) {
+  return (
+    <ul class="alerts">
+      {alerts.map(a => (
+        <li key={JSON.stringify(a.labels)} class={`sev-${a.labels.severity ?? 'none'}`}>
+          <span class="sev">{a.labels.severity === 'critical' ? '✕' : '!'} {a.labels.severity}</span>{' '}
+          {a.labels.peer !== undefined
+            ? <a href={nodeHash(a.labels.peer)}>{a.annotations.summary ?? a.labels.alertname}</a>
+            : <span>{a.annotations.summary ?? a.labels.alertname}</span>}
+          <small> for {span(now - Date.parse(a.startsAt))}</small>
+          {a.labels.alertname === 'MeshCheckFailed' && a.annotations.description !== undefined ? <div class="out">{a.annotations.description}</div> : null}
+        </li>
+      ))}
+    </ul>
+  )
+}
+
 export function Alerts ({ alerts, now }: { alerts: AlertView[], now: number }) {
   if (alerts.length === 0) return <p class="quiet" id="alerts">No active alerts.</p>
+  // critical first, then the oldest
+  const sorted = [...alerts].sort((a, b) => Number(b.labels.severity === 'critical') - Number(a.labels.severity === 'critical') || a.startsAt.localeCompare(b.startsAt))
   return (
     <section id="alerts" aria-label="active alerts">
       <h2>{alerts.length} active alert{alerts.length === 1 ? '' : 's'}</h2>
-      <ul class="alerts">
-        {alerts.map(a => (
-          <li key={JSON.stringify(a.labels)} class={`sev-${a.labels.severity ?? 'none'}`}>
-            <span class="sev">{a.labels.severity === 'critical' ? '✕' : '!'} {a.labels.severity}</span>{' '}
-            {a.labels.peer !== undefined
-              ? <a href={nodeHash(a.labels.peer)}>{a.annotations.summary ?? a.labels.alertname}</a>
-              : <span>{a.annotations.summary ?? a.labels.alertname}</span>}
-            <small> for {span(now - Date.parse(a.startsAt))}</small>
-            {a.labels.alertname === 'MeshCheckFailed' && a.annotations.description !== undefined ? <div class="out">{a.annotations.description}</div> : null}
-          </li>
-        ))}
-      </ul>
+      <AlertList alerts={sorted.slice(0, ALERTS_SHOWN)} now={now} />
+      {sorted.length > ALERTS_SHOWN
+        ? <details><summary>{sorted.length - ALERTS_SHOWN} more</summary><AlertList alerts={sorted.slice(ALERTS_SHOWN)} now={now} /></details>
+        : null}
     </section>
   )
 }
