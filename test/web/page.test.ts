@@ -159,15 +159,20 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page on a live mesh', () =
 
   it('reconnects by itself when its node restarts', async () => {
     await page.goto(`${a.api}/`)
-    await waitFor('live', async () => (await page.locator('.conn').innerText()).includes('live'))
+    await page.evaluate('window.sameDocument = true')
+    const live = async (): Promise<boolean> => await page.locator('.conn-live').count() === 1
+    await waitFor('live', live)
     a.child.kill('SIGKILL')
     await cluster.exited(a)
-    await waitFor('the page to notice', async () => (await page.locator('.conn').innerText()).includes('reconnecting'))
+    await waitFor('the page to notice', async () => await page.locator('.conn-retrying').count() === 1)
     expect(await page.locator('.stale').innerText()).toMatch(/connection to this node was lost/)
+    // what it showed stays, marked stale
+    expect(await page.locator('#nodes .row').count()).toBe(3)
     const again = await cluster.start('alpha', ['--config', join(dir, 'a.yml')], { dataDir: a.dataDir, ports: { p2p: a.p2pPort, api: a.apiPort }, bootstrap: [b.addr] })
-    await waitFor('live again', async () => (await page.locator('.conn').innerText()).includes('live'), 20_000)
-    await waitFor('bravo listed again', async () => (await rowText(page, b.peerId as string)).includes('bravo'), 20_000)
     expect(again.peerId).toBe(a.peerId)
+    await waitFor('live again', live, 20_000)
     expect(await page.locator('.stale').count()).toBe(0)
+    await waitFor('bravo listed', async () => (await rowText(page, b.peerId as string)).includes('bravo'), 20_000)
+    expect(await page.evaluate('window.sameDocument')).toBe(true)
   })
 })
