@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics,alerts,events,web] [-- --heartbeat 5s]`: prints a table per
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,ws] [-- --heartbeat 5s]`: prints a table per
  * part and writes everything as JSON under bench-results/. Numbers, not tests.
  */
 import '../src/shim.js'
@@ -13,6 +13,7 @@ import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
 import { benchWeb } from './web.js'
+import { benchWs } from './ws.js'
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +61,14 @@ if (parts.has('mesh')) {
     ;(result.mesh ??= [] as unknown[]) as unknown[]
     ;(result.mesh as unknown[]).push(r)
   }
+}
+if (parts.has('ws')) {
+  // not in the default set: it starts 2 x N processes; ask for it with --only ws
+  const n = Number((values.nodes ?? '10').split(',')[0])
+  console.log(`\n${n} processes over TCP, then ${n} over WebSockets only (heartbeat ${values.heartbeat})`)
+  const r = await benchWs(n, Number(values.window) * 1000, Number(values.settle) * 1000, values.heartbeat, s => { console.log(s) })
+  table([{ ...Object.fromEntries(Object.entries(r.tcp).map(([k, v]) => [`tcp ${k}`, v])), ...Object.fromEntries(Object.entries(r.ws).map(([k, v]) => [`ws ${k}`, v])), cpuRatioWsToTcp: r.cpuRatioWsToTcp }])
+  result.ws = r
 }
 if (parts.has('alerts')) {
   console.log('\nfault -> alert in Alertmanager (3 processes, kill -9 one)')

@@ -11,7 +11,7 @@ import type { Logger } from 'pino'
 import type { Alert } from '../alerts/index.js'
 import type { MeshEvent } from '../events/types.js'
 import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
-import { peerView, sortPeers } from './peers.js'
+import { peerViews } from './peers.js'
 import { sseComment, sseFrame, SseStream } from './sse.js'
 
 export interface FeedComponents {
@@ -127,7 +127,6 @@ export class MeshFeed {
     }
     const client: Client = { missed: [], stream: new SseStream({ maxBufferBytes: this.#maxBufferBytes, onClose: () => { this.#clients.delete(client) }, abort }) }
     this.#clients.add(client)
-    client.stream.send(new TextEncoder().encode('retry: 2000\n\n'))
     void this.#snapshot(client)
     return client.stream.readable
   }
@@ -139,7 +138,7 @@ export class MeshFeed {
     this.#lastFlush = this.#monotonic()
     const now = Date.now()
     if (this.#changed.size > 0 || this.#removed.size > 0) {
-      const changed = sortPeers([...this.#changed.values()]).map(peerView)
+      const changed = peerViews([...this.#changed.values()])
       this.#broadcast(sseFrame('peers', { now, changed, removed: [...this.#removed] }))
       this.#changed.clear()
       this.#removed.clear()
@@ -191,8 +190,9 @@ export class MeshFeed {
     const merged = [...(client.missed ?? []), ...events].filter(e => !ids.has(e.id) && ids.add(e.id))
     merged.sort((a, b) => a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : 0)
     client.missed = undefined
-    const peers = sortPeers(this.#c.table.list()).map(peerView)
-    this.#send(client, sseFrame('snapshot', { now: Date.now(), peers, alerts: this.#c.alerts(), events: merged.slice(0, this.#recent) }))
+    const peers = peerViews(this.#c.table.list())
+    // one chunk with the reconnect delay first: the first chunk is never held against the stream's bound
+    this.#send(client, sseFrame('snapshot', { now: Date.now(), peers, alerts: this.#c.alerts(), events: merged.slice(0, this.#recent) }, 2000))
   }
 
   #broadcast (chunk: Uint8Array): void {

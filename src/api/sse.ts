@@ -8,9 +8,13 @@
  */
 const enc = new TextEncoder()
 
-/** One event: `event:` names it, its data is one line of JSON (JSON.stringify never writes a newline). */
-export const sseFrame = (event: string, data: unknown): Uint8Array =>
-  enc.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+/**
+ * One event: `event:` names it, its data is one line of JSON (JSON.stringify
+ * never writes a newline); `retryMs` tells a client how long to wait before
+ * reconnecting when the stream ends.
+ */
+export const sseFrame = (event: string, data: unknown, retryMs?: number): Uint8Array =>
+  enc.encode(`${retryMs === undefined ? '' : `retry: ${retryMs}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
 
 /** A comment line: readers ignore it; proxies see traffic and keep the connection open. */
 export const sseComment = (text: string): Uint8Array => enc.encode(`: ${text}\n\n`)

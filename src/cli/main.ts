@@ -28,11 +28,12 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .addOption(runOption('--swarm-key <file>', 'the mesh\'s pre-shared key (required)'))
     .addOption(runOption('--listen <multiaddr>', 'p2p listen address, repeatable (default: /ip4/0.0.0.0/tcp/4001)').argParser(collect))
     .addOption(runOption('--bootstrap <multiaddr>', 'peer to join through, repeatable; /p2p/<id> optional, /dns4/ names resolve to every address').argParser(collect))
-    .addOption(runOption('--api-listen <host:port>', 'HTTP API address (default: 0.0.0.0:9521)'))
+    .addOption(runOption('--api-listen <host:port>', 'HTTP API address (default: 127.0.0.1:9521, this host only; 0.0.0.0:9521 opens it to the network: set api.token then)'))
     .addOption(runOption('--alertmanager <url>', 'Alertmanager to push alerts to, repeatable').argParser(collect))
     .addOption(runOption('--heartbeat-interval <duration>', 'heartbeat interval, e.g. 1s (default: 1s)'))
     .addOption(runOption('--expect <mode>', 'always-on (silence is an alert) or intermittent (silence is not)'))
     .addOption(runOption('--log-level <level>', 'trace, debug, info, warn, error or silent (default: info)'))
+    .addHelpText('after', RUN_HELP)
     .action(act(async (opts) => await (await import('./run.js')).runCommand(opts)))
 
   program.command('swarm-key')
@@ -43,15 +44,17 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .action(act(async (opts) => await (await import('./swarm-key.js')).swarmKeyGenerate(opts)))
 
   program.command('status')
-    .description('table of every peer the node knows; exit 0 healthy, 1 a peer down or a check failing, 2 API unreachable')
+    .description('table of every peer the node knows; exit 0 healthy, 1 a peer down or a check failing, 2 API unreachable or token refused')
     .option('--api <url>', 'a node\'s API', DEFAULT_API)
+    .addOption(tokenOption())
     .option('--json', 'print JSON instead of a table')
     .option('--watch', 'refresh in place every 2 s until Ctrl-C')
     .action(act(async (opts) => await (await import('./status.js')).statusCommand(opts)))
 
   program.command('events')
-    .description('recent events from the replicated event log, oldest to newest; exit 2 when the API cannot be reached')
+    .description('recent events from the replicated event log, oldest to newest; exit 2 when the API cannot be reached or refuses the token')
     .option('--api <url>', 'a node\'s API', DEFAULT_API)
+    .addOption(tokenOption())
     .option('--since <when>', 'only events since then: a duration like 1h, or an ISO time')
     .option('--type <type>', 'only this type, comma-separated for several: peer.joined, peer.left, peer.down, peer.up, check.failed, check.warning, check.recovered')
     .option('--peer <peer>', 'only events about this peer: its id, its last characters, or its node name')
@@ -73,6 +76,21 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .action(act(async (opts) => await (await import('./check.js')).checkCommand(opts)))
 
   return program
+}
+
+const RUN_HELP = `
+The API (--api-listen) answers on 127.0.0.1:9521 unless opened. Settings of the
+config file's api: section, for an API others reach:
+  token / tokenFile   a secret that /api/* requires as "Authorization: Bearer <token>"
+                      (env MESHMON_API_TOKEN / MESHMON_API_TOKEN_FILE; never a flag)
+  protectMetrics      true: /metrics requires the token too (default false)
+  allowedHosts        names (Host header) the API answers to besides its own
+                      address, localhost and, on 0.0.0.0, this host's name
+/healthz is always open.`
+
+/** --token for the commands that read the API; also MESHMON_API_TOKEN (read by the command, see api-client) */
+function tokenOption (): Option {
+  return new Option('--token <token>', 'the node\'s api.token, sent as "Authorization: Bearer" [env MESHMON_API_TOKEN]')
 }
 
 /** A `run` setting: also read from MESHMON_<UPPER_SNAKE> (by config/load, so precedence stays flag > env > file). */

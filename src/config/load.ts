@@ -10,6 +10,8 @@ import { ZodError, type ZodIssue } from 'zod'
 import { normaliseSwarmKey, swarmKeyProblem } from '../mesh/swarm-key.js'
 import { ConfigError } from './errors.js'
 import { configSchema, type Config } from './schema.js'
+import type { AlertmanagerHttp } from '../alerts/http.js'
+import { readAlertmanagerHttp, readApiToken } from './secrets.js'
 
 /** Settings that `run` takes as flags and MESHMON_* variables, by config path. */
 export const RUN_SETTINGS = [
@@ -22,7 +24,10 @@ export const RUN_SETTINGS = [
   { flag: 'alertmanager', path: ['alertmanager', 'urls'], list: true },
   { flag: 'heartbeatInterval', path: ['heartbeat', 'interval'] },
   { flag: 'expect', path: ['expect'] },
-  { flag: 'logLevel', path: ['logLevel'] }
+  { flag: 'logLevel', path: ['logLevel'] },
+  // secrets: environment only, never a flag (argv shows in `ps`); MESHMON_API_TOKEN is also what the CLI sends
+  { flag: 'apiToken', path: ['api', 'token'], envOnly: true, replaces: 'tokenFile' },
+  { flag: 'apiTokenFile', path: ['api', 'tokenFile'], envOnly: true, replaces: 'token' }
 ] as const
 
 export type RunFlags = Partial<Record<(typeof RUN_SETTINGS)[number]['flag'], string | string[]>>
@@ -32,6 +37,10 @@ export const envName = (flag: string): string => 'MESHMON_' + flag.replace(/[A-Z
 export interface LoadedConfig extends Config {
   /** the swarm key bytes as pnet wants them */
   swarmKeyBytes: Uint8Array
+  /** the API token from api.token or api.tokenFile; null: the API is open */
+  apiTokenValue: string | null
+  /** alertmanager credentials and TLS, files read */
+  alertmanagerHttp: AlertmanagerHttp
   /** where the config came from, for messages */
   configFile?: string
 }
@@ -43,6 +52,7 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   for (const key of ['dataDir', 'swarmKey'] as const) {
     if (typeof raw[key] === 'string' && !isAbsolute(raw[key])) raw[key] = resolve(fileDir, raw[key])
   }
+  for (const path of FILE_SETTINGS) resolvePath(raw, path, fileDir)
   const env = options.env ?? process.env
   for (const source of [fromEnv(env), options.flags ?? {}]) {
     for (const s of RUN_SETTINGS) {
@@ -51,6 +61,8 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
       let v: unknown = 'list' in s ? [value].flat() : [value].flat().at(-1)
       if (s.flag === 'dataDir' || s.flag === 'swarmKey') v = resolve(cwd, v as string)
       setPath(raw, s.path, v)
+      // a token from the environment overrides a token file from the config file, and the other way round
+      if ('replaces' in s) setPath(raw, [...s.path.slice(0, -1), s.replaces], null)
     }
   }
   let config: Config
@@ -62,7 +74,14 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   }
   config.dataDir = resolve(cwd, config.dataDir)
   config.swarmKey = resolve(cwd, config.swarmKey)
-  return { ...config, swarmKeyBytes: await readSwarmKey(config.swarmKey), configFile: options.file }
+  for (const path of FILE_SETTINGS) resolvePath(config as unknown as Record<string, unknown>, path, cwd)
+  return {
+    ...config,
+    swarmKeyBytes: await readSwarmKey(config.swarmKey),
+    apiTokenValue: await readApiToken(config),
+    alertmanagerHttp: await readAlertmanagerHttp(config),
+    configFile: options.file
+  }
 }
 
 function fromEnv (env: NodeJS.ProcessEnv): RunFlags {
@@ -104,6 +123,21 @@ async function readSwarmKey (file: string): Promise<Uint8Array> {
   const problem = swarmKeyProblem(text)
   if (problem !== undefined) throw new ConfigError('swarmKey', `${file} is not a swarm key: ${problem}; ${fix}`)
   return normaliseSwarmKey(text)
+}
+
+/** Settings that name a file besides dataDir and swarmKey: relative to the config file (or, from env, the working directory). */
+const FILE_SETTINGS = [
+  ['api', 'tokenFile'], ['alertmanager', 'basicAuth', 'passwordFile'], ['alertmanager', 'bearerTokenFile'],
+  ['alertmanager', 'tls', 'caFile'], ['alertmanager', 'tls', 'certFile'], ['alertmanager', 'tls', 'keyFile']
+] as const
+
+function resolvePath (obj: Record<string, unknown>, path: readonly string[], dir: string): void {
+  let at: unknown = obj
+  for (const key of path.slice(0, -1)) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined
+  const last = path[path.length - 1] as string
+  if (typeof at !== 'object' || at === null) return
+  const parent = at as Record<string, unknown>
+  if (typeof parent[last] === 'string' && !isAbsolute(parent[last])) parent[last] = resolve(dir, parent[last])
 }
 
 function setPath (obj: Record<string, unknown>, path: readonly string[], value: unknown): void {

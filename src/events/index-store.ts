@@ -12,7 +12,8 @@
  *        m!count -> events held
  */
 import type { Storage } from '@orbitdb/core'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
+import { openLevelStore, openRebuildableStore } from '../storage/level.js'
 import { BoundedSet } from './bounded-set.js'
 import { asMeshEvent, type EventQuery, type MeshEvent } from './types.js'
 
@@ -54,9 +55,12 @@ export class EventIndex {
     this.#onAdded = onAdded
   }
 
-  static async open (dir: string, onAdded?: AddedListener): Promise<EventIndex> {
-    const store = new LevelDatastore(dir)
-    await store.open()
+  /**
+   * With `onMovedAside`, a damaged index is moved aside and rebuilt (from the logs and peers) instead of failing the start.
+   * `onAdded` hears of every event new to this node once it is stored.
+   */
+  static async open (dir: string, onMovedAside?: (movedTo: string, cause: Error) => void, onAdded?: AddedListener): Promise<EventIndex> {
+    const store = onMovedAside === undefined ? await openLevelStore(dir) : await openRebuildableStore(dir, onMovedAside)
     const index = new EventIndex(store, onAdded)
     const [count] = await index.#db.getMany(['m!count'])
     index.#count = count === undefined ? 0 : Number(dec.decode(count))

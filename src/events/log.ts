@@ -111,7 +111,9 @@ class MeshEventLog implements EventLog {
    * identity on a not yet warmed-up noble). Writes wait for it; `ready()` tells.
    */
   async start (): Promise<void> {
-    this.#index = await EventIndex.open(join(this.#init.dataDir, 'events'), events => {
+    this.#index = await EventIndex.open(join(this.#init.dataDir, 'events'), (movedTo, cause) => {
+      this.#log.error({ movedTo, err: cause.message }, 'the event index was damaged: moved aside, starting a new one (events come back from peers; the old one is kept for inspection)')
+    }, events => {
       for (const listener of this.#listeners) {
         try { listener(events) } catch (err: any) { this.#log.warn({ err: err?.message }, 'an added-events listener failed') }
       }

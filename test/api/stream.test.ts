@@ -167,7 +167,7 @@ describe('GET /api/v1/stream', () => {
   })
 
   it('drops a client that does not read, and only that one', async () => {
-    const r = await rig({ maxBufferBytes: 64 * 1024 })
+    const r = await rig({ maxBufferBytes: 256 * 1024 })
     const synthetic = syntheticPeers(300)
     for (const { peerId, beat } of synthetic) r.table.observe(peerId, beat)
     const reading = await openStream(r.url)
@@ -178,10 +178,15 @@ describe('GET /api/v1/stream', () => {
       request(`${r.url}/api/v1/stream`, res => { res.pause(); res.on('close', () => { closed = true }); resolve(res) }).on('error', reject).end()
     })
     await waitFor('two streams', () => r.feed.streams === 2)
+    // 20 peers change per round (~40 KB): the reading client keeps up, the stalled one fills its socket, then its queue
     let seq = 1
+    let next = 0
     await waitFor('the stalled client dropped', async () => {
       seq++
-      for (const { peerId, beat } of synthetic) r.table.observe(peerId, { ...beat, seq })
+      for (let i = 0; i < 20; i++) {
+        const { peerId, beat } = synthetic[next++ % synthetic.length] as (typeof synthetic)[number]
+        r.table.observe(peerId, { ...beat, seq })
+      }
       r.feed.flush()
       await new Promise(resolve => setImmediate(resolve))
       return r.feed.streams === 1

@@ -12,7 +12,7 @@ describe('events added to the index', () => {
   it('are told once, whichever way they came; an earlier report of a held incident is not news', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'meshmon-added-'))
     const told: string[][] = []
-    const index = await EventIndex.open(join(dir, 'events'), events => { told.push(events.map(e => e.id)) })
+    const index = await EventIndex.open(join(dir, 'events'), undefined, events => { told.push(events.map(e => e.id)) })
     try {
       await index.ingestEvents([event('a', '2025-01-01T00:00:02.000Z'), event('b', '2025-01-01T00:00:03.000Z')])
       await index.ingest('86400000/1', [{ hash: 'h1', events: [event('b', '2025-01-01T00:00:03.000Z'), event('c', '2025-01-01T00:00:04.000Z')] }])

@@ -67,6 +67,15 @@ describe('the page\'s view of the mesh', () => {
     expect(() => applyMessage(view, 'peers', null)).toThrow(expect.objectContaining({ name: 'BadMessageError' }))
   })
 
+  it('takes a peer the node could not render (id, name, state, error) without breaking', () => {
+    const broken = { peerId: fakePeerId(7), name: 'odd', state: 'up', error: 'this peer\'s data could not be rendered: bad time' }
+    const view = applyMessage(emptyView(), 'snapshot', { now: 1, peers: [broken], alerts: [], events: [] })
+    const p = view.peers.get(fakePeerId(7))
+    if (p === undefined) throw new Error('the broken peer is in the view')
+    expect([p.checks, p.labels, p.machine, p.error]).toEqual([[], {}, null, broken.error])
+    expect([troubleRank(p), matches(p, 'odd', 'all'), usage(p).cpu]).toEqual([5, true, null])
+  })
+
   it('filters by words, key=value labels and state', () => {
     const list = peers()
     const names = (q: string, s: Parameters<typeof matches>[2] = 'all') => list.filter(p => matches(p, q, s)).map(p => p.name)

@@ -4,7 +4,6 @@
  * sends it with every data request, the stream included. The stream is
  * guarded like the rest of /api/*; the page's files are not (no mesh data).
  */
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,16 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM, launchChromium, watchPage, type Browser, type PageWatch } from '../support/browser.js'
 import { Cluster, type NodeProc } from '../support/cluster.js'
 import { lacks } from '../support/packages.js'
-import { repoRoot } from '../support/root.js'
 import { waitFor } from '../support/wait.js'
 
 const TOKEN = 'correct-horse-battery-staple'
-// The guard on /api/* (api.token, 401 JSON) is its own part of the API, src/api/auth.ts.
-// Until a build has it, these tests cannot pass: they are skipped, and say so.
-const guarded = existsSync(join(repoRoot(), 'src', 'api', 'auth.ts'))
-if (!guarded) console.warn('\n!! PENDING: test/web/token.test.ts is skipped: this build has no API token guard (src/api/auth.ts)\n')
 
-describe.skipIf(lacks('chromium', CHROMIUM) || !guarded)('the web page with an API token', () => {
+describe.skipIf(lacks('chromium', CHROMIUM))('the web page with an API token', () => {
   const cluster = new Cluster()
   let dir: string
   let node: NodeProc

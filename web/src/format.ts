@@ -10,6 +10,7 @@ export function bytes (n: number): string {
 
 /** a span of time, coarse: 42s, 5m, 3h 10m, 12d */
 export function span (ms: number): string {
+  if (!Number.isFinite(ms)) return '?'
   const s = Math.max(0, Math.round(ms / 1000))
   if (s < 90) return `${s}s`
   const m = Math.round(s / 60)

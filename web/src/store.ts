@@ -35,12 +35,12 @@ export function applyMessage (view: MeshView, event: string, data: unknown, brow
   switch (event) {
     case 'snapshot': {
       const s = data as Snapshot
-      return { ...view, loaded: true, skewMs, peers: new Map(s.peers.map(p => [p.peerId, p])), alerts: s.alerts, events: s.events.slice(0, KEEP_EVENTS) }
+      return { ...view, loaded: true, skewMs, peers: new Map(s.peers.map(p => [p.peerId, complete(p)])), alerts: s.alerts, events: s.events.slice(0, KEEP_EVENTS) }
     }
     case 'peers': {
       const c = data as PeersChange
       const peers = new Map(view.peers)
-      for (const p of c.changed) peers.set(p.peerId, p)
+      for (const p of c.changed) peers.set(p.peerId, complete(p))
       for (const id of c.removed) peers.delete(id)
       return { ...view, skewMs, peers }
     }
@@ -49,6 +49,10 @@ export function applyMessage (view: MeshView, event: string, data: unknown, brow
     default: return view
   }
 }
+
+/** A peer the node could not render comes with its id, name, state and error only: give it the rest, empty. */
+const UNRENDERED: Omit<PeerView, 'peerId' | 'name' | 'state'> = { stateSince: '', lastSeen: null, self: false, addrs: [], labels: {}, expect: 'always-on', interval: 0, agent: '', machine: null, checks: [] }
+const complete = (p: PeerView): PeerView => p.error === undefined ? p : { ...UNRENDERED, ...p }
 
 /** newest first, one per id */
 export function mergeEvents (fresh: MeshEvent[], held: MeshEvent[], keep = KEEP_EVENTS): MeshEvent[] {

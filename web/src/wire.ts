@@ -30,6 +30,8 @@ export interface PeerView {
   agent: string
   machine: MachineInfo | null
   checks: CheckView[]
+  /** set when the node could not render this peer's data (it then sends only id, name, state and this) */
+  error?: string
 }
 
 export interface AlertView {

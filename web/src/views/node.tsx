@@ -42,6 +42,7 @@ export function NodePage ({ peerId, peer, live, now }: Props) {
         {peer.state === 'up' ? `up for ${span(now - Date.parse(peer.stateSince))}` : `${peer.state} since ${ago(peer.stateSince, now)}, last heard ${ago(peer.lastSeen, now)}`}
         {' · '}<code class="id">{peer.peerId}</code>
       </p>
+      {peer.error !== undefined ? <p class="warn">{peer.error}</p> : null}
       <h2>Checks</h2>
       {peer.checks.length === 0 ? <p class="quiet">No checks configured.</p> : (
         <ul class="checks">

@@ -7,6 +7,7 @@ import type { PeerView } from '../wire.js'
 import { Bar, StateBadge } from './bits.js'
 
 function checksText (p: PeerView): { text: string, cls: string } {
+  if (p.error !== undefined) return { text: `? ${p.error}`, cls: 'ck-3' }
   if (p.checks.length === 0) return { text: 'no checks', cls: '' }
   const failing = p.checks.filter(c => c.status === 1 || c.status === 2)
   if (failing.length > 0) {
