@@ -127,7 +127,10 @@ export class MeshFeed {
     }
     const client: Client = { missed: [], stream: new SseStream({ maxBufferBytes: this.#maxBufferBytes, onClose: () => { this.#clients.delete(client) }, abort }) }
     this.#clients.add(client)
-    void this.#snapshot(client)
+    this.#snapshot(client).catch((err: any) => {
+      this.#c.log.error({ err: err?.message }, 'live stream snapshot failed: stream closed')
+      client.stream.close()
+    })
     return client.stream.readable
   }
 

@@ -33,12 +33,14 @@ afterEach(async () => {
   for (const r of rigs.splice(0)) { r.feed.stop(); await closeServer(r.server) }
 })
 
-async function rig (init: FeedInit = {}, recentEvents = async (): Promise<MeshEvent[]> => []): Promise<Rig> {
+type Alerts = () => ReturnType<typeof deriveAlerts>
+
+async function rig (init: FeedInit = {}, recentEvents = async (): Promise<MeshEvent[]> => [], rules?: (table: PeerTable) => Alerts): Promise<Rig> {
   const table = new PeerTable()
   const logs: string[] = []
   const log = pino({ level: 'info' }, { write: (line: string) => { logs.push(line) } })
   const listeners = new Set<(e: MeshEvent[]) => void>()
-  const alerts = (): ReturnType<typeof deriveAlerts> => deriveAlerts(table.list(), { mesh: 'test', generatorURL: 'http://test/' })
+  const alerts = rules?.(table) ?? ((): ReturnType<typeof deriveAlerts> => deriveAlerts(table.list(), { mesh: 'test', generatorURL: 'http://test/' }))
   const feed = new MeshFeed({ table, alerts, recentEvents, onEvents: l => { listeners.add(l); return () => listeners.delete(l) }, log }, init)
   feed.start()
   const server = await listenApi(createApi({ table, running: () => true, feed }), '127.0.0.1:0')
@@ -211,6 +213,16 @@ describe('GET /api/v1/stream', () => {
     expect(error).toMatch(/^\/api\/v1\/stream takes no parameters, not '/)
     expect(error.length).toBeLessThan(200)
     expect(r.feed.streams).toBe(0)
+  })
+
+  it('a snapshot that cannot be built ends that stream, says why in the log, and the next one works', async () => {
+    let calls = 0
+    const r = await rig({}, undefined, () => () => { if (++calls === 2) throw new Error('a rule broke'); return [] })
+    const broken = await openStream(r.url)
+    await waitFor('the broken stream to end', () => broken.ended())
+    expect(broken.messages).toEqual([])
+    expect(r.logs.some(l => l.includes('live stream snapshot failed') && l.includes('a rule broke'))).toBe(true)
+    expect(await (await openStream(r.url)).next('snapshot')).toMatchObject({ peers: [], alerts: [] })
   })
 
   it('is 503 until the node wires the feed, and ends every stream at stop', async () => {
