@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics,ws] [-- --heartbeat 5s]`: prints a table per
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,ws] [-- --heartbeat 5s]`: prints a table per
  * part and writes everything as JSON under bench-results/. Numbers, not tests.
  */
 import '../src/shim.js'
@@ -12,12 +12,13 @@ import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
+import { benchWeb } from './web.js'
 import { benchWs } from './ws.js'
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events' },
+    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events,web' },
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
     heartbeat: { type: 'string', default: '1s' }
@@ -80,6 +81,12 @@ if (parts.has('events')) {
   const r = await benchEvents({ events: [1000, 10_000] })
   table([r])
   result.events = r
+}
+if (parts.has('web')) {
+  console.log('\nweb page in headless Chromium, 500 synthetic peers')
+  const r = await benchWeb(500)
+  table([{ ...r }])
+  result.web = r
 }
 await mkdir('bench-results', { recursive: true })
 const file = `bench-results/bench-${result.date as string}.json`.replace(/:/g, '-')

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import type { LevelDatastore } from 'datastore-level'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -14,8 +15,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { alerting } from './alerts/index.js'
 import { createApi, type ApiComponents } from './api/app.js'
+import { MeshFeed } from './api/feed.js'
 import { isLoopback, isWildcard } from './api/hosts.js'
 import { closeServer, ListenError, listenApi, parseHostPort } from './api/server.js'
+import { loadWebFiles } from './api/web.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
@@ -61,7 +64,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
   try {
     const table = new PeerTable()
     // the API binds first, so a port in use stops `run` before anything starts; parts plug in as they come up
-    const apiParts: ApiComponents = { table, running: () => running }
+    // the page npm run build puts beside the compiled code (dist/web)
+    const web = await loadWebFiles(fileURLToPath(new URL('./web/', import.meta.url)))
+    if (web === undefined) log.warn('the web page is not built (no dist/web/index.html): / answers 503 until `npm run build`')
+    const apiParts: ApiComponents = { table, running: () => running, web }
     const app = createApi(apiParts, {
       auth: { token: config.apiTokenValue, protectMetrics: config.api.protectMetrics },
       hosts: { listen: config.api.listen, allowedHosts: config.api.allowedHosts }
@@ -180,6 +186,16 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(() => { keeper.stop() })
     alerts.start()
     stack.push(async () => { await alerts.stop() })
+    const feed = new MeshFeed({
+      table,
+      alerts: () => alerts.alerts(),
+      recentEvents: async limit => await events.query({ limit }),
+      onEvents: listener => events.onAdded(listener),
+      log: log.child({ component: 'stream' })
+    })
+    feed.start()
+    stack.push(() => { feed.stop() })
+    apiParts.feed = feed
     running = true
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)

@@ -40,20 +40,28 @@ export function matchesPeer (e: MeshEvent, peer: string): boolean {
 
 export interface IndexedEntry { hash: string, events: MeshEvent[] }
 
+/** Told of events new to this node once they are stored (the live page shows them). */
+export type AddedListener = (events: MeshEvent[]) => void
+
 export class EventIndex {
   readonly #store: LevelDatastore
   readonly #db: Level
+  readonly #onAdded?: AddedListener
   #count = 0
 
-  private constructor (store: LevelDatastore) {
+  private constructor (store: LevelDatastore, onAdded?: AddedListener) {
     this.#store = store
     this.#db = store.db
+    this.#onAdded = onAdded
   }
 
-  /** With `onMovedAside`, a damaged index is moved aside and rebuilt (from the logs and peers) instead of failing the start. */
-  static async open (dir: string, onMovedAside?: (movedTo: string, cause: Error) => void): Promise<EventIndex> {
+  /**
+   * With `onMovedAside`, a damaged index is moved aside and rebuilt (from the logs and peers) instead of failing the start.
+   * `onAdded` hears of every event new to this node once it is stored.
+   */
+  static async open (dir: string, onMovedAside?: (movedTo: string, cause: Error) => void, onAdded?: AddedListener): Promise<EventIndex> {
     const store = onMovedAside === undefined ? await openLevelStore(dir) : await openRebuildableStore(dir, onMovedAside)
-    const index = new EventIndex(store)
+    const index = new EventIndex(store, onAdded)
     const [count] = await index.#db.getMany(['m!count'])
     index.#count = count === undefined ? 0 : Number(dec.decode(count))
     return index
@@ -99,21 +107,22 @@ export class EventIndex {
     const ids = [...new Set(events.map(e => e.id))]
     const stored = ids.length === 0 ? [] : await this.#db.getMany(ids.map(id => `d!${id}`))
     ids.forEach((id, i) => { const v = stored[i]; latest.set(id, v === undefined ? undefined : dec.decode(v)) })
-    let added = 0
+    const added: MeshEvent[] = []
     for (const e of events) {
       const key = tKey(e)
       const existing = latest.get(e.id)
       if (existing !== undefined && existing <= key) continue
-      if (existing === undefined) added++
+      if (existing === undefined) added.push(e)
       else ops.push({ type: 'del', key: existing })
       ops.push({ type: 'put', key, value: enc.encode(JSON.stringify(e)) }, { type: 'put', key: `d!${e.id}`, value: enc.encode(key) })
       latest.set(e.id, key)
     }
     for (const key of markers) ops.push({ type: 'put', key, value: EMPTY })
-    ops.push({ type: 'put', key: 'm!count', value: enc.encode(String(this.#count + added)) })
+    ops.push({ type: 'put', key: 'm!count', value: enc.encode(String(this.#count + added.length)) })
     await this.#db.batch(ops)
-    this.#count += added
-    return added
+    this.#count += added.length
+    if (added.length > 0) this.#onAdded?.(added)
+    return added.length
   }
 
   /** Events held per time bucket (index = floor(ts / bucketMs)), from `notBefore` on. */

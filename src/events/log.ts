@@ -12,7 +12,7 @@ import type { Logger } from 'pino'
 import type { PeerTable } from '../heartbeat/peer-table.js'
 import { EntryBatcher, type BatcherInit } from './batcher.js'
 import { createEventsHelia, type EventsHelia } from './helia.js'
-import { EventIndex, periodTag } from './index-store.js'
+import { EventIndex, periodTag, type AddedListener } from './index-store.js'
 import { blockStorage, deleteEntryBlocks, indexEntries, openPeriodDb, unindexedEntries, type EntryPayload } from './period-log.js'
 import { livePeriods, logName, meshId, periodBounds, periodFor, periodOf } from './periods.js'
 import { IncidentRecorder, type RecorderInit } from './recorder.js'
@@ -62,6 +62,8 @@ export interface EventLog {
   readonly periodMs: number
   /** what index sync with peers did (sync.ts) */
   syncStats: () => SyncStats
+  /** calls `listener` with the events new to this node (written here or replicated) once stored; returns the unsubscribe */
+  onAdded: (listener: AddedListener) => () => void
   stop: () => Promise<void>
 }
 
@@ -85,6 +87,7 @@ class MeshEventLog implements EventLog {
   #roller?: NodeJS.Timeout
   #rolling: Promise<void> = Promise.resolve()
   #stopped = false
+  readonly #listeners = new Set<AddedListener>()
 
   constructor (c: EventLogComponents, init: EventLogInit) {
     this.#c = c
@@ -110,6 +113,10 @@ class MeshEventLog implements EventLog {
   async start (): Promise<void> {
     this.#index = await EventIndex.open(join(this.#init.dataDir, 'events'), (movedTo, cause) => {
       this.#log.error({ movedTo, err: cause.message }, 'the event index was damaged: moved aside, starting a new one (events come back from peers; the old one is kept for inspection)')
+    }, events => {
+      for (const listener of this.#listeners) {
+        try { listener(events) } catch (err: any) { this.#log.warn({ err: err?.message }, 'an added-events listener failed') }
+      }
     })
     // the index answers peers and takes their events before the replicated log is open
     if (this.#init.indexSync !== false) {
@@ -166,6 +173,11 @@ class MeshEventLog implements EventLog {
   }
 
   count (): number { return this.#index.count }
+
+  onAdded (listener: AddedListener): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
 
   syncStats (): SyncStats { return { ...(this.#sync?.stats ?? { exchanges: 0, added: 0, served: 0, failed: 0 }) } }
 
