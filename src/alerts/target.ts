@@ -5,6 +5,7 @@
  * backoff, while the other URLs and the evaluation carry on untouched.
  */
 import type { Logger } from 'pino'
+import { backoffDelay } from '../backoff.js'
 import type { Alert } from './rules.js'
 
 export type SendResult = 'success' | 'error'
@@ -35,14 +36,14 @@ export class AlertmanagerTarget {
   readonly #owed = new Set<string>()
   #inFlight?: Promise<void>
   #retry?: NodeJS.Timeout
-  #backoffMs: number
+  /** failed sends in a row */
+  #failures = 0
   #healthy = true
 
   constructor (components: TargetComponents, init: TargetInit) {
     this.#c = components
     this.#init = init
     this.#endpoint = `${init.url.replace(/\/+$/, '')}/api/v2/alerts`
-    this.#backoffMs = init.retryInitialMs
   }
 
   owe (fps: Iterable<string>): void { for (const fp of fps) this.#owed.add(fp) }
@@ -89,11 +90,11 @@ export class AlertmanagerTarget {
       // delivered, or refused for good (retrying a 4xx only repeats it): owed no more,
       // unless it changed while the request was going
       for (const b of batch) if (this.#c.version(b.fp) === b.version) this.#owed.delete(b.fp)
-      this.#backoffMs = this.#init.retryInitialMs
+      this.#failures = 0
       return this.#owed.size > 0
     }
-    this.#retry = setTimeout(() => { this.#retry = undefined; this.flush() }, this.#backoffMs)
-    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#init.retryMaxMs)
+    const delay = backoffDelay(this.#failures++, { initialMs: this.#init.retryInitialMs, maxMs: this.#init.retryMaxMs })
+    this.#retry = setTimeout(() => { this.#retry = undefined; this.flush() }, delay)
     return false
   }
 

@@ -1,4 +1,5 @@
 /** The JSON shape of a peer in /api/v1/peers (SPEC 5): times as ISO 8601. */
+import { statusName } from '../checks/types.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 
 export interface PeerView {
@@ -18,7 +19,6 @@ export interface PeerView {
 }
 
 const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null)
-const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
 
 export function peerView (p: Peer): PeerView {
   return {
@@ -34,7 +34,7 @@ export function peerView (p: Peer): PeerView {
     interval: p.interval,
     agent: p.agent,
     machine: p.machine,
-    checks: p.checks.map(c => ({ ...c, statusName: STATUS[c.status], lastRun: iso(c.lastRun), since: iso(c.since) }))
+    checks: p.checks.map(c => ({ ...c, statusName: statusName(c.status), lastRun: iso(c.lastRun), since: iso(c.since) }))
   }
 }
 

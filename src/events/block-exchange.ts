@@ -26,6 +26,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { ComponentLogger, Libp2p, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import { CID } from 'multiformats/cid'
+import { backoffDelay } from '../backoff.js'
 
 export const BLOCKS_PROTOCOL = '/meshmon/blocks/1.0.0'
 
@@ -37,7 +38,8 @@ const MAX_REQUEST_BYTES = 256
 const ASK_TIMEOUT_MS = 5_000
 /** a retrieval without a signal of its own gives up after this */
 const DEFAULT_RETRIEVE_MS = 30_000
-const RETRY_MS = [250, 500, 1_000, 2_000, 4_000]
+/** waits between rounds when no connected peer holds the block */
+const RETRY = { initialMs: 250, maxMs: 4_000 }
 const HELD = 1
 const NOT_HELD = 0
 
@@ -114,7 +116,7 @@ export class BlockExchange implements Startable {
         return block
       }
       // rejects with the signal's own reason (timeout or stop), not the timer's AbortError
-      await delay(RETRY_MS[Math.min(round, RETRY_MS.length - 1)], undefined, { signal }).catch(() => { signal.throwIfAborted() })
+      await delay(backoffDelay(round, RETRY), undefined, { signal }).catch(() => { signal.throwIfAborted() })
     }
   }
 
