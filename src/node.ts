@@ -18,7 +18,7 @@ import { closeServer, ListenError, listenApi } from './api/server.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
-import { eventsQuery, openEventLog } from './events/index.js'
+import { eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
 import { FailureDetector } from './heartbeat/detector.js'
 import { PeerTable } from './heartbeat/peer-table.js'
 import { HeartbeatService } from './heartbeat/service.js'
@@ -82,11 +82,16 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
 
+    const eventLog = log.child({ component: 'events' })
     const events = await openEventLog(
-      { libp2p, datastore, table, log: log.child({ component: 'events' }), peerId },
+      { libp2p, datastore, log: eventLog, peerId },
       { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
+    // incidents seen in the peer table become events, one per incident (recorder.ts)
+    const recorder = new IncidentRecorder({ table, peerId, log: eventLog }, events)
+    recorder.start()
+    stack.push(() => { recorder.stop() })
 
     const machine = machineCollector({ onError: (part, err) => { log.warn({ part, err: (err as Error)?.message }, 'machine info part not collected') } })
     let machineInfo: MachineInfo | null = null

@@ -14,30 +14,18 @@
  * ways are held once. Only swarm members can open this protocol (pnet), the
  * same members that may write any event to the log.
  *
- * Protocol `/meshmon/events-sync/1.0.0`, length-prefixed JSON messages:
- *   -> {"v":1,"bucketMs":N,"notBefore":ISO,"counts":{"<bucket>":n,...}}
- *   <- {"events":[...]}   (up to 500 events each, oldest first; only buckets
- *                          where the answering peer holds more events)
- *   <- {"done":true,"sent":n}
- * Every event is checked as a log entry's event is; a bad message ends the
+ * The messages are in protocol.ts. Every event is checked as a log entry's event is; a bad message ends the
  * exchange with that peer (logged), and what was valid before it is kept.
  */
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import type { Logger } from 'pino'
-import { asMeshEvent, type MeshEvent } from './types.js'
+import { asMeshEvent, type MeshEvent } from '../types.js'
+import { EXCHANGE_TIMEOUT_MS, MAX_EVENTS, MAX_FUTURE_MS, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, parseJson, parseRequest, SYNC_PROTOCOL, SyncError } from './protocol.js'
 
-export const SYNC_PROTOCOL = '/meshmon/events-sync/1.0.0'
+export { SYNC_PROTOCOL } from './protocol.js'
 
-/** a request names at most this many buckets (7-21 periods in practice) */
-const MAX_BUCKETS = 10_000
-const MAX_REQUEST_BYTES = 1 << 20
-const MAX_MESSAGE_BYTES = 4 << 20
-/** events taken from one peer in one exchange */
-const MAX_EVENTS = 1_000_000
-const EXCHANGE_TIMEOUT_MS = 120_000
-/** events from a clock this far ahead are refused */
-const MAX_FUTURE_MS = 86_400_000
+const enc = new TextEncoder()
 
 export interface SyncStore {
   bucketCounts: (bucketMs: number, notBefore: number) => Promise<Map<number, number>>
@@ -57,44 +45,13 @@ export interface SyncStats {
   failed: number
 }
 
-export class SyncError extends Error {}
-
-const enc = new TextEncoder()
-const dec = new TextDecoder()
-
-function parseJson (bytes: Uint8Array, what: string): Record<string, unknown> {
-  let v: unknown
-  try { v = JSON.parse(dec.decode(bytes)) } catch { throw new SyncError(`${what} is not JSON`) }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SyncError(`${what} is not a JSON object`)
-  return v as Record<string, unknown>
-}
-
-export interface SyncRequest { bucketMs: number, notBefore: number, counts: Map<number, number> }
-
-/** Read and check a request; throws SyncError naming what is wrong. */
-export function parseRequest (bytes: Uint8Array): SyncRequest {
-  const r = parseJson(bytes, 'request')
-  if (r.v !== 1) throw new SyncError(`request version ${JSON.stringify(r.v)} is not 1`)
-  const bucketMs = r.bucketMs
-  if (typeof bucketMs !== 'number' || !Number.isInteger(bucketMs) || bucketMs < 1000 || bucketMs > 366 * 86_400_000) throw new SyncError('request bucketMs is not an integer from 1000 to a year')
-  const notBefore = typeof r.notBefore === 'string' ? Date.parse(r.notBefore) : NaN
-  if (Number.isNaN(notBefore)) throw new SyncError('request notBefore is not a date')
-  if (typeof r.counts !== 'object' || r.counts === null || Array.isArray(r.counts)) throw new SyncError('request counts is not an object')
-  const entries = Object.entries(r.counts as Record<string, unknown>)
-  if (entries.length > MAX_BUCKETS) throw new SyncError(`request names more than ${MAX_BUCKETS} buckets`)
-  const counts = new Map<number, number>()
-  for (const [k, n] of entries) {
-    const bucket = Number(k)
-    if (!Number.isSafeInteger(bucket) || typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new SyncError(`request count ${JSON.stringify(k)}: ${JSON.stringify(n)} is not a bucket and a count`)
-    counts.set(bucket, n)
-  }
-  return { bucketMs, notBefore, counts }
-}
-
-export interface EventSyncInit {
+export interface EventSyncComponents {
   libp2p: Libp2p
   store: SyncStore
   log: Logger
+}
+
+export interface EventSyncInit {
   retentionMs: number
   /** bucket length: the log's period */
   bucketMs: number
@@ -102,7 +59,8 @@ export interface EventSyncInit {
 
 export class EventSync {
   readonly stats: SyncStats = { exchanges: 0, added: 0, served: 0, failed: 0 }
-  readonly #c: EventSyncInit
+  readonly #c: EventSyncComponents
+  readonly #init: EventSyncInit
   readonly #queue: string[] = []
   readonly #queued = new Set<string>()
   readonly #stop = new AbortController()
@@ -111,8 +69,9 @@ export class EventSync {
   #started = false
   readonly #onConnect = (evt: CustomEvent<PeerId>): void => { this.enqueue(evt.detail) }
 
-  constructor (init: EventSyncInit) {
-    this.#c = init
+  constructor (components: EventSyncComponents, init: EventSyncInit) {
+    this.#c = components
+    this.#init = init
   }
 
   async start (): Promise<void> {
@@ -164,11 +123,11 @@ export class EventSync {
     let added = 0
     let received = 0
     try {
-      const notBefore = Date.now() - this.#c.retentionMs
-      const counts = await this.#c.store.bucketCounts(this.#c.bucketMs, notBefore)
+      const notBefore = Date.now() - this.#init.retentionMs
+      const counts = await this.#c.store.bucketCounts(this.#init.bucketMs, notBefore)
       stream = await this.#c.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-      const request = { v: 1, bucketMs: this.#c.bucketMs, notBefore: new Date(notBefore).toISOString(), counts: Object.fromEntries(counts) }
+      const request = { v: 1, bucketMs: this.#init.bucketMs, notBefore: new Date(notBefore).toISOString(), counts: Object.fromEntries(counts) }
       await lp.write(enc.encode(JSON.stringify(request)), { signal })
       for (;;) {
         const msg = parseJson((await lp.read({ signal })).subarray(), 'answer')
@@ -209,7 +168,7 @@ export class EventSync {
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
       const req = parseRequest((await lp.read({ signal })).subarray())
-      const notBefore = Math.max(req.notBefore, Date.now() - this.#c.retentionMs)
+      const notBefore = Math.max(req.notBefore, Date.now() - this.#init.retentionMs)
       const ours = await this.#c.store.bucketCounts(req.bucketMs, notBefore)
       const buckets = new Set([...ours].filter(([b, n]) => n > (req.counts.get(b) ?? 0)).map(([b]) => b))
       if (buckets.size > 0) {

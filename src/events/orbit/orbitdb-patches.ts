@@ -1,5 +1,19 @@
 /**
- * OrbitDB entry signatures checked by Node's own crypto (OpenSSL) instead of
+ * The two places meshmon reaches into @orbitdb/core 3.0.2 (pinned exactly:
+ * both depend on its internals).
+ *
+ * 1. Received heads kept in hand (keepReceivedHeads).
+ * A head arrives whole (pubsub or the head exchange), but OrbitDB hands the
+ * log only the decoded entry, and the log then "persists" it by hash: through
+ * Helia that is a network fetch of a block we already had in hand. Over
+ * bitswap (before block-exchange.ts) every event entry became ~19 fetches at
+ * 20 nodes, each want sent to every connected peer. While the log joins
+ * a head, the entry is kept here, and `persist` stores its bytes (re-encoded:
+ * the same dag-cbor, checked against its hash) instead of fetching them. Only
+ * entries the log has verified are persisted, so only those are stored, and
+ * a head the log already holds is never encoded.
+ *
+ * 2. OrbitDB entry signatures checked by Node's own crypto (OpenSSL) instead of
  * the pure-JS secp256k1 of @noble/curves that OrbitDB reaches through
  * @libp2p/crypto.
  *
@@ -15,6 +29,29 @@
  * goes to OrbitDB's own verify, unchanged.
  */
 import { createPublicKey, verify as ecdsaVerify, type KeyObject } from 'node:crypto'
+import { Entry, type Log, type LogEntry } from '@orbitdb/core'
+
+/** While the log joins an entry, hold it so its block is stored from hand, not fetched (see 1. above). */
+export function keepReceivedHeads (log: Log, inHand: Map<string, LogEntry>): void {
+  const join = log.joinEntry.bind(log)
+  log.joinEntry = async (entry: LogEntry): Promise<boolean> => {
+    if (inHand.has(entry.hash)) return await join(entry)
+    inHand.set(entry.hash, entry)
+    try {
+      return await join(entry)
+    } finally {
+      inHand.delete(entry.hash)
+    }
+  }
+}
+
+/** The bytes of an entry held in hand, if it encodes to its hash. */
+export async function bytesInHand (inHand: Map<string, LogEntry> | undefined, hash: string): Promise<Uint8Array | undefined> {
+  const entry = inHand?.get(hash)
+  if (entry === undefined) return undefined
+  const encoded = await Entry.encode(entry)
+  return encoded.hash === hash ? encoded.bytes : undefined
+}
 
 export type VerifyFn = (signature: string, publicKey: string, data: Uint8Array | string) => Promise<boolean>
 

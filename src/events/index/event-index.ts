@@ -1,36 +1,23 @@
 /**
- * The local, materialised view of the replicated logs, in one LevelDB at
- * DATA/events: events by time for newest-first queries with a limit (the last
+ * The local, materialised view of the replicated logs, in the events LevelDB
+ * (level.ts): events by time for newest-first queries with a limit (the last
  * 100 of 100k read in a few ms, where walking the log newest-first costs
- * ~1 ms per entry), de-duplicated by incident id, plus the OrbitDB heads and
- * entry index of each period (so dropping a period is a few range deletes,
- * and opening one opens no LevelDB of its own).
- *
- * Keys:  t!<ts>!<id> -> event JSON     d!<id> -> its t! key
- *        x!<tag>!<entry hash> -> ''    (entry indexed; tag = periodMs/period)
- *        o!<tag>!<h|i>!<key> -> bytes  (OrbitDB heads / entry index)
- *        m!count -> events held
+ * ~1 ms per entry), de-duplicated by incident id, and which log entries are
+ * indexed.
  */
-import type { Storage } from '@orbitdb/core'
-import { LevelDatastore } from 'datastore-level'
-import { BoundedSet } from './bounded-set.js'
-import { asMeshEvent, type EventQuery, type MeshEvent } from './types.js'
+import { asMeshEvent, type EventQuery, type MeshEvent } from '../types.js'
+import { end, type Level } from './level.js'
 
-type Level = LevelDatastore['db']
 type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 const EMPTY = new Uint8Array(0)
-/** just past every key starting with `prefix` ('!' + 1 = '"') */
-const end = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
 const tKey = (e: MeshEvent): string => `t!${e.ts}!${e.id}`
 /** the first t! key at or after `ms` (clamped to the epoch) */
 const tAt = (ms: number): string => `t!${new Date(Math.max(0, ms)).toISOString()}`
 /** the time bucket of a t! key */
 const bucketOf = (key: string, bucketMs: number): number => Math.floor(Date.parse(key.slice(2, key.indexOf('!', 2))) / bucketMs)
-
-export const periodTag = (periodMs: number, period: number): string => `${periodMs}/${period}`
 
 export function matchesPeer (e: MeshEvent, peer: string): boolean {
   const suffix = peer.replace(/^…/, '')
@@ -40,25 +27,19 @@ export function matchesPeer (e: MeshEvent, peer: string): boolean {
 export interface IndexedEntry { hash: string, events: MeshEvent[] }
 
 export class EventIndex {
-  readonly #store: LevelDatastore
   readonly #db: Level
   #count = 0
 
-  private constructor (store: LevelDatastore) {
-    this.#store = store
-    this.#db = store.db
+  private constructor (db: Level) {
+    this.#db = db
   }
 
-  static async open (dir: string): Promise<EventIndex> {
-    const store = new LevelDatastore(dir)
-    await store.open()
-    const index = new EventIndex(store)
-    const [count] = await index.#db.getMany(['m!count'])
+  static async open (db: Level): Promise<EventIndex> {
+    const index = new EventIndex(db)
+    const [count] = await db.getMany(['m!count'])
     index.#count = count === undefined ? 0 : Number(dec.decode(count))
     return index
   }
-
-  async close (): Promise<void> { await this.#store.close() }
 
   /** events held (distinct incidents) */
   get count (): number { return this.#count }
@@ -185,55 +166,6 @@ export class EventIndex {
     return false
   }
 
-  /**
-   * The OrbitDB storage (heads or entry index) of one period, inside this LevelDB.
-   * OrbitDB 3.0.2's joinEntry puts `true` into the entry index for the new entry
-   * and again for every entry it points to (`filter(has)` with an async `has`
-   * keeps them all): 13 separate LevelDB writes for one event at the first `down`
-   * after 20 nodes started (strace). An index key this process already wrote
-   * `true` is not written again.
-   */
-  storage (tag: string, kind: 'h' | 'i'): Storage {
-    const prefix = `o!${tag}!${kind}!`
-    const db = this.#db
-    const written = new BoundedSet()
-    return {
-      put: async (key, value) => {
-        const once = kind === 'i' && value === true
-        if (once && written.has(key)) return
-        await db.put(prefix + key, value instanceof Uint8Array ? value : enc.encode(JSON.stringify(value)))
-        if (once) written.add(key)
-      },
-      get: async (key) => (await db.getMany([prefix + key]))[0],
-      del: async (key) => { written.delete(key); await db.del(prefix + key) },
-      iterator: async function * ({ amount, reverse } = {}) {
-        for await (const [k, v] of db.iterator({ gte: prefix, lt: end(prefix), limit: amount ?? -1, reverse: reverse ?? false })) yield [k.slice(prefix.length), v]
-      },
-      merge: async () => {},
-      clear: async () => { written.clear(); await db.clear({ gte: prefix, lt: end(prefix) }) },
-      close: async () => {}
-    }
-  }
-
-  /** Tags of every period this index holds OrbitDB state for. */
-  async tags (): Promise<string[]> {
-    const out: string[] = []
-    let from = 'o!'
-    for (;;) {
-      const [key] = await this.#db.keys({ gte: from, lt: end('o!'), limit: 1 }).all()
-      if (key === undefined) return out
-      const tag = key.slice(2, key.indexOf('!', 2))
-      out.push(tag)
-      from = end(`o!${tag}!`)
-    }
-  }
-
-  /** Hashes of the entries a period's log holds (OrbitDB's entry index). */
-  async * entryHashes (tag: string): AsyncGenerator<string> {
-    const prefix = `o!${tag}!i!`
-    for await (const key of this.#db.keys({ gte: prefix, lt: end(prefix) })) yield key.slice(prefix.length)
-  }
-
   /** Forget the events in [from, until) (ISO times) and their ids; returns how many. */
   async dropEvents (from: string, until: string): Promise<number> {
     let total = 0
@@ -254,9 +186,8 @@ export class EventIndex {
     return total
   }
 
-  /** Forget a period's entry markers and OrbitDB state. */
-  async dropTag (tag: string): Promise<void> {
+  /** Forget which entries of a period were indexed (its events go by time, in dropEvents). */
+  async dropMarkers (tag: string): Promise<void> {
     await this.#db.clear({ gte: `x!${tag}!`, lt: end(`x!${tag}!`) })
-    await this.#db.clear({ gte: `o!${tag}!`, lt: end(`o!${tag}!`) })
   }
 }

@@ -26,7 +26,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import type { ComponentLogger, Libp2p, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import { CID } from 'multiformats/cid'
-import { backoffDelay } from '../backoff.js'
+import { backoffDelay } from '../../backoff.js'
 
 export const BLOCKS_PROTOCOL = '/meshmon/blocks/1.0.0'
 
