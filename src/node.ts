@@ -194,15 +194,20 @@ async function rememberAddrs (libp2p: MeshLibp2p, peerId: string, addrs: string[
   } catch {}
 }
 
+/**
+ * libp2p reports listen failures as one UnsupportedListenAddressesError whose
+ * message alone holds each address's cause (no code or cause is attached), so
+ * an address in use is read from that message.
+ */
 function listenFailure (err: any, listen: string[]): Error {
+  if (err?.name !== 'UnsupportedListenAddressesError' && err?.name !== 'NoValidAddressesError' && err?.code !== 'EADDRINUSE') return err
   const text = `${err?.message ?? err}`
-  if (/EADDRINUSE|address already in use/i.test(text) || err?.code === 'EADDRINUSE') {
+  if (err?.code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
     return new ConfigError('listen', `a listen address is already in use (${listen.join(', ')}); pick free ports with --listen`)
   }
-  if (err?.name === 'NoValidAddressesError' || /no valid addresses|could not listen/i.test(text)) {
-    return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${text}); check the addresses and ports`)
-  }
-  return err
+  // the first per-address line, e.g. "/ip4/1.2.3.4/tcp/4001: Error: listen EADDRNOTAVAIL ..."
+  const cause = text.split('\n').map(l => l.trim()).find(l => l.startsWith('/')) ?? err.name
+  return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${cause}); check the addresses and ports`)
 }
 
 /** api.listen as others reach it: a wildcard bind is reached by this host's name */

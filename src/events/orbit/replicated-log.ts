@@ -54,7 +54,7 @@ export class ReplicatedLog {
   /** Helia and OrbitDB; cold, createOrbitDB alone took ~70 ms here (two secp256k1 signatures for its identity). */
   async open (): Promise<void> {
     try {
-      this.#helia = await createEventsHelia(this.#c.libp2p, this.#c.datastore, join(this.#init.dataDir, 'blocks'))
+      this.#helia = await createEventsHelia(this.#c.libp2p, this.#c.datastore, join(this.#init.dataDir, 'blocks'), this.#c.log)
       const directory = join(this.#init.dataDir, 'orbitdb')
       // the keystore where createOrbitDB would put it; identities stored through blockStorage (see there)
       const identities = await Identities({
