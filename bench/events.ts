@@ -40,8 +40,9 @@ async function benchNode (meshKey: Uint8Array, dirs: string[], init: Partial<Eve
   dirs.push(dataDir)
   const datastore = new LevelDatastore(join(dataDir, 'datastore'))
   await datastore.open()
-  const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey: meshKey, listen: ['/ip4/127.0.0.1/tcp/0'], datastore })
-  const components = { libp2p, datastore, log: quiet, peerId: libp2p.peerId.toString() }
+  const privateKey = await generateKeyPair('Ed25519')
+  const libp2p = await createMeshLibp2p({ privateKey, swarmKey: meshKey, listen: ['/ip4/127.0.0.1/tcp/0'], datastore })
+  const components = { libp2p, datastore, log: quiet, peerId: libp2p.peerId.toString(), privateKey }
   const full: EventLogInit = { dataDir, meshKey, retentionMs: 7 * 86_400_000, ...init }
   const node: BenchNode = {
     libp2p, datastore, dataDir, log: await ready(await openEventLog(components, full)),

@@ -84,7 +84,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     const eventLog = log.child({ component: 'events' })
     const events = await openEventLog(
-      { libp2p, datastore, log: eventLog, peerId },
+      { libp2p, datastore, log: eventLog, peerId, privateKey },
       { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
@@ -113,6 +113,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const metrics = metricsEndpoint(table, {
       alertmanagerSends: () => alerts.sends(),
       eventlogEntries: () => events.count(),
+      eventsRefused: () => events.refused(),
       peerId,
       name: config.name,
       gossip: () => heartbeat.stats,

@@ -5,9 +5,8 @@
  * (retention.ts). Every index write goes through one lock, local and
  * replicated alike.
  */
-import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { LogEntry } from '@orbitdb/core'
 import type { Datastore } from 'interface-datastore'
 import type { Logger } from 'pino'
@@ -20,7 +19,11 @@ import { OrbitState } from './orbit/state-storage.js'
 import { meshId, periodFor, periodOf } from './periods.js'
 import { Retention } from './retention.js'
 import { EventSync, type SyncStats } from './sync/event-sync.js'
-import type { EventInput, EventQuery, EventType, MeshEvent } from './types.js'
+import { addCounts, type RefusalCounts } from './sync/intake.js'
+import type { QuotaInit } from './sync/quota.js'
+import { EVENT_BOUNDS, eventBytes } from './trust/bounds.js'
+import { writeEvent } from './trust/write.js'
+import type { EventInput, EventQuery, EventType, MeshEvent, SignedEvent } from './types.js'
 
 export interface EventLogComponents {
   libp2p: Libp2p
@@ -28,6 +31,8 @@ export interface EventLogComponents {
   datastore: Datastore
   log: Logger
   peerId: string
+  /** the node's libp2p key: it signs the events this node writes */
+  privateKey: PrivateKey
 }
 
 export interface EventLogInit extends BatcherInit {
@@ -41,7 +46,13 @@ export interface EventLogInit extends BatcherInit {
   periodMs?: number
   /** fetch missing events from peers' indexes in bulk (sync/); off only to measure OrbitDB alone @default true */
   indexSync?: boolean
+  /** events one peer may send by index sync per window (sync/quota.ts) */
+  syncQuota?: QuotaInit
 }
+
+/** Events refused, by how they came and why (trust/check.ts). */
+// a type, not an interface: it passes where a record of records is wanted (metrics)
+export type RefusedEvents = { sync: RefusalCounts, log: RefusalCounts }
 
 export interface PeriodInfo { period: number, address: string, entries: string[] }
 
@@ -63,6 +74,8 @@ export interface EventLog {
   readonly periodMs: number
   /** what index sync with peers did */
   syncStats: () => SyncStats
+  /** events refused from peers: by index sync, and in replicated log entries */
+  refused: () => RefusedEvents
   stop: () => Promise<void>
 }
 
@@ -70,7 +83,9 @@ class MeshEventLog implements EventLog {
   readonly periodMs: number
   readonly #c: EventLogComponents
   readonly #init: EventLogInit
-  readonly #batcher: EntryBatcher<MeshEvent>
+  readonly #batcher: EntryBatcher<SignedEvent>
+  /** events refused in replicated log entries */
+  readonly #refusedInLog: RefusalCounts = {}
   #level!: EventsLevel
   #index!: EventIndex
   #state!: OrbitState
@@ -103,11 +118,11 @@ class MeshEventLog implements EventLog {
         libp2p: this.#c.libp2p,
         log: this.#c.log,
         store: {
-          bucketCounts: async (bucketMs, notBefore) => await index.bucketCounts(bucketMs, notBefore),
-          eventTexts: (bucketMs, buckets, notBefore) => index.eventTexts(bucketMs, buckets, notBefore),
-          ingest: async events => await this.#exclusive(async () => this.#stopped ? 0 : await index.ingestEvents(events))
+          bucketCounts: async (bucketMs, notBefore, notAfter) => await index.bucketCounts(bucketMs, notBefore, notAfter),
+          eventTexts: (bucketMs, buckets, notBefore, notAfter) => index.eventTexts(bucketMs, buckets, notBefore, notAfter),
+          ingest: async events => await this.#exclusive(async () => this.#stopped ? { added: 0, replaces: 0 } : await index.ingestEvents(events))
         }
-      }, { retentionMs: this.#init.retentionMs, bucketMs: this.periodMs })
+      }, { retentionMs: this.#init.retentionMs, bucketMs: this.periodMs, quota: this.#init.syncQuota })
       await this.#sync.start()
     }
     this.#replicated = new ReplicatedLog({
@@ -134,10 +149,16 @@ class MeshEventLog implements EventLog {
 
   count (): number { return this.#index.count }
 
-  syncStats (): SyncStats { return { ...(this.#sync?.stats ?? { exchanges: 0, added: 0, served: 0, failed: 0 }) } }
+  syncStats (): SyncStats {
+    const s = this.#sync?.stats ?? { exchanges: 0, added: 0, served: 0, failed: 0, refused: {}, cutOff: 0 }
+    return { ...s, refused: { ...s.refused } }
+  }
+
+  refused (): RefusedEvents { return { sync: { ...this.#sync?.stats.refused }, log: { ...this.#refusedInLog } } }
 
   async query (q: EventQuery = {}): Promise<MeshEvent[]> {
-    return await this.#index.query(q, Date.now() - this.#init.retentionMs)
+    const now = Date.now()
+    return await this.#index.query(q, now - this.#init.retentionMs, now + EVENT_BOUNDS.futureMs)
   }
 
   async has (id: string): Promise<boolean> { return await this.#index.has(id) }
@@ -146,13 +167,12 @@ class MeshEventLog implements EventLog {
     return await this.#index.hasNear(type, peer, tsMs, windowMs)
   }
 
+  /** Checked and signed (trust/write.ts), then batched into an entry. */
   async append (input: EventInput): Promise<MeshEvent> {
     if (this.#stopped) throw new Error('the event log is stopped')
-    const e = this.#normalise(input)
-    const ts = Date.parse(e.ts)
-    if (ts < Date.now() - this.#init.retentionMs) throw new Error(`event ${e.id} at ${e.ts} is older than the retention`)
-    const bytes = Buffer.byteLength(JSON.stringify(e))
-    await this.#batcher.add(periodOf(ts, this.periodMs), e, bytes)
+    const signed = await writeEvent(input, { peerId: this.#c.peerId, privateKey: this.#c.privateKey, retentionMs: this.#init.retentionMs })
+    await this.#batcher.add(periodOf(Date.parse(signed.ts), this.periodMs), signed, eventBytes(signed))
+    const { sig, ...e } = signed
     return e
   }
 
@@ -190,23 +210,6 @@ class MeshEventLog implements EventLog {
     await this.#level.close().catch(() => {})
   }
 
-  #normalise (input: EventInput): MeshEvent {
-    const labels = JSON.stringify(input.labels ?? {}).length > 4096 ? {} : { ...input.labels }
-    const subject = input.subject.check === undefined
-      ? { peer: input.subject.peer, name: input.subject.name }
-      : { peer: input.subject.peer, name: input.subject.name, check: input.subject.check }
-    return {
-      id: input.id ?? randomBytes(12).toString('hex'),
-      ts: new Date(input.ts === undefined ? Date.now() : Date.parse(input.ts)).toISOString(),
-      type: input.type,
-      severity: input.severity,
-      source: input.source ?? this.#c.peerId,
-      subject,
-      message: input.message.length > 2000 ? input.message.slice(0, 1999) + '…' : input.message,
-      labels
-    }
-  }
-
   /** Serialise every index write: local entries and replicated ones. */
   async #exclusive<T> (fn: () => Promise<T>): Promise<T> {
     const run = this.#serial.then(fn, fn)
@@ -214,7 +217,7 @@ class MeshEventLog implements EventLog {
     return await run
   }
 
-  async #writeEntry (period: number, events: MeshEvent[]): Promise<void> {
+  async #writeEntry (period: number, events: SignedEvent[]): Promise<void> {
     await this.#ready
     const payload: EntryPayload = { v: 1, events }
     const { p, entry } = await this.#replicated.add(period, payload)
@@ -228,8 +231,14 @@ class MeshEventLog implements EventLog {
     try {
       await this.#exclusive(async () => {
         if (this.#stopped) return
-        const added = await indexEntries(this.#index, tag, await unindexedEntries(db, this.#index, tag, roots))
+        const now = Date.now()
+        const refused: RefusalCounts = {}
+        const added = await indexEntries(this.#index, tag, await unindexedEntries(db, this.#index, tag, roots), { now, notBefore: now - this.#init.retentionMs }, refused)
         if (added > 0 && !own) this.#c.log.debug({ added, period: tag }, 'events indexed')
+        if (Object.keys(refused).length > 0) {
+          addCounts(this.#refusedInLog, refused)
+          this.#c.log.warn({ refused, period: tag }, 'events in replicated log entries refused (unsigned, forged, oversized or misdated): not indexed')
+        }
       })
     } catch (err: any) {
       if (own) throw err

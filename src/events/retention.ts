@@ -12,6 +12,7 @@ import { parseTag, periodTag } from './index/level.js'
 import type { ReplicatedLog } from './orbit/replicated-log.js'
 import type { OrbitState } from './orbit/state-storage.js'
 import { livePeriods, periodBounds } from './periods.js'
+import { EVENT_BOUNDS } from './trust/bounds.js'
 
 export interface RetentionComponents {
   replicated: ReplicatedLog
@@ -76,6 +77,10 @@ export class Retention {
     const [oldest] = periodBounds(Math.min(...live), periodMs)
     const events = await this.#c.exclusive(async () => await index.dropEvents(new Date(0).toISOString(), oldest))
     if (events > 0) log.info({ events, before: oldest }, 'events past retention dropped')
+    // dated far ahead: only an older version took those in (they are refused now); they would top every query
+    const ahead = new Date(this.#now() + EVENT_BOUNDS.futureMs).toISOString()
+    const future = await this.#c.exclusive(async () => await index.dropEvents(ahead, '~'))
+    if (future > 0) log.warn({ events: future, after: ahead }, 'events dated ahead of the clock dropped')
   }
 
   /** Drop a period's log, its entry blocks, its OrbitDB state and its index markers (its events go by time). */

@@ -15,6 +15,8 @@ export interface SelfSources {
   eventlogEntries?: () => number
   /** present once alerting exists: sends by result */
   alertmanagerSends?: () => Record<string, number>
+  /** present once the event log exists: events from peers refused, by how they came (sync, log) and why */
+  eventsRefused?: () => Record<string, Partial<Record<string, number>>>
 }
 
 export interface SelfMetrics {
@@ -53,6 +55,16 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
       collect () {
         this.reset()
         for (const [result, n] of Object.entries(sends())) this.inc({ result }, n)
+      }
+    })
+  }
+  const refused = s.eventsRefused
+  if (refused !== undefined) {
+    new Counter({
+      name: 'meshmon_events_refused_total', help: 'events from peers refused (unsigned, forged, oversized, misdated, over quota, replacing a held incident), by path and reason', labelNames: ['via', 'reason'], registers,
+      collect () {
+        this.reset()
+        for (const [via, reasons] of Object.entries(refused())) for (const [reason, n] of Object.entries(reasons)) this.inc({ via, reason }, n ?? 0)
       }
     })
   }

@@ -15,7 +15,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openEventsLevel } from '../../src/events/index/level.js'
 import { blockStorage } from '../../src/events/orbit/block-storage.js'
-import { BoundedSet } from '../../src/events/orbit/bounded-set.js'
+import { BoundedSet } from '../../src/events/bounded-set.js'
 import { OrbitState } from '../../src/events/orbit/state-storage.js'
 
 describe('repeated OrbitDB writes', () => {

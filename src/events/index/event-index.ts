@@ -5,7 +5,7 @@
  * ~1 ms per entry), de-duplicated by incident id, and which log entries are
  * indexed.
  */
-import { asMeshEvent, type EventQuery, type MeshEvent } from '../types.js'
+import { asMeshEvent, type EventQuery, type MeshEvent, type SignedEvent } from '../types.js'
 import { end, type Level } from './level.js'
 
 type Op = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
@@ -24,7 +24,7 @@ export function matchesPeer (e: MeshEvent, peer: string): boolean {
   return e.subject.peer === peer || e.subject.name === peer || (suffix.length >= 4 && e.subject.peer.endsWith(suffix))
 }
 
-export interface IndexedEntry { hash: string, events: MeshEvent[] }
+export interface IndexedEntry { hash: string, events: SignedEvent[] }
 
 export class EventIndex {
   readonly #db: Level
@@ -58,48 +58,70 @@ export class EventIndex {
    * Index the events of log entries, in one atomic batch (entry markers with
    * their events, so a crash never marks an entry whose events are missing).
    * Entries must come ancestors first. Duplicates of an incident keep the
-   * earliest report. Returns how many new events were added.
+   * earliest report (two writers of one incident converge on every node).
+   * Returns how many new events were added.
    */
   async ingest (tag: string, entries: IndexedEntry[]): Promise<number> {
-    return await this.#ingest(entries.flatMap(e => e.events), entries.map(entry => `x!${tag}!${entry.hash}`))
+    return (await this.#ingest(entries.flatMap(e => e.events), entries.map(entry => `x!${tag}!${entry.hash}`), true)).added
   }
 
   /**
    * Index events that came without their log entries (a peer's index, see
-   * sync.ts): no entry is marked, so when the entries replicate they are
-   * indexed as usual and their events, already held, are not counted twice.
+   * sync/): no entry is marked, so when the entries replicate they are indexed
+   * as usual and their events, already held, are not counted twice. An id
+   * already held is never replaced this way: `replaces` counts the events that
+   * would have (another version of a held incident), the same one again is not.
    */
-  async ingestEvents (events: MeshEvent[]): Promise<number> {
-    return await this.#ingest(events, [])
+  async ingestEvents (events: SignedEvent[]): Promise<{ added: number, replaces: number }> {
+    return await this.#ingest(events, [], false)
   }
 
-  async #ingest (events: MeshEvent[], markers: string[]): Promise<number> {
+  async #ingest (events: MeshEvent[], markers: string[], replace: boolean): Promise<{ added: number, replaces: number }> {
     const ops: Op[] = []
     const latest = new Map<string, string | undefined>()
     const ids = [...new Set(events.map(e => e.id))]
     const stored = ids.length === 0 ? [] : await this.#db.getMany(ids.map(id => `d!${id}`))
     ids.forEach((id, i) => { const v = stored[i]; latest.set(id, v === undefined ? undefined : dec.decode(v)) })
+    const held = replace ? new Map<string, string | undefined>() : await this.#sigs(events.filter(e => latest.get(e.id) !== undefined).map(e => latest.get(e.id) as string))
     let added = 0
+    let replaces = 0
     for (const e of events) {
       const key = tKey(e)
       const existing = latest.get(e.id)
+      if (existing !== undefined && !replace) {
+        if (held.get(existing) !== (e as SignedEvent).sig) replaces++
+        continue
+      }
       if (existing !== undefined && existing <= key) continue
       if (existing === undefined) added++
       else ops.push({ type: 'del', key: existing })
       ops.push({ type: 'put', key, value: enc.encode(JSON.stringify(e)) }, { type: 'put', key: `d!${e.id}`, value: enc.encode(key) })
       latest.set(e.id, key)
+      held.set(key, (e as SignedEvent).sig)
     }
     for (const key of markers) ops.push({ type: 'put', key, value: EMPTY })
     ops.push({ type: 'put', key: 'm!count', value: enc.encode(String(this.#count + added)) })
     await this.#db.batch(ops)
     this.#count += added
-    return added
+    return { added, replaces }
   }
 
-  /** Events held per time bucket (index = floor(ts / bucketMs)), from `notBefore` on. */
-  async bucketCounts (bucketMs: number, notBefore: number): Promise<Map<number, number>> {
+  /** The signatures of the events stored at these t! keys. */
+  async #sigs (keys: string[]): Promise<Map<string, string | undefined>> {
+    const out = new Map<string, string | undefined>()
+    const unique = [...new Set(keys)]
+    const values = unique.length === 0 ? [] : await this.#db.getMany(unique)
+    unique.forEach((key, i) => {
+      const v = values[i]
+      out.set(key, v === undefined ? undefined : (JSON.parse(dec.decode(v)) as Partial<SignedEvent>).sig)
+    })
+    return out
+  }
+
+  /** Events held per time bucket (index = floor(ts / bucketMs)), in [notBefore, notAfter). */
+  async bucketCounts (bucketMs: number, notBefore: number, notAfter: number): Promise<Map<number, number>> {
     const counts = new Map<number, number>()
-    const it = this.#db.keys({ gte: tAt(notBefore), lt: end('t!') })
+    const it = this.#db.keys({ gte: tAt(notBefore), lt: tAt(notAfter) })
     try {
       for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) {
         for (const key of batch) {
@@ -111,15 +133,21 @@ export class EventIndex {
     return counts
   }
 
-  /** The stored JSON of the events in `buckets`, from `notBefore` on, oldest first, `size` at a time. */
-  async * eventTexts (bucketMs: number, buckets: Set<number>, notBefore: number, size = 500): AsyncGenerator<string[]> {
-    const it = this.#db.iterator({ gte: tAt(notBefore), lt: end('t!') })
+  /**
+   * The stored JSON of the signed events in `buckets`, in [notBefore, notAfter),
+   * oldest first, `size` at a time (events stored unsigned by an older version
+   * stay here but are not passed on: peers would refuse them).
+   */
+  async * eventTexts (bucketMs: number, buckets: Set<number>, notBefore: number, notAfter: number, size = 500): AsyncGenerator<string[]> {
+    const it = this.#db.iterator({ gte: tAt(notBefore), lt: tAt(notAfter) })
     try {
       let out: string[] = []
       for (let batch = await it.nextv(size); batch.length > 0; batch = await it.nextv(size)) {
         for (const [key, value] of batch) {
           if (!buckets.has(bucketOf(key, bucketMs))) continue
-          out.push(dec.decode(value))
+          const text = dec.decode(value)
+          if (!text.includes('"sig":"')) continue
+          out.push(text)
           if (out.length >= size) { yield out; out = [] }
         }
       }
@@ -127,8 +155,8 @@ export class EventIndex {
     } finally { await it.close() }
   }
 
-  /** Newest first, never older than `notBefore` (retention). */
-  async query (q: EventQuery, notBefore: number): Promise<MeshEvent[]> {
+  /** Newest first, in [notBefore, notAfter): never past the retention, nor dated far ahead. */
+  async query (q: EventQuery, notBefore: number, notAfter: number): Promise<MeshEvent[]> {
     const low = Math.max(q.since ?? 0, notBefore, 0)
     const limit = q.limit ?? 100
     const out: MeshEvent[] = []
@@ -136,7 +164,7 @@ export class EventIndex {
     // scans 100k events in ~0.6-0.7 s, was ~1.3 s with one await per event and a parse each
     const types = q.type?.map(t => `"type":"${t}"`)
     const peerText = q.peer === undefined || /["\\]/.test(q.peer) ? undefined : q.peer.replace(/^…/, '')
-    const it = this.#db.iterator({ gte: tAt(low), lt: end('t!'), reverse: true })
+    const it = this.#db.iterator({ gte: tAt(low), lt: tAt(notAfter), reverse: true })
     try {
       for (let size = limit + 1; out.length < limit; size = Math.min(size * 2, 1000)) {
         const batch = await it.nextv(size)
@@ -166,7 +194,7 @@ export class EventIndex {
     return false
   }
 
-  /** Forget the events in [from, until) (ISO times) and their ids; returns how many. */
+  /** Forget the events in [from, until) (ISO times, or '~' for no end) and their ids; returns how many. */
   async dropEvents (from: string, until: string): Promise<number> {
     let total = 0
     let ops: Op[] = []

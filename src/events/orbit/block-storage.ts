@@ -8,7 +8,7 @@ import type { LogEntry, Storage } from '@orbitdb/core'
 import type { LevelBlockstore } from 'blockstore-level'
 import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
-import { BoundedSet } from './bounded-set.js'
+import { BoundedSet } from '../bounded-set.js'
 import { bytesInHand } from './orbitdb-patches.js'
 
 /**

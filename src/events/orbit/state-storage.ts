@@ -4,7 +4,7 @@
  */
 import type { Storage } from '@orbitdb/core'
 import { end, type Level } from '../index/level.js'
-import { BoundedSet } from './bounded-set.js'
+import { BoundedSet } from '../bounded-set.js'
 
 const enc = new TextEncoder()
 

@@ -11,27 +11,32 @@
  *
  * OrbitDB stays the log of record: its replication runs as before and brings
  * the entries; the index keeps one event per id, so events that arrived both
- * ways are held once. Only swarm members can open this protocol (pnet), the
- * same members that may write any event to the log.
- *
- * The messages are in protocol.ts. Every event is checked as a log entry's event is; a bad message ends the
- * exchange with that peer (logged), and what was valid before it is kept.
+ * ways are held once, and sync never replaces an incident held here. Only
+ * swarm members can open this protocol (pnet), but a member is not trusted
+ * further: every event must be signed by its source and within the bounds
+ * (intake.ts), and a peer sends at most its quota. A bad message or event
+ * ends the exchange and cuts the peer off (logged); what it sent before is
+ * kept. The messages are in protocol.ts.
  */
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import type { Logger } from 'pino'
-import { asMeshEvent, type MeshEvent } from '../types.js'
-import { EXCHANGE_TIMEOUT_MS, MAX_EVENTS, MAX_FUTURE_MS, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, parseJson, parseRequest, SYNC_PROTOCOL, SyncError } from './protocol.js'
+import { EVENT_BOUNDS } from '../trust/bounds.js'
+import { EventRefusedError } from '../trust/check.js'
+import type { SignedEvent } from '../types.js'
+import { addCounts, Intake, type RefusalCounts } from './intake.js'
+import { EXCHANGE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, parseJson, parseRequest, SYNC_PROTOCOL, SyncError } from './protocol.js'
+import { PeerQuota, type QuotaInit } from './quota.js'
 
 export { SYNC_PROTOCOL } from './protocol.js'
 
 const enc = new TextEncoder()
 
 export interface SyncStore {
-  bucketCounts: (bucketMs: number, notBefore: number) => Promise<Map<number, number>>
-  eventTexts: (bucketMs: number, buckets: Set<number>, notBefore: number) => AsyncIterable<string[]>
-  /** index events; returns how many were new */
-  ingest: (events: MeshEvent[]) => Promise<number>
+  bucketCounts: (bucketMs: number, notBefore: number, notAfter: number) => Promise<Map<number, number>>
+  eventTexts: (bucketMs: number, buckets: Set<number>, notBefore: number, notAfter: number) => AsyncIterable<string[]>
+  /** index events, never replacing a held id; how many were new, and how many would have replaced one */
+  ingest: (events: SignedEvent[]) => Promise<{ added: number, replaces: number }>
 }
 
 export interface SyncStats {
@@ -41,8 +46,12 @@ export interface SyncStats {
   added: number
   /** events sent to peers */
   served: number
-  /** exchanges that failed (peer gone, timeout, bad message) */
+  /** exchanges that failed (peer gone, timeout, bad message, refused event) */
   failed: number
+  /** events refused, by reason */
+  refused: RefusalCounts
+  /** times a peer was cut off (a bad event, or its quota passed) */
+  cutOff: number
 }
 
 export interface EventSyncComponents {
@@ -55,12 +64,15 @@ export interface EventSyncInit {
   retentionMs: number
   /** bucket length: the log's period */
   bucketMs: number
+  /** events one peer may send per window (quota.ts) */
+  quota?: QuotaInit
 }
 
 export class EventSync {
-  readonly stats: SyncStats = { exchanges: 0, added: 0, served: 0, failed: 0 }
+  readonly stats: SyncStats = { exchanges: 0, added: 0, served: 0, failed: 0, refused: {}, cutOff: 0 }
   readonly #c: EventSyncComponents
   readonly #init: EventSyncInit
+  readonly #quota: PeerQuota
   readonly #queue: string[] = []
   readonly #queued = new Set<string>()
   readonly #stop = new AbortController()
@@ -72,6 +84,7 @@ export class EventSync {
   constructor (components: EventSyncComponents, init: EventSyncInit) {
     this.#c = components
     this.#init = init
+    this.#quota = new PeerQuota(init.quota)
   }
 
   async start (): Promise<void> {
@@ -107,7 +120,8 @@ export class EventSync {
       for (let id = this.#queue.shift(); id !== undefined && this.#started; id = this.#queue.shift()) {
         this.#queued.delete(id)
         const peer = this.#c.libp2p.getPeers().find(p => p.toString() === id)
-        if (peer !== undefined) await this.syncWith(peer).catch(() => {})
+        if (peer !== undefined && this.#quota.isCutOff(id)) this.#c.log.debug({ peer: id }, 'index sync skipped: the peer is cut off until its quota window ends')
+        else if (peer !== undefined) await this.syncWith(peer).catch(() => {})
       }
     } finally {
       // in the same turn as the last look at the queue: an enqueue after this starts a new drain
@@ -119,12 +133,15 @@ export class EventSync {
   async syncWith (peer: PeerId): Promise<number> {
     const signal = this.#exchangeSignal()
     const t0 = performance.now()
+    const id = peer.toString()
     let stream: Stream | undefined
     let added = 0
     let received = 0
+    const now = Date.now()
+    const notBefore = now - this.#init.retentionMs
+    const intake = new Intake(id, this.#quota, { now, notBefore })
     try {
-      const notBefore = Date.now() - this.#init.retentionMs
-      const counts = await this.#c.store.bucketCounts(this.#init.bucketMs, notBefore)
+      const counts = await this.#c.store.bucketCounts(this.#init.bucketMs, notBefore, now + EVENT_BOUNDS.futureMs)
       stream = await this.#c.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
       const request = { v: 1, bucketMs: this.#init.bucketMs, notBefore: new Date(notBefore).toISOString(), counts: Object.fromEntries(counts) }
@@ -134,31 +151,31 @@ export class EventSync {
         if (msg.done === true) break
         if (!Array.isArray(msg.events)) throw new SyncError('answer has neither events nor done')
         received += msg.events.length
-        if (received > MAX_EVENTS) throw new SyncError(`answer has more than ${MAX_EVENTS} events`)
-        const events: MeshEvent[] = []
-        const latest = Date.now() + MAX_FUTURE_MS
-        for (const raw of msg.events as unknown[]) {
-          const e = asMeshEvent(raw)
-          if (e === undefined) throw new SyncError(`answer holds an invalid event: ${JSON.stringify(raw).slice(0, 120)}`)
-          const ts = Date.parse(e.ts)
-          if (ts < notBefore) continue
-          if (ts > latest) throw new SyncError(`answer holds an event from ${e.ts}, more than a day ahead`)
-          events.push(e)
-        }
-        if (events.length > 0) added += await this.#c.store.ingest(events)
+        const events = await intake.take(msg.events)
+        if (events.length === 0) continue
+        const r = await this.#c.store.ingest(events)
+        added += r.added
+        intake.count('replaces', r.replaces)
       }
       await stream.close({ signal })
       this.stats.exchanges++
-      this.stats.added += added
       const ms = Math.round(performance.now() - t0)
-      if (added > 0) this.#c.log.info({ peer: peer.toString(), added, received, ms }, 'events caught up from a peer\'s index')
+      if (added > 0) this.#c.log.info({ peer: id, added, received, ms }, 'events caught up from a peer\'s index')
+      if (Object.keys(intake.refused).length > 0) this.#c.log.info({ peer: id, refused: intake.refused }, 'events from a peer\'s index refused: past the retention, or another version of an incident held here')
       return added
     } catch (err: any) {
       this.stats.failed++
-      this.stats.added += added
       stream?.abort(err)
-      this.#ended(err, { peer: peer.toString(), added }, 'event index sync with a peer ended early')
+      if (err instanceof EventRefusedError) {
+        this.stats.cutOff++
+        this.#c.log.warn({ peer: id, reason: err.reason, err: err.message, added }, 'peer cut off from index sync: it sent an event this node refuses (what it sent before is kept)')
+      } else {
+        this.#ended(err, { peer: id, added }, 'event index sync with a peer ended early')
+      }
       throw err
+    } finally {
+      this.stats.added += added
+      addCounts(this.stats.refused, intake.refused)
     }
   }
 
@@ -169,7 +186,8 @@ export class EventSync {
       const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
       const req = parseRequest((await lp.read({ signal })).subarray())
       const notBefore = Math.max(req.notBefore, Date.now() - this.#init.retentionMs)
-      const ours = await this.#c.store.bucketCounts(req.bucketMs, notBefore)
+      const notAfter = Date.now() + EVENT_BOUNDS.futureMs
+      const ours = await this.#c.store.bucketCounts(req.bucketMs, notBefore, notAfter)
       const buckets = new Set([...ours].filter(([b, n]) => n > (req.counts.get(b) ?? 0)).map(([b]) => b))
       if (buckets.size > 0) {
         // up to 500 events a message, and never near the reader's 4 MiB limit
@@ -181,7 +199,7 @@ export class EventSync {
           chunk = []
           bytes = 0
         }
-        for await (const texts of this.#c.store.eventTexts(req.bucketMs, buckets, notBefore)) {
+        for await (const texts of this.#c.store.eventTexts(req.bucketMs, buckets, notBefore, notAfter)) {
           for (const text of texts) {
             if (bytes + text.length * 3 > MAX_MESSAGE_BYTES / 4 && chunk.length > 0) await flush()
             chunk.push(text)

@@ -12,11 +12,7 @@ export const SYNC_PROTOCOL = '/meshmon/events-sync/1.0.0'
 export const MAX_BUCKETS = 10_000
 export const MAX_REQUEST_BYTES = 1 << 20
 export const MAX_MESSAGE_BYTES = 4 << 20
-/** events taken from one peer in one exchange */
-export const MAX_EVENTS = 1_000_000
 export const EXCHANGE_TIMEOUT_MS = 120_000
-/** events from a clock this far ahead are refused */
-export const MAX_FUTURE_MS = 86_400_000
 
 /** a peer's request or answer that breaks the protocol */
 export class SyncError extends Error {
