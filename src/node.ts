@@ -30,7 +30,6 @@ import { nextBoot } from './mesh/boot.js'
 import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
-import { WriteBehindDatastore } from './mesh/peer-datastore.js'
 import { skipRedundantRelays } from './mesh/relay-filter.js'
 import { AGENT } from './version.js'
 
@@ -74,10 +73,8 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     if (config.listen.some(a => a.includes('/ws'))) {
       log.warn('a WebSockets listen address is configured, but pnet over WebSockets does not connect with this libp2p version (see README, WebSockets); peers must use TCP')
     }
-    // the peer store writes on every stream: it gets a write-behind layer over LevelDB (see peer-datastore.ts)
-    const peerDatastore = new WriteBehindDatastore(datastore)
-    stack.push(async () => { await peerDatastore.flush() })
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore: peerDatastore })
+    // the peer store persists in the same LevelDB: peers met are remembered for the next start
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
