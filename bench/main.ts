@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics] [-- --heartbeat 5s]`: prints a table per
- * part and writes everything as JSON under bench-results/. Numbers, not tests.
+ * part and writes everything as JSON under bench-results/. Numbers, not tests. `--only patches` (not in
+ * the default set: it runs the mesh bench five times) measures each library patch.
  */
 import '../src/shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -12,6 +13,7 @@ import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
+import { benchPatches } from './patches.js'
 
 const { values } = parseArgs({
   options: {
@@ -58,6 +60,15 @@ if (parts.has('mesh')) {
     table([{ ...r }])
     ;(result.mesh ??= [] as unknown[]) as unknown[]
     ;(result.mesh as unknown[]).push(r)
+  }
+}
+if (parts.has('patches')) {
+  for (const n of (values.nodes ?? '10').split(',').map(Number)) {
+    console.log(`\nlibrary patches: mesh of ${n} processes with all on, then each off (heartbeat ${values.heartbeat})`)
+    const rows = await benchPatches(n, Number(values.window) * 1000, s => { console.log(s) }, Number(values.settle) * 1000, values.heartbeat)
+    for (const r of rows) { console.log(`- off: ${r.off}`); table([{ ...r }]) }
+    ;(result.patches ??= [] as unknown[]) as unknown[]
+    ;(result.patches as unknown[]).push({ nodes: n, rows })
   }
 }
 if (parts.has('alerts')) {

@@ -75,9 +75,10 @@ async function startupSettled (cluster: Cluster, deadline: number): Promise<{ ok
   }, Math.max(0, deadline - Date.now()), 1000).catch(() => ({ ok: false, at: Date.now() }))
 }
 
-export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s'): Promise<MeshBenchResult> {
+/** `args`: more flags for every node (e.g. --patches-off yamux-window) */
+export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s', args: string[] = []): Promise<MeshBenchResult> {
   const cluster = await new Cluster().init()
-  const extra = ['--heartbeat-interval', heartbeat]
+  const extra = ['--heartbeat-interval', heartbeat, ...args]
   try {
     const t0 = Date.now()
     await cluster.start('node-00', extra)

@@ -31,6 +31,7 @@ import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
 import { skipRedundantRelays } from './mesh/relay-filter.js'
+import { Patches } from './patches.js'
 import { AGENT } from './version.js'
 
 export interface MeshNode {
@@ -73,15 +74,17 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     if (config.listen.some(a => a.includes('/ws'))) {
       log.warn('a WebSockets listen address is configured, but pnet over WebSockets does not connect with this libp2p version (see README, WebSockets); peers must use TCP')
     }
+    // library patches: each checked as it is installed, and reported (patches.ts)
+    const patches = new Patches(config.patchesOff, log.child({ component: 'patches' }))
     // the peer store persists in the same LevelDB: peers met are remembered for the next start
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore })
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
 
     const eventLog = log.child({ component: 'events' })
     const events = await openEventLog(
-      { libp2p, datastore, log: eventLog, peerId, privateKey },
+      { libp2p, datastore, log: eventLog, peerId, privateKey, patches },
       { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
@@ -111,6 +114,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       alertmanagerSends: () => alerts.sends(),
       eventlogEntries: () => events.count(),
       eventsRefused: () => events.refused(),
+      patches: () => patches.status(),
       peerId,
       name: config.name,
       gossip: () => heartbeat.stats,

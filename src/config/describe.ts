@@ -105,7 +105,7 @@ function typeText (l: Layers): string {
     else if (b instanceof z.ZodBoolean) t = 'boolean'
     else if (b instanceof z.ZodEnum) t = `one of ${(b.options as string[]).join(', ')}`
     else if (b instanceof z.ZodLiteral) t = String(b.value)
-    else if (b instanceof z.ZodArray) t = `list of ${typeText(peel(b.element))}`
+    else if (b instanceof z.ZodArray) t = peel(b.element).base instanceof z.ZodEnum ? `list, each ${typeText(peel(b.element))}` : `list of ${typeText(peel(b.element))}`
     else if (b instanceof z.ZodRecord) t = `map of ${typeText(peel(b._def.valueType))}`
     else t = String(b._def.typeName ?? 'value').replace(/^Zod/, '').toLowerCase()
   }

@@ -11,6 +11,7 @@
 import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { PATCH_NAMES } from '../patches.js'
 import { setting } from './describe.js'
 import { parseDuration } from './duration.js'
 
@@ -150,7 +151,11 @@ export const configSchema = z.object({
       seen.add(c.name)
     })
   }),
-  logLevel: setting(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'), { flag: '--log-level <level>', doc: 'logs go to stderr as JSON lines' })
+  logLevel: setting(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'), { flag: '--log-level <level>', doc: 'logs go to stderr as JSON lines' }),
+  patchesOff: setting(z.array(z.enum(PATCH_NAMES, { errorMap: () => ({ message: `must be one of ${PATCH_NAMES.join(', ')}` }) })).default([]), {
+    flag: '--patches-off <patch>',
+    doc: 'library patches not to install (each saves CPU or writes, see docs/decisions/; off to measure it, or if an upgrade misbehaves); meshmon_patch_active{patch} shows which are on'
+  })
 }).strict()
 
 export type ConfigInput = z.input<typeof configSchema>

@@ -12,6 +12,7 @@ import type { Datastore } from 'interface-datastore'
 import type { Logger } from 'pino'
 import { EntryBatcher, type BatcherInit } from './batcher.js'
 import { indexEntries, unindexedEntries, type EntryPayload } from './entries.js'
+import type { Patches } from '../patches.js'
 import { EventIndex } from './index/event-index.js'
 import { openEventsLevel, type EventsLevel } from './index/level.js'
 import { ReplicatedLog, type PeriodLog } from './orbit/replicated-log.js'
@@ -33,6 +34,8 @@ export interface EventLogComponents {
   peerId: string
   /** the node's libp2p key: it signs the events this node writes */
   privateKey: PrivateKey
+  /** which library patches to install, and where they report (src/patches.ts) @default all, unreported */
+  patches?: Patches
 }
 
 export interface EventLogInit extends BatcherInit {

@@ -15,6 +15,8 @@ export interface SelfSources {
   eventlogEntries?: () => number
   /** present once alerting exists: sends by result */
   alertmanagerSends?: () => Record<string, number>
+  /** the library patches and whether each is active (src/patches.ts) */
+  patches?: () => Array<{ patch: string, active: boolean }>
   /** present once the event log exists: events from peers refused, by how they came (sync, log) and why */
   eventsRefused?: () => Record<string, Partial<Record<string, number>>>
 }
@@ -65,6 +67,16 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
       collect () {
         this.reset()
         for (const [via, reasons] of Object.entries(refused())) for (const [reason, n] of Object.entries(reasons)) this.inc({ via, reason }, n ?? 0)
+      }
+    })
+  }
+  const patches = s.patches
+  if (patches !== undefined) {
+    new Gauge({
+      name: 'meshmon_patch_active', help: 'a library patch is installed and its start-up check passed (1), or not: switched off, its library at another version, or its internals changed (0)', labelNames: ['patch'], registers,
+      collect () {
+        this.reset()
+        for (const p of patches()) this.set({ patch: p.patch }, p.active ? 1 : 0)
       }
     })
   }

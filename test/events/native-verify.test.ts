@@ -1,5 +1,5 @@
 /**
- * Entry signatures checked by OpenSSL (src/events/native-verify.ts) give the
+ * Entry signatures checked by OpenSSL (src/events/orbit/orbitdb-patches.ts) give the
  * same answer as OrbitDB's own check, for good and bad signatures alike.
  */
 import { randomBytes } from 'node:crypto'

@@ -1,8 +1,11 @@
 /**
- * The two places meshmon reaches into @orbitdb/core 3.0.2 (pinned exactly:
- * both depend on its internals).
+ * The two places meshmon reaches into @orbitdb/core 3.0.2, fenced as patches
+ * `orbitdb-heads` and `orbitdb-verify` (src/patches.ts: pinned, checked at
+ * start-up, reported, switchable).
  *
- * 1. Received heads kept in hand (keepReceivedHeads).
+ * 1. Received heads kept in hand (keepReceivedHeads), by wrapping the log's
+ * `joinEntry`. Upstream would make it unnecessary by storing a head's block
+ * from the bytes it arrived in.
  * A head arrives whole (pubsub or the head exchange), but OrbitDB hands the
  * log only the decoded entry, and the log then "persists" it by hash: through
  * Helia that is a network fetch of a block we already had in hand. Over
@@ -15,7 +18,8 @@
  *
  * 2. OrbitDB entry signatures checked by Node's own crypto (OpenSSL) instead of
  * the pure-JS secp256k1 of @noble/curves that OrbitDB reaches through
- * @libp2p/crypto.
+ * @libp2p/crypto, by replacing the identity's `verify`. Upstream would make it
+ * unnecessary by verifying through a native implementation where there is one.
  *
  * Every entry a peer replicates is verified once. Profiled here (a fresh peer
  * catching up on one-event entries): noble's verify took ~2.4 ms an entry, a
@@ -29,7 +33,7 @@
  * goes to OrbitDB's own verify, unchanged.
  */
 import { createPublicKey, verify as ecdsaVerify, type KeyObject } from 'node:crypto'
-import { Entry, type Log, type LogEntry } from '@orbitdb/core'
+import { Entry, type Identity, type Log, type LogEntry } from '@orbitdb/core'
 
 /** While the log joins an entry, hold it so its block is stored from hand, not fetched (see 1. above). */
 export function keepReceivedHeads (log: Log, inHand: Map<string, LogEntry>): void {
@@ -44,6 +48,9 @@ export function keepReceivedHeads (log: Log, inHand: Map<string, LogEntry>): voi
     }
   }
 }
+
+/** Start-up check of `orbitdb-heads`: the log still joins entries through a `joinEntry` it looks up on itself. */
+export const canKeepReceivedHeads = (log: Log): boolean => typeof log.joinEntry === 'function'
 
 /** The bytes of an entry held in hand, if it encodes to its hash. */
 export async function bytesInHand (inHand: Map<string, LogEntry> | undefined, hash: string): Promise<Uint8Array | undefined> {
@@ -103,5 +110,23 @@ export function nativeVerify (fallback: VerifyFn, maxKeys = 256): VerifyFn {
     } catch {
       return false
     }
+  }
+}
+
+/**
+ * Start-up check of `orbitdb-verify`: the identity signs as OrbitDB does, and
+ * the native check takes that signature itself (never handing it to the
+ * fallback) and finds it good.
+ */
+export async function nativeVerifyWorks (identity: Identity): Promise<boolean> {
+  if (typeof identity.sign !== 'function' || typeof identity.verify !== 'function') return false
+  const data = new TextEncoder().encode('meshmon orbitdb-verify start-up check')
+  let fellBack = false
+  try {
+    const sig = await identity.sign(identity, data)
+    const ok = await nativeVerify(async () => { fellBack = true; return false })(sig, identity.publicKey, data)
+    return ok && !fellBack
+  } catch {
+    return false
   }
 }

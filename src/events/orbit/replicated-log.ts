@@ -15,7 +15,8 @@ import { periodTag } from '../index/level.js'
 import { logName } from '../periods.js'
 import { blockStorage, deleteEntryBlocks } from './block-storage.js'
 import { createEventsHelia, type EventsHelia } from './helia.js'
-import { keepReceivedHeads, nativeVerify } from './orbitdb-patches.js'
+import { Patches } from '../../patches.js'
+import { canKeepReceivedHeads, keepReceivedHeads, nativeVerify, nativeVerifyWorks } from './orbitdb-patches.js'
 import type { OrbitState } from './state-storage.js'
 
 export interface ReplicatedLogComponents {
@@ -27,6 +28,8 @@ export interface ReplicatedLogComponents {
   peerId: string
   /** entries new to this node's log of a period: written here, or replicated (roots of what arrived) */
   onEntries: (p: PeriodLog, roots: LogEntry[]) => void
+  /** which library patches to install, and where they report @default all, unreported */
+  patches?: Patches
 }
 
 export interface ReplicatedLogInit {
@@ -43,12 +46,16 @@ export class ReplicatedLog {
   readonly #c: ReplicatedLogComponents
   readonly #init: ReplicatedLogInit
   readonly #periods = new Map<number, Promise<PeriodLog>>()
+  readonly #patches: Patches
+  readonly #keepHeads: boolean
   #helia?: EventsHelia
   #orbitdb?: OrbitDB
 
   constructor (components: ReplicatedLogComponents, init: ReplicatedLogInit) {
     this.#c = components
     this.#init = init
+    this.#patches = components.patches ?? new Patches()
+    this.#keepHeads = this.#patches.wanted('orbitdb-heads')
   }
 
   /** Helia and OrbitDB; cold, createOrbitDB alone took ~70 ms here (two secp256k1 signatures for its identity). */
@@ -63,7 +70,11 @@ export class ReplicatedLog {
       })
       // replicated entries' signatures checked by OpenSSL, not pure-JS secp256k1 (orbitdb-patches.ts)
       const identity = await identities.createIdentity({ id: this.#c.peerId })
-      identity.verify = nativeVerify(identity.verify)
+      if (this.#patches.wanted('orbitdb-verify')) {
+        const works = await nativeVerifyWorks(identity)
+        this.#patches.checked('orbitdb-verify', works, 'a signature of this identity was not checked natively, or not found good')
+        if (works) identity.verify = nativeVerify(identity.verify)
+      }
       this.#orbitdb = await createOrbitDB({ ipfs: this.#helia.helia, directory, id: this.#c.peerId, identities, identity })
     } catch (err) {
       await this.close()
@@ -108,7 +119,11 @@ export class ReplicatedLog {
       referencesCount: 4,
       indexStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), this.#c.state.storage(tag, 'i'))
     })
-    keepReceivedHeads(db.log, inHand)
+    if (this.#keepHeads) {
+      const ok = canKeepReceivedHeads(db.log)
+      this.#patches.checked('orbitdb-heads', ok, 'the log has no joinEntry to wrap')
+      if (ok) keepReceivedHeads(db.log, inHand)
+    }
     const p = { period, tag, db }
     // sync errors (a peer gone mid-exchange) are emitted as 'error': unhandled, they would crash the process
     db.events.on('error', (err: Error) => { this.#c.log.debug({ err: err.message, period }, 'event log sync error') })
