@@ -1,4 +1,4 @@
-/** The JSON shape of a peer in /api/v1/peers (SPEC 5): times as ISO 8601. */
+/** The JSON shape of a peer in /api/v1/peers: times as ISO 8601. */
 import { statusName } from '../checks/types.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 

@@ -1,5 +1,5 @@
 /**
- * The whole mesh as this node sees it (SPEC 6). Every series is labelled
+ * The whole mesh as this node sees it. Every series is labelled
  * `peer` (peer id) and `node` (name) and never names the serving node, so any
  * peer answers the same and Prometheus can scrape the mesh through one
  * load-balanced address. No histograms; per peer the series count is
