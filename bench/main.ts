@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics] [-- --heartbeat 5s]`: prints a table per
- * part and writes everything as JSON under bench-results/. Numbers, not tests. `--only patches` (not in
- * the default set: it runs the mesh bench five times) measures each library patch.
+ * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics,ws,patches] [-- --heartbeat 5s]`: prints a
+ * table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws` and `patches`
+ * are not in the default set: `patches` runs the mesh bench five times, to measure each library patch.
  */
 import '../src/shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -14,6 +14,7 @@ import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
 import { benchPatches } from './patches.js'
+import { benchWs } from './ws.js'
 
 const { values } = parseArgs({
   options: {
@@ -70,6 +71,14 @@ if (parts.has('patches')) {
     ;(result.patches ??= [] as unknown[]) as unknown[]
     ;(result.patches as unknown[]).push({ nodes: n, rows })
   }
+}
+if (parts.has('ws')) {
+  // not in the default set: it starts 2 x N processes; ask for it with --only ws
+  const n = Number((values.nodes ?? '10').split(',')[0])
+  console.log(`\n${n} processes over TCP, then ${n} over WebSockets only (heartbeat ${values.heartbeat})`)
+  const r = await benchWs(n, Number(values.window) * 1000, Number(values.settle) * 1000, values.heartbeat, s => { console.log(s) })
+  table([{ ...Object.fromEntries(Object.entries(r.tcp).map(([k, v]) => [`tcp ${k}`, v])), ...Object.fromEntries(Object.entries(r.ws).map(([k, v]) => [`ws ${k}`, v])), cpuRatioWsToTcp: r.cpuRatioWsToTcp }])
+  result.ws = r
 }
 if (parts.has('alerts')) {
   console.log('\nfault -> alert in Alertmanager (3 processes, kill -9 one)')

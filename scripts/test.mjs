@@ -14,7 +14,13 @@ const PACKAGES = {
   prometheus: '/usr/bin/promtool',
   'prometheus-alertmanager': '/usr/bin/prometheus-alertmanager',
   'prometheus-node-exporter': '/usr/bin/prometheus-node-exporter',
-  'monitoring-plugins-basic': '/usr/lib/nagios/plugins/check_dummy'
+  'monitoring-plugins-basic': '/usr/lib/nagios/plugins/check_dummy',
+  // the reverse proxy in front of a WebSockets listener (on Debian 12 the binary is in nginx, not nginx-light)
+  nginx: '/usr/sbin/nginx',
+  // bcrypt password hashes for Alertmanager's basic auth in the credentials test
+  'apache2-utils': '/usr/bin/htpasswd',
+  // self-signed certificates (the proxy's TLS, Alertmanager's TLS)
+  openssl: '/usr/bin/openssl'
 }
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts }).status ?? 1

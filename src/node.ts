@@ -8,13 +8,14 @@ import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Server } from 'node:http'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { alerting } from './alerts/index.js'
 import { createApi, type ApiComponents } from './api/app.js'
-import { closeServer, ListenError, listenApi } from './api/server.js'
+import { isLoopback, isWildcard } from './api/hosts.js'
+import { closeServer, ListenError, listenApi, parseHostPort } from './api/server.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
@@ -29,9 +30,11 @@ import { metricsEndpoint } from './metrics/index.js'
 import { nextBoot } from './mesh/boot.js'
 import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
+import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
 import { skipRedundantRelays } from './mesh/relay-filter.js'
 import { Patches } from './patches.js'
+import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
 
 export interface MeshNode {
@@ -59,21 +62,24 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const table = new PeerTable()
     // the API binds first, so a port in use stops `run` before anything starts; parts plug in as they come up
     const apiParts: ApiComponents = { table, running: () => running }
-    const api = await listenApi(createApi(apiParts), config.api.listen).catch(err => {
+    const app = createApi(apiParts, {
+      auth: { token: config.apiTokenValue, protectMetrics: config.api.protectMetrics },
+      hosts: { listen: config.api.listen, allowedHosts: config.api.allowedHosts }
+    })
+    const api = await listenApi(app, config.api.listen, { onError: err => { log.error({ err: err.message }, 'API server error') } }).catch(err => {
       throw err instanceof ListenError ? new ConfigError('api.listen', err.message) : err
     })
     stack.push(async () => { await closeServer(api) })
+    if (config.apiTokenValue === null && !isLoopback(parseHostPort(config.api.listen).host)) {
+      log.warn({ api: config.api.listen }, `the API listens on ${config.api.listen} without a token: whoever reaches the port reads every node's checks, addresses and events; set api.token or api.tokenFile, or listen on 127.0.0.1`)
+    }
 
     const privateKey = await loadOrCreatePeerKey(config.dataDir)
-    const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
-    await datastore.open().catch((err: Error) => {
-      throw new ConfigError('dataDir', `cannot open ${config.dataDir}/datastore (${err.message}); is another meshmon using this data dir?`)
-    })
+    const datastore = await openPeerDatastore(join(config.dataDir, 'datastore'))
     stack.push(async () => { await datastore.close() })
 
-    if (config.listen.some(a => a.includes('/ws'))) {
-      log.warn('a WebSockets listen address is configured, but pnet over WebSockets does not connect with this libp2p version (see README, WebSockets); peers must use TCP')
-    }
+    const unusable = config.listen.filter(a => !canListenOn(a))
+    if (unusable.length > 0) throw new ConfigError('listen', `cannot listen on ${unusable.join(', ')}; use /ip4/ADDR/tcp/PORT or /ip4/ADDR/tcp/PORT/ws (TLS and URL paths belong to a reverse proxy in front of /ws)`)
     // library patches: each checked as it is installed, and reported (patches.ts)
     const patches = new Patches(config.patchesOff, log.child({ component: 'patches' }))
     // the peer store persists in the same LevelDB: peers met are remembered for the next start
@@ -104,6 +110,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     const alerts = alerting({ table, log: log.child({ component: 'alerts' }) }, {
       urls: config.alertmanager.urls,
+      http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
       mesh: meshName(config),
       generatorURL: `http://${apiHostPort(config.api.listen)}/api/v1/peers`
@@ -143,7 +150,11 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     // relays skip the peers a heartbeat's sender reached itself
     skipRedundantRelays(libp2p.services.pubsub, TOPIC, (data, peer) => heartbeat.hadFromSender(data, peer))
-    const checks = checkScheduler({ checks: config.checks, onChange: () => { heartbeat.wantFull() } })
+    const checks = checkScheduler({
+      checks: config.checks,
+      onChange: () => { heartbeat.wantFull() },
+      onError: err => { log.error({ err: (err as Error)?.message }, 'check bookkeeping failed') }
+    })
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
@@ -154,7 +165,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     })
     // remember addresses heard in heartbeats (persisted in the peer store), so the keeper can dial
     // peers it was never told about, and a restarted node rejoins through them
-    table.on('addrs', peer => { void rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() }) })
+    table.on('addrs', peer => {
+      rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() })
+        .catch((err: Error) => { log.warn({ err: err.message, peer: peer.peerId }, 'peer addresses not remembered') })
+    })
 
     const detector = new FailureDetector(table, {
       suspectAfter: config.heartbeat.suspectAfter,
@@ -174,6 +188,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     alerts.start()
     stack.push(async () => { await alerts.stop() })
     running = true
+    patches.report()
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
     return {
@@ -187,6 +202,19 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
   } catch (err) {
     await stopAll()
     throw err
+  }
+}
+
+/** The peer store's LevelDB: a lock held and damage are different problems with different fixes. */
+async function openPeerDatastore (dir: string): Promise<LevelDatastore> {
+  try {
+    return await openLevelStore(dir)
+  } catch (err: any) {
+    if (err instanceof StoreLockedError) throw new ConfigError('dataDir', `${err.message}: is another meshmon using this data dir? Stop it, or give this node its own --data-dir`)
+    if (err instanceof StoreCorruptError) {
+      throw new ConfigError('dataDir', `${err.message}; move it aside (mv ${dir} ${dir}.broken) and start again: the node re-learns its peers from bootstrap`)
+    }
+    throw new ConfigError('dataDir', err.message)
   }
 }
 
@@ -214,9 +242,8 @@ function listenFailure (err: any, listen: string[]): Error {
 
 /** api.listen as others reach it: a wildcard bind is reached by this host's name */
 function apiHostPort (listen: string): string {
-  const i = listen.lastIndexOf(':')
-  const host = listen.slice(0, i).replace(/^\[|\]$/g, '')
-  return `${host === '0.0.0.0' || host === '::' || host === '' ? hostname() : listen.slice(0, i)}:${listen.slice(i + 1)}`
+  const { host, port } = parseHostPort(listen)
+  return `${isWildcard(host) ? hostname() : listen.slice(0, listen.lastIndexOf(':'))}:${port}`
 }
 
 /** The `mesh` alert label: configured, or derived from the swarm key so every node of a mesh agrees without config. */

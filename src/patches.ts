@@ -51,6 +51,8 @@ export class Patches {
   readonly #off: ReadonlySet<string>
   readonly #log?: Logger
   readonly #status = new Map<PatchName, PatchStatus>()
+  /** log each change at once (after report()); before, they wait, so a start that fails prints only its error */
+  #reporting = false
 
   readonly #versionOf: (library: string) => string | undefined
 
@@ -83,12 +85,22 @@ export class Patches {
     return PATCH_NAMES.flatMap(p => this.#status.get(p) ?? [])
   }
 
+  /** Log every patch's state (once the node runs), and each change from now on. */
+  report (): void {
+    this.#reporting = true
+    for (const s of this.status()) this.#logState(s.patch, s.active, s.reason)
+  }
+
   #set (patch: PatchName, active: boolean, reason?: string): boolean {
     this.#status.set(patch, reason === undefined ? { patch, active } : { patch, active, reason })
+    if (this.#reporting) this.#logState(patch, active, reason)
+    return active
+  }
+
+  #logState (patch: PatchName, active: boolean, reason?: string): void {
     const { library, version } = PATCHES[patch]
     if (active) this.#log?.info({ patch, library, version }, 'library patch active')
     else if (this.#off.has(patch)) this.#log?.info({ patch, library }, 'library patch switched off')
     else this.#log?.warn({ patch, library, reason }, 'library patch not applied: it was written for other internals')
-    return active
   }
 }

@@ -58,6 +58,7 @@ describe('library patches', () => {
   it('a library at another version than its patch was written for: the patch is not installed, and a warning says why', () => {
     const { log, lines } = capturingLogger()
     const patches = new Patches([], log, library => library === '@chainsafe/libp2p-yamux' ? '7.0.5' : PATCHES.coalesce.version)
+    patches.report()
     expect(patches.wanted('yamux-window')).toBe(false)
     expect(patches.wanted('coalesce')).toBe(true)
     expect(patches.status()).toEqual([{ patch: 'yamux-window', active: false, reason: expect.stringMatching(/written for @chainsafe\/libp2p-yamux 7\.0\.4, found 7\.0\.5/) }])
@@ -67,6 +68,7 @@ describe('library patches', () => {
   it('yamux-window: with no private sendFrame to wrap, the muxers are left as they are and the patch reported off', () => {
     const { log, lines } = capturingLogger()
     const patches = new Patches([], log)
+    patches.report()
     const real = yamux()({ logger: defaultLogger() })
     const muxers: StreamMuxer[] = []
     const changed: StreamMuxerFactory = {

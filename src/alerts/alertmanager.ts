@@ -7,7 +7,8 @@
  * https://prometheus.io/docs/alerting/latest/clients/
  */
 import type { Logger } from 'pino'
-import type { PeerTable } from '../heartbeat/peer-table.js'
+import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
+import type { AlertmanagerHttp } from './http.js'
 import { AlertLedger } from './ledger.js'
 import { deriveAlerts, type Alert } from './rules.js'
 import { AlertmanagerTarget, type SendResult } from './target.js'
@@ -20,6 +21,8 @@ export interface AlertingComponents {
 export interface AlertingInit {
   /** Alertmanager base URLs; each gets every alert, independently. Empty: derive only, push nothing */
   urls: string[]
+  /** credentials and TLS for every URL (a URL's own user:password@ is used for that URL) @default none */
+  http?: AlertmanagerHttp
   /** how often active alerts are sent again, ms (endsAt is 4 of these ahead) */
   resendIntervalMs: number
   /** the `mesh` label: the same on every node of a mesh, or their alerts will not merge */
@@ -38,6 +41,8 @@ export interface AlertingInit {
   maxAlerts?: number
   /** peer/check events within this many ms make one evaluation @default 10 */
   debounceMs?: number
+  /** while a URL refuses the credentials (401/403), its warning is repeated this often, ms @default 300_000 */
+  refusedLogEveryMs?: number
 }
 
 export interface Alerting {
@@ -62,12 +67,13 @@ class AlertmanagerClient implements Alerting {
   readonly #log: Logger
   readonly #init: AlertingInit
   readonly #ledger: AlertLedger
-  readonly #sends: Record<SendResult, number> = { success: 0, error: 0 }
+  readonly #sends: Record<SendResult, number> = { success: 0, error: 0, unauthorized: 0 }
   #targets: AlertmanagerTarget[] = []
   #shutdown?: AbortController
   #timers: NodeJS.Timeout[] = []
   #debounce?: NodeJS.Timeout
   #capped = false
+  readonly #unreadable = new WeakSet<Peer>()
   readonly #onChange = (): void => {
     this.#debounce ??= setTimeout(() => { this.#debounce = undefined; this.#evaluate() }, this.#init.debounceMs ?? 10)
   }
@@ -79,7 +85,14 @@ class AlertmanagerClient implements Alerting {
     this.#ledger = new AlertLedger({ resolvedResendCount: init.resolvedResendCount ?? 4, maxAlerts: init.maxAlerts ?? 10_000 })
   }
 
-  alerts (): Alert[] { return deriveAlerts(this.#table.list(), this.#init) }
+  alerts (): Alert[] {
+    return deriveAlerts(this.#table.list(), this.#init, (peer, err) => {
+      // once per peer, not every evaluation
+      if (this.#unreadable.has(peer)) return
+      this.#unreadable.add(peer)
+      this.#log.warn({ peer: peer.peerId, err: (err as Error)?.message }, 'alert rules skipped a peer whose data they could not read')
+    })
+  }
   sends (): Record<SendResult, number> { return { ...this.#sends } }
 
   start (): void {
@@ -94,9 +107,11 @@ class AlertmanagerClient implements Alerting {
       shutdown: shutdown.signal
     }, {
       url,
+      http: this.#init.http,
       fetchTimeoutMs: this.#init.fetchTimeoutMs ?? 10_000,
       retryInitialMs: Math.min(this.#init.retryInitialMs ?? 1000, this.#init.resendIntervalMs),
-      retryMaxMs: this.#init.resendIntervalMs
+      retryMaxMs: this.#init.resendIntervalMs,
+      refusedLogEveryMs: this.#init.refusedLogEveryMs
     }))
     this.#table.on('transition', this.#onChange)
     this.#table.on('check', this.#onChange)
@@ -134,7 +149,11 @@ class AlertmanagerClient implements Alerting {
   }
 
   #resend (): void {
-    this.#push(this.#ledger.round(fp => this.#targets.some(t => t.owes(fp))))
+    try {
+      this.#push(this.#ledger.round(fp => this.#targets.some(t => t.owes(fp))))
+    } catch (err: any) {
+      this.#log.error({ err: err?.message }, 'resending alerts failed')
+    }
   }
 
   #push (fps: string[]): void {

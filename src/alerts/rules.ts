@@ -6,6 +6,7 @@
  * in the non-identifying fields only.
  */
 import { statusName, type CheckState } from '../checks/types.js'
+import { isoOrNull } from '../config/duration.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 
 /** An alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`). */
@@ -27,22 +28,37 @@ export interface RulesInit {
   generatorURL: string
 }
 
-export function deriveAlerts (peers: Peer[], init: RulesInit): Alert[] {
+/**
+ * Each peer on its own: what one peer sent can cost that peer's alerts (the
+ * caller hears of it through `onPeerError`), never the others'.
+ */
+export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (peer: Peer, err: unknown) => void): Alert[] {
   const alerts: Alert[] = []
   for (const peer of peers) {
-    if (peer.state === 'down' && peer.expect === 'always-on') alerts.push(peerDown(peer, init))
-    // A down or left peer's checks are what its last heartbeat said, possibly long ago:
-    // stale, so they raise nothing (MeshPeerDown covers a down peer; a left one is gone on purpose).
-    if (peer.state === 'down' || peer.state === 'left') continue
-    for (const check of peer.checks) {
-      if (check.status === 1 || check.status === 2) alerts.push(checkFailed(peer, check, init))
+    try {
+      alerts.push(...peerAlerts(peer, init))
+    } catch (err) {
+      onPeerError?.(peer, err)
     }
   }
   return alerts
 }
 
+function peerAlerts (peer: Peer, init: RulesInit): Alert[] {
+  const alerts: Alert[] = []
+  if (peer.state === 'down' && peer.expect === 'always-on') alerts.push(peerDown(peer, init))
+  // A down or left peer's checks are what its last heartbeat said, possibly long ago:
+  // stale, so they raise nothing (MeshPeerDown covers a down peer; a left one is gone on purpose).
+  if (peer.state === 'down' || peer.state === 'left') return alerts
+  for (const check of peer.checks) {
+    if (check.status === 1 || check.status === 2) alerts.push(checkFailed(peer, check, init))
+  }
+  return alerts
+}
+
 function peerDown (peer: Peer, init: RulesInit): Alert {
-  const seen = peer.lastSeen > 0 ? `last seen ${iso(peer.lastSeen)}` : 'never heard directly'
+  const lastSeen = isoOrNull(peer.lastSeen)
+  const seen = lastSeen !== null ? `last seen ${lastSeen}` : 'never heard directly'
   return {
     labels: { alertname: 'MeshPeerDown', peer: peer.peerId, node: peer.name, severity: 'critical', mesh: init.mesh },
     annotations: {
@@ -50,7 +66,7 @@ function peerDown (peer: Peer, init: RulesInit): Alert {
       description: `${peer.name} (${peer.peerId}) is down: ${seen}, and no live peer has heard it since`,
       generatorURL: init.generatorURL
     },
-    startsAt: iso(peer.stateSince),
+    startsAt: firstTime(peer.stateSince),
     generatorURL: init.generatorURL
   }
 }
@@ -67,9 +83,10 @@ function checkFailed (peer: Peer, check: CheckState, init: RulesInit): Alert {
       description: check.output !== '' ? check.output : `${check.type} check ${check.name} is ${status} (no output)`,
       generatorURL: init.generatorURL
     },
-    // `since` is 0 only before a first run, which cannot be failing; fall back rather than
-    // use "now", which would change every evaluation and look like a new alert each time
-    startsAt: iso(check.since > 0 ? check.since : check.lastRun > 0 ? check.lastRun : peer.stateSince),
+    // `since` is 0 only before a first run, which cannot be failing; a time the peer sent that
+    // cannot be written (1e20) falls back too. Never "now": it would change every evaluation
+    // and look like a new alert each time
+    startsAt: firstTime(check.since, check.lastRun, peer.stateSince),
     generatorURL: init.generatorURL
   }
 }
@@ -79,4 +96,11 @@ export function fingerprint (labels: Record<string, string>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
 }
 
-const iso = (ms: number): string => new Date(ms).toISOString()
+/** the first of these times that can be written (stateSince, this node's own clock, always can) */
+function firstTime (...times: number[]): string {
+  for (const t of times) {
+    const text = isoOrNull(t)
+    if (text !== null) return text
+  }
+  return new Date(0).toISOString()
+}

@@ -5,7 +5,10 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { PeerTable } from '../heartbeat/peer-table.js'
-import { peerView, sortPeers } from './peers.js'
+import { apiAuth, type ApiAuthInit } from './auth.js'
+import { jsonArrayWithin, TRUNCATED_HEADER } from './bounded-json.js'
+import { hostCheck, type HostCheckInit } from './hosts.js'
+import { peerViews } from './peers.js'
 
 /** What the API reads; each part is optional so the API can come up before the rest. */
 export interface ApiComponents {
@@ -18,11 +21,31 @@ export interface ApiComponents {
   running: () => boolean
 }
 
-export function createApi (c: ApiComponents): Hono {
+/** How the API guards itself; both parts optional so tests can build a bare API. */
+export interface ApiInit {
+  /** the token guard (auth.ts) @default open */
+  auth?: ApiAuthInit
+  /** the Host header check (hosts.ts) @default any Host */
+  hosts?: HostCheckInit
+  /** /api/v1/events stops adding events past this many bytes (and says so in X-Meshmon-Truncated) @default 8 MiB */
+  maxEventsBytes?: number
+}
+
+const MAX_EVENTS_BYTES = 8 * 1024 * 1024
+/** longer request targets get 414 (Node itself refuses a request line and headers over 16 KiB with 431) */
+const MAX_URL_BYTES = 8 * 1024
+
+export function createApi (c: ApiComponents, init: ApiInit = {}): Hono {
   const app = new Hono()
+  app.use(async (ctx, next) => {
+    if (ctx.req.url.length > MAX_URL_BYTES) return ctx.json({ error: `the URL is over ${MAX_URL_BYTES} bytes; shorten the query` }, 414)
+    await next()
+  })
+  if (init.hosts !== undefined) app.use(hostCheck(init.hosts))
+  if (init.auth !== undefined) app.use(apiAuth(init.auth))
 
   app.get('/healthz', ctx => c.running() ? ctx.json({ status: 'ok' }) : ctx.json({ error: 'starting or stopping' }, 503))
-  app.get('/api/v1/peers', ctx => ctx.json(sortPeers(c.table.list()).map(peerView)))
+  app.get('/api/v1/peers', ctx => ctx.json(peerViews(c.table.list())))
   app.get('/metrics', async ctx => {
     if (c.metrics === undefined) throw new HTTPException(503, { message: 'metrics are not ready' })
     const { contentType, body } = await c.metrics()
@@ -30,7 +53,9 @@ export function createApi (c: ApiComponents): Hono {
   })
   app.get('/api/v1/events', async ctx => {
     if (c.events === undefined) throw new HTTPException(503, { message: 'the event log is not open yet' })
-    return ctx.json(await c.events(new URL(ctx.req.url).searchParams))
+    const { body, omitted } = jsonArrayWithin(await c.events(new URL(ctx.req.url).searchParams), init.maxEventsBytes ?? MAX_EVENTS_BYTES)
+    if (omitted > 0) ctx.header(TRUNCATED_HEADER, String(omitted))
+    return ctx.body(body, 200, { 'content-type': 'application/json' })
   })
   app.get('/api/v1/alerts', ctx => {
     if (c.alerts === undefined) throw new HTTPException(503, { message: 'alerts are not ready' })

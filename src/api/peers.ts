@@ -1,5 +1,6 @@
-/** The JSON shape of a peer in /api/v1/peers: times as ISO 8601. */
+/** The JSON shape of a peer in /api/v1/peers: times as ISO 8601, null when there is none or it cannot be written. */
 import { statusName } from '../checks/types.js'
+import { isoOrNull as iso } from '../config/duration.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 
 export interface PeerView {
@@ -18,14 +19,30 @@ export interface PeerView {
   checks: Array<Omit<Peer['checks'][number], 'lastRun' | 'since'> & { statusName: string, lastRun: string | null, since: string | null }>
 }
 
-const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() : null)
+
+/**
+ * Every peer's view, each built on its own: data one peer sent that cannot
+ * be rendered hides (part of) that peer, never the list.
+ */
+export function peerViews (peers: Peer[]): Array<PeerView | BrokenPeerView> {
+  return sortPeers(peers).map(p => {
+    try {
+      return peerView(p)
+    } catch (err: any) {
+      return { peerId: p.peerId, name: String(p.name), state: p.state, error: `this peer's data could not be rendered: ${String(err?.message ?? err)}` }
+    }
+  })
+}
+
+/** What stands for a peer whose view could not be built. */
+export interface BrokenPeerView { peerId: string, name: string, state: Peer['state'], error: string }
 
 export function peerView (p: Peer): PeerView {
   return {
     peerId: p.peerId,
     name: p.name,
     state: p.state,
-    stateSince: new Date(p.stateSince).toISOString(),
+    stateSince: iso(p.stateSince) ?? new Date(0).toISOString(),
     lastSeen: iso(p.lastSeen),
     self: p.self,
     addrs: p.addrs,

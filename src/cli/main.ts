@@ -26,7 +26,8 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .description('start a node; runs until SIGINT/SIGTERM, then leaves the mesh gracefully')
     .option('-c, --config <file>', 'YAML or JSON config file')
   for (const s of SETTINGS) if (s.flag !== undefined) run.addOption(settingOption(s))
-  run.action(act(async (opts) => await (await import('./run.js')).runCommand(opts)))
+  run.addHelpText('after', runHelp())
+    .action(act(async (opts) => await (await import('./run.js')).runCommand(opts)))
 
   program.command('swarm-key')
     .description('manage the pre-shared swarm key')
@@ -36,15 +37,17 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .action(act(async (opts) => await (await import('./swarm-key.js')).swarmKeyGenerate(opts)))
 
   program.command('status')
-    .description('table of every peer the node knows; exit 0 healthy, 1 a peer down or a check failing, 2 API unreachable')
+    .description('table of every peer the node knows; exit 0 healthy, 1 a peer down or a check failing, 2 API unreachable or token refused')
     .option('--api <url>', 'a node\'s API', DEFAULT_API)
+    .addOption(tokenOption())
     .option('--json', 'print JSON instead of a table')
     .option('--watch', 'refresh in place every 2 s until Ctrl-C')
     .action(act(async (opts) => await (await import('./status.js')).statusCommand(opts)))
 
   program.command('events')
-    .description('recent events from the replicated event log, oldest to newest; exit 2 when the API cannot be reached')
+    .description('recent events from the replicated event log, oldest to newest; exit 2 when the API cannot be reached or refuses the token')
     .option('--api <url>', 'a node\'s API', DEFAULT_API)
+    .addOption(tokenOption())
     .option('--since <when>', 'only events since then: a duration like 1h, or an ISO time')
     .option('--type <type>', 'only this type, comma-separated for several: peer.joined, peer.left, peer.down, peer.up, check.failed, check.warning, check.recovered')
     .option('--peer <peer>', 'only events about this peer: its id, its last characters, or its node name')
@@ -66,6 +69,23 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .action(act(async (opts) => await (await import('./check.js')).checkCommand(opts)))
 
   return program
+}
+
+/** After run's options: the settings taken from the environment but never as a flag (secrets: argv shows in `ps`). */
+function runHelp (): string {
+  const envOnly = SETTINGS.filter(s => s.env !== undefined && s.flag === undefined)
+  const width = Math.max(...envOnly.map(s => (s.env as string).length))
+  return [
+    '',
+    'From the environment only (a secret on the command line shows in `ps`):',
+    ...envOnly.map(s => `  ${(s.env as string).padEnd(width)}  ${s.key}: ${s.doc}`),
+    'Every setting, in the config file (--config): docs/reference.md. /healthz is always open.'
+  ].join('\n')
+}
+
+/** --token for the commands that read the API; also MESHMON_API_TOKEN (read by the command, see api-client) */
+function tokenOption (): Option {
+  return new Option('--token <token>', 'the node\'s api.token, sent as "Authorization: Bearer" [env MESHMON_API_TOKEN]')
 }
 
 /** A setting's flag; its env variable is read by config/load, so precedence stays flag > env > file > default. */

@@ -1,30 +1,33 @@
 /** `meshmon status`: every peer the node knows; exit 0 healthy, 1 not, 2 unreachable. */
 import type { PeerView } from '../api/peers.js'
-import { getJson } from './api-client.js'
+import { getJson, tokenFrom } from './api-client.js'
 import { ago, pct, renderTable, shortPeerId } from './table.js'
 
-export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string }
+export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string, token?: string }
+
+/** A peer as the API lists it: a full view, or (when its data could not be rendered) a minimal one with an error. */
+type Listed = PeerView | (Pick<PeerView, 'peerId' | 'name' | 'state'> & Partial<PeerView> & { error: string })
 
 /** Failing = a check that has run and is not OK. */
-export const failingChecks = (p: PeerView): PeerView['checks'] => p.checks.filter(c => c.status !== 0 && c.lastRun !== null)
+export const failingChecks = (p: Listed): PeerView['checks'] => (p.checks ?? []).filter(c => c.status !== 0 && c.lastRun !== null)
 
-export function healthy (peers: PeerView[]): boolean {
+export function healthy (peers: Listed[]): boolean {
   return peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0)
 }
 
-export function renderStatus (peers: PeerView[], now = Date.now()): string {
+export function renderStatus (peers: Listed[], now = Date.now()): string {
   const rows = peers.map(p => {
     const m = p.machine
     const root = m?.filesystems.find(f => f.mountpoint === '/') ?? m?.filesystems[0]
     return [
-      p.name + (p.self ? ' *' : ''),
+      p.name + (p.self === true ? ' *' : ''),
       shortPeerId(p.peerId),
       p.state + (p.state !== 'up' && p.expect === 'intermittent' ? ' (intermittent)' : ''),
-      p.self ? 'self' : ago(p.lastSeen, now),
+      p.self === true ? 'self' : ago(p.lastSeen ?? null, now),
       pct(m?.cpu.usageRatio),
       m == null ? '-' : pct(1 - m.memory.availableBytes / m.memory.totalBytes),
       root === undefined ? '-' : pct(1 - root.availBytes / root.sizeBytes),
-      failingChecks(p).map(c => `${c.name}(${c.statusName})`).join(', ') || '-'
+      'error' in p ? `(unreadable: ${p.error})` : failingChecks(p).map(c => `${c.name}(${c.statusName})`).join(', ') || '-'
     ]
   })
   const down = peers.filter(p => p.state === 'down' && p.expect === 'always-on').length
@@ -34,8 +37,9 @@ export function renderStatus (peers: PeerView[], now = Date.now()): string {
 }
 
 export async function statusCommand (options: StatusOptions): Promise<number> {
+  const token = tokenFrom(options.token)
   const once = async (): Promise<number> => {
-    const peers = await getJson<PeerView[]>(options.api, '/api/v1/peers')
+    const peers = await getJson<Listed[]>(options.api, '/api/v1/peers', { token })
     const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers)
     // --watch redraws in place: home the cursor and clear the screen first
     process.stdout.write((options.watch === true ? '\x1b[H\x1b[2J' : '') + out)

@@ -17,6 +17,10 @@ export interface SettingMeta {
   type?: string
   /** the default as the reference shows it when the value is computed (the hostname) */
   defaultText?: string
+  /** an env variable without a flag (secrets: argv shows in `ps`); true: MESHMON_ + the dotted path in UPPER_SNAKE */
+  env?: true | string
+  /** a sibling setting that this one, given by env or flag, sets to null (a token from the env replaces a token file) */
+  excludes?: string
 }
 
 const META = new WeakMap<ZodTypeAny, SettingMeta>()
@@ -44,10 +48,12 @@ export interface ConfigSetting {
   variants?: string[]
   /** `run --flag <arg>` */
   flag?: string
-  /** commander's key for the flag: --api-listen -> apiListen */
+  /** commander's key for the flag (--api-listen -> apiListen), or the env-only setting's key (apiToken) */
   flagKey?: string
   /** MESHMON_API_LISTEN */
   env?: string
+  /** the sibling it sets to null when given by env or flag */
+  excludes?: string
   /** a list: the flag repeats, the env value is comma-separated */
   list: boolean
   /** what a flag or env string becomes before the schema checks it */
@@ -123,7 +129,9 @@ function leaf (path: string[], key: string, l: Layers): ConfigSetting {
   const list = l.base instanceof z.ZodArray
   const item = list ? peel((l.base as z.ZodArray<ZodTypeAny>).element).base : l.base
   const flag = l.meta.flag
-  const flagKey = flag === undefined ? undefined : flagKeyOf(flag)
+  const envOnly = flag === undefined && l.meta.env !== undefined
+  const flagKey = flag !== undefined ? flagKeyOf(flag) : envOnly ? path.join('-').replace(/-([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase()) : undefined
+  const env = typeof l.meta.env === 'string' ? l.meta.env : flagKey === undefined ? undefined : envName(flagKey)
   return {
     key,
     path,
@@ -133,7 +141,8 @@ function leaf (path: string[], key: string, l: Layers): ConfigSetting {
     doc: l.meta.doc ?? l.doc ?? '',
     flag,
     flagKey,
-    env: flagKey === undefined ? undefined : envName(flagKey),
+    env,
+    excludes: l.meta.excludes,
     list,
     scalar: item instanceof z.ZodNumber ? 'number' : item instanceof z.ZodBoolean ? 'boolean' : 'string',
     isPath: !key.includes('[]') && (l.meta.type === 'path' || peel(item).meta.type === 'path')

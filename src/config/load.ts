@@ -9,14 +9,16 @@ import { parse as parseYaml } from 'yaml'
 import { ZodError, type ZodIssue } from 'zod'
 import { normaliseSwarmKey, swarmKeyProblem } from '../mesh/swarm-key.js'
 import { ConfigError } from './errors.js'
+import type { AlertmanagerHttp } from '../alerts/http.js'
 import { describeSettings, type ConfigSetting } from './describe.js'
 import { configSchema, type Config } from './schema.js'
+import { readAlertmanagerHttp, readApiToken } from './secrets.js'
 
 export { envName } from './describe.js'
 
-/** Every setting, read from the schema; those with a flag are also taken from MESHMON_* variables. */
+/** Every setting, read from the schema; those with a flag or an env variable are also taken from MESHMON_* variables. */
 export const SETTINGS: readonly ConfigSetting[] = describeSettings(configSchema)
-const FLAGGED = SETTINGS.filter(s => s.flagKey !== undefined)
+const FROM_ENV = SETTINGS.filter(s => s.env !== undefined)
 
 /** Flag values by commander's key (apiListen), as `run` and `check` receive them. */
 export type RunFlags = Record<string, string | string[] | boolean | undefined>
@@ -24,6 +26,10 @@ export type RunFlags = Record<string, string | string[] | boolean | undefined>
 export interface LoadedConfig extends Config {
   /** the swarm key bytes as pnet wants them */
   swarmKeyBytes: Uint8Array
+  /** the API token from api.token or api.tokenFile; null: the API is open */
+  apiTokenValue: string | null
+  /** alertmanager credentials and TLS, files read */
+  alertmanagerHttp: AlertmanagerHttp
   /** where the config came from, for messages */
   configFile?: string
 }
@@ -32,17 +38,16 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   const cwd = options.cwd ?? process.cwd()
   const raw: Record<string, unknown> = options.file === undefined ? {} : await readConfigFile(resolve(cwd, options.file))
   const fileDir = options.file === undefined ? cwd : dirname(resolve(cwd, options.file))
-  for (const s of SETTINGS) {
-    const v = getPath(raw, s.path)
-    if (s.isPath && typeof v === 'string' && !isAbsolute(v)) setPath(raw, s.path, resolve(fileDir, v))
-  }
+  for (const s of PATHS) resolvePath(raw, s.path, fileDir)
   const env = options.env ?? process.env
   for (const source of [fromEnv(env), options.flags ?? {}]) {
-    for (const s of FLAGGED) {
+    for (const s of FROM_ENV) {
       const value = source[s.flagKey as string]
       if (value === undefined || typeof value === 'boolean') continue
       const values = [value].flat().map(v => s.isPath ? resolve(cwd, v) : scalar(s, v))
       setPath(raw, s.path, s.list ? values : values.at(-1))
+      // a token from the environment overrides a token file from the config file, and the other way round
+      if (s.excludes !== undefined) setPath(raw, [...s.path.slice(0, -1), s.excludes], null)
     }
   }
   let config: Config
@@ -52,16 +57,19 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
     if (err instanceof ZodError) throw issueToError(err.issues[0], raw)
     throw err
   }
-  for (const s of SETTINGS) {
-    const v = getPath(config, s.path)
-    if (s.isPath && typeof v === 'string') setPath(config as unknown as Record<string, unknown>, s.path, resolve(cwd, v))
+  for (const s of PATHS) resolvePath(config as unknown as Record<string, unknown>, s.path, cwd)
+  return {
+    ...config,
+    swarmKeyBytes: await readSwarmKey(config.swarmKey),
+    apiTokenValue: await readApiToken(config),
+    alertmanagerHttp: await readAlertmanagerHttp(config),
+    configFile: options.file
   }
-  return { ...config, swarmKeyBytes: await readSwarmKey(config.swarmKey), configFile: options.file }
 }
 
 function fromEnv (env: NodeJS.ProcessEnv): RunFlags {
   const out: RunFlags = {}
-  for (const s of FLAGGED) {
+  for (const s of FROM_ENV) {
     const value = env[s.env as string]
     if (value === undefined || value === '') continue
     out[s.flagKey as string] = s.list ? value.split(/[\s,]+/).filter(Boolean) : value
@@ -107,10 +115,16 @@ async function readSwarmKey (file: string): Promise<Uint8Array> {
   return normaliseSwarmKey(text)
 }
 
-function getPath (obj: unknown, path: readonly string[]): unknown {
-  let at = obj
-  for (const key of path) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined
-  return at
+/** Settings that name a file or dir (type path in the schema): relative to the config file (or, from env and flags, the working directory). */
+const PATHS = SETTINGS.filter(s => s.isPath)
+
+function resolvePath (obj: Record<string, unknown>, path: readonly string[], dir: string): void {
+  let at: unknown = obj
+  for (const key of path.slice(0, -1)) at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined
+  const last = path[path.length - 1] as string
+  if (typeof at !== 'object' || at === null) return
+  const parent = at as Record<string, unknown>
+  if (typeof parent[last] === 'string' && !isAbsolute(parent[last])) parent[last] = resolve(dir, parent[last])
 }
 
 function setPath (obj: Record<string, unknown>, path: readonly string[], value: unknown): void {

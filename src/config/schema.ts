@@ -13,18 +13,30 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { PATCH_NAMES } from '../patches.js'
 import { setting } from './describe.js'
-import { parseDuration } from './duration.js'
+import { formatDuration, MAX_TIMER_MS, parseDuration } from './duration.js'
 
-const duration = (fallback: string) => setting(z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' }), { type: 'duration' })
-  .default(fallback)
-  .transform((text, ctx) => {
-    const ms = parseDuration(text)
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 500ms, 2s, 5m, 1h or 7d` })
-      return z.NEVER
-    }
-    return ms
-  })
+const DAY = 86_400_000
+/**
+ * A duration; `max` bounds it: MAX_TIMER_MS (the default) for one that ends in
+ * a timer, more for one that is only compared with a time.
+ */
+const duration = (fallback: string, max: { ms: number, why: string } = { ms: MAX_TIMER_MS, why: 'the longest a timer can wait' }) =>
+  setting(z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' }), { type: 'duration' })
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text)
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write it like 500ms, 2s, 5m, 1h or 7d` })
+        return z.NEVER
+      }
+      if (ms > max.ms) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is too long: at most ${formatDuration(max.ms)} (${max.why})` })
+        return z.NEVER
+      }
+      return ms
+    })
+/** a duration only compared with a time, never waited for */
+const COMPARED = { ms: 3650 * DAY, why: 'ten years' }
 
 const multiaddrText = setting(z.string(), { type: 'multiaddr' }).superRefine((text, ctx) => {
   try {
@@ -42,6 +54,9 @@ const hostPort = setting(z.string(), { type: 'host:port' }).superRefine((text, c
   }
 })
 
+/** what an HTTP header carries unchanged: visible ASCII, no spaces */
+export const apiToken = z.string().min(1, 'must not be empty').max(4096).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an HTTP header); e.g. `openssl rand -hex 32`')
+
 const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 const labels = z.record(z.string()).default({}).superRefine((obj, ctx) => {
   for (const key of Object.keys(obj)) {
@@ -49,6 +64,43 @@ const labels = z.record(z.string()).default({}).superRefine((obj, ctx) => {
       ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not a Prometheus label name; use letters, digits and _` })
     }
   }
+})
+
+// messages never echo a URL: it may hold a password
+const alertmanagerUrl = setting(z.string(), { type: 'URL' }).superRefine((text, ctx) => {
+  let url: URL | undefined
+  try { url = new URL(text) } catch {}
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    ctx.addIssue({ code: 'custom', message: 'is not an http:// or https:// URL; write it like http://alertmanager:9093' })
+  }
+})
+/** a file or dir: relative to the config file that names it (from env or a flag, to the working dir) */
+const path = (schema: z.ZodString) => setting(schema, { type: 'path' })
+const file = path(z.string().min(1))
+const alertmanagerSchema = z.object({
+  urls: setting(z.array(alertmanagerUrl).default([]), { flag: '--alertmanager <url>', doc: 'Alertmanagers to push alerts to; user:password@ in a URL is used for that URL' }),
+  resendInterval: setting(duration('30s'), { doc: 'active alerts are sent again this often' }),
+  basicAuth: z.object({
+    username: setting(z.string().min(1), { doc: 'HTTP basic auth user for every URL (a URL\'s own user:password@ is used for that URL instead)' }),
+    password: setting(z.string().min(1).optional(), { doc: 'its password (or passwordFile)' }),
+    passwordFile: setting(file.optional(), { doc: 'a file holding the password' })
+  }).strict()
+    .refine(b => (b.password === undefined) !== (b.passwordFile === undefined), { message: 'give password or passwordFile (one of the two)' }).optional(),
+  bearerTokenFile: setting(file.optional(), { doc: 'a file holding a bearer token sent to every URL (not with basicAuth)' }),
+  tls: z.object({
+    caFile: setting(file.optional(), { doc: 'https:// URLs: the CA that signed Alertmanager\'s certificate (PEM)' }),
+    certFile: setting(file.optional(), { doc: 'a client certificate for mTLS (PEM), with keyFile' }),
+    keyFile: setting(file.optional(), { doc: 'the client certificate\'s key (PEM)' })
+  }).strict()
+    .refine(t => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together (the client certificate and its key)' }).optional()
+}).strict().default({}).superRefine((am, ctx) => {
+  if (am.basicAuth !== undefined && am.bearerTokenFile !== undefined) ctx.addIssue({ code: 'custom', path: ['bearerTokenFile'], message: 'set basicAuth or bearerTokenFile, not both' })
+  am.urls.forEach((u, i) => {
+    const withUser = URL.canParse(u) && new URL(u).username !== ''
+    if (withUser && (am.basicAuth !== undefined || am.bearerTokenFile !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['urls', i], message: 'carries user:password@ and basicAuth or bearerTokenFile is set too; use one' })
+    }
+  })
 })
 
 const checkName = z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -')
@@ -59,7 +111,6 @@ const checkCommon = {
   timeout: setting(duration('10s'), { doc: 'a run that takes longer is CRITICAL (exec: its process group is killed)' }),
   confirmRuns: setting(z.number().int().min(1).max(100).default(1), { doc: 'runs in a row a new status must be seen before it counts (flap damping); the first result counts at once' })
 }
-const path = (schema: z.ZodString) => setting(schema, { type: 'path' })
 
 export const checkSchema = z.discriminatedUnion('type', [
   z.object({
@@ -73,7 +124,7 @@ export const checkSchema = z.discriminatedUnion('type', [
     url: setting(z.string().url(), { doc: 'the URL to fetch' }),
     expectStatus: setting(z.number().int().min(100).max(599).default(200), { doc: 'any other status is CRITICAL' }),
     bodyMatch: setting(z.string().optional(), { doc: 'a regular expression the body must match' }),
-    warnLatency: setting(duration('5s').optional(), { doc: 'a response slower than this is WARNING' }),
+    warnLatency: setting(duration('5s', COMPARED).optional(), { doc: 'a response slower than this is WARNING' }),
     certWarnDays: setting(z.number().int().min(0).default(14), { doc: 'https: fewer days of certificate validity left is WARNING' }),
     certCritDays: setting(z.number().int().min(0).default(3), { doc: 'https: fewer days of certificate validity left is CRITICAL' })
   }).strict(),
@@ -87,8 +138,8 @@ export const checkSchema = z.discriminatedUnion('type', [
     ...checkCommon,
     type: z.literal('file-age'),
     path: setting(path(z.string().min(1)), { doc: 'the file to watch; a * or ? in the last part matches the newest of several' }),
-    warnAge: setting(duration('5m').optional(), { doc: 'not changed for longer is WARNING' }),
-    critAge: setting(duration('15m'), { doc: 'not changed for longer is CRITICAL' })
+    warnAge: setting(duration('5m', COMPARED).optional(), { doc: 'not changed for longer is WARNING' }),
+    critAge: setting(duration('15m', COMPARED), { doc: 'not changed for longer is CRITICAL' })
   }).strict(),
   z.object({
     ...checkCommon,
@@ -120,15 +171,22 @@ export const configSchema = z.object({
   listen: setting(z.array(multiaddrText).min(1).default(['/ip4/0.0.0.0/tcp/4001']), { flag: '--listen <multiaddr>', doc: 'p2p listen addresses' }),
   bootstrap: setting(z.array(multiaddrText).default([]), { flag: '--bootstrap <multiaddr>', doc: 'peers to join through; /p2p/<id> optional, /dns4/ names resolve to every address' }),
   api: z.object({
-    listen: setting(hostPort.default('0.0.0.0:9521'), { flag: '--api-listen <host:port>', doc: 'HTTP API address (/metrics, /api/v1/*, /healthz)' }),
-    token: setting(z.string().min(1).nullable().default(null), { doc: 'when set, a bearer token that guards /api/*' })
-  }).strict().default({}),
+    // closed unless opened: a wildcard address shows the mesh to whoever reaches the port
+    listen: setting(hostPort.default('127.0.0.1:9521'), { flag: '--api-listen <host:port>', doc: 'HTTP API address (/metrics, /api/v1/*, /healthz); 127.0.0.1 is this host only, 0.0.0.0 opens it to the network: set a token then' }),
+    // secrets: environment only, never a flag (argv shows in `ps`); MESHMON_API_TOKEN is also what the CLI sends
+    token: setting(apiToken.nullable().default(null), { env: true, excludes: 'tokenFile', doc: 'a secret /api/* requires as "Authorization: Bearer <token>" (and /metrics with protectMetrics); one of token and tokenFile' }),
+    tokenFile: setting(path(z.string().min(1)).nullable().default(null), { env: true, excludes: 'token', doc: 'a file holding the token (read at start, surrounding whitespace ignored)' }),
+    protectMetrics: setting(z.boolean().default(false), { doc: 'the token guards /metrics too; off, so a Prometheus without credentials keeps scraping' }),
+    allowedHosts: setting(z.array(z.string().trim().min(1).max(253)).default([]), { doc: 'Host header names the API answers to besides its own address, localhost and, on 0.0.0.0, this host\'s name (DNS rebinding guard); `*.example.lan` matches subdomains, `*` any' })
+  }).strict().default({}).superRefine((api, ctx) => {
+    if (api.token !== null && api.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set api.token or api.tokenFile, not both' })
+  }),
   heartbeat: z.object({
-    interval: setting(duration('1s'), { flag: '--heartbeat-interval <duration>', doc: 'how often a node sends a heartbeat' }),
+    interval: setting(duration('1s', { ms: 3_600_000, why: 'peers refuse heartbeats announcing a longer interval' }), { flag: '--heartbeat-interval <duration>', doc: 'how often a node sends a heartbeat' }),
     suspectAfter: setting(z.number().positive().default(1.5), { doc: 'intervals of silence before a peer is suspect' }),
     downAfter: setting(z.number().positive().default(2), { doc: 'intervals of silence, heard by no live peer either, before a peer is down' }),
     machineInterval: setting(duration('10s'), { doc: 'how often the bulky machine info is sent (also at once when checks change or a peer appears)' }),
-    forgetAfter: setting(duration('1h'), { doc: 'a down or left peer not heard of for this long is forgotten, its series gone' })
+    forgetAfter: setting(duration('1h', COMPARED), { doc: 'a down or left peer not heard of for this long is forgotten, its series gone' })
   }).strict().default({}).superRefine((hb, ctx) => {
     if (hb.downAfter < hb.suspectAfter) ctx.addIssue({ code: 'custom', path: ['downAfter'], message: `must be >= suspectAfter (${hb.suspectAfter})` })
   }),
@@ -137,12 +195,10 @@ export const configSchema = z.object({
   labels: setting(labels, { doc: 'Prometheus labels of this node, shown on meshmon_node_info and in events' }),
   mesh: setting(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
     { defaultText: 'mesh- and 8 hex of the swarm key\'s SHA-256', doc: 'the `mesh` label of alerts; the default is the same on every node of a mesh' }),
-  alertmanager: z.object({
-    urls: setting(z.array(z.string().url()).default([]), { flag: '--alertmanager <url>', doc: 'Alertmanagers to push alerts to' }),
-    resendInterval: setting(duration('30s'), { doc: 'active alerts are sent again this often' })
-  }).strict().default({}),
+  alertmanager: alertmanagerSchema,
+  // one log is kept open per day of retention, and peers exchange at most a year of history
   events: z.object({
-    retention: setting(duration('7d'), { doc: 'events older than this are not served, and their storage is reclaimed' })
+    retention: setting(duration('7d', { ms: 366 * DAY, why: 'a year of history' }), { doc: 'events older than this are not served, and their storage is reclaimed' })
   }).strict().default({}),
   checks: setting(z.array(checkSchema).default([]), { doc: 'checks this node runs; their states travel in heartbeats' }).superRefine((checks, ctx) => {
     const seen = new Set<string>()

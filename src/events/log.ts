@@ -112,7 +112,9 @@ class MeshEventLog implements EventLog {
    * replicated log opens behind it; writes wait for it, `ready()` tells.
    */
   async start (): Promise<void> {
-    this.#level = await openEventsLevel(join(this.#init.dataDir, 'events'))
+    this.#level = await openEventsLevel(join(this.#init.dataDir, 'events'), (movedTo, cause) => {
+      this.#c.log.error({ movedTo, err: cause.message }, 'the event index was damaged: moved aside, starting a new one (events come back from peers; the old one is kept for inspection)')
+    })
     this.#index = await EventIndex.open(this.#level.db)
     this.#state = new OrbitState(this.#level.db)
     if (this.#init.indexSync !== false) {

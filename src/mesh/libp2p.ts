@@ -12,13 +12,12 @@ import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
-import { all as allWsAddrs } from '@libp2p/websockets/filters'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { Patches } from '../patches.js'
 import { coalesceWrites } from './coalesce.js'
 import { fastMsgId } from './fast-msg-id.js'
+import { meshWebSockets } from './websockets/index.js'
 import { lazyWindowUpdates } from './yamux-window.js'
 
 export interface MeshLibp2pInit {
@@ -51,8 +50,8 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: { listen: init.listen },
-    // websockets refuses plain ws:// to non-DNS addresses unless told: a private swarm dials IPs
-    transports: [tcp(), webSockets({ filter: allWsAddrs })],
+    // our own WebSockets transport: @libp2p/websockets 9 lost the pnet nonce (websockets/connection.ts)
+    transports: [tcp(), meshWebSockets()],
     // pnet gives the nonce exchange 1 s by default; 30 nodes starting on 2 cores took longer and every dial failed
     // pnet over a raw connection whose writes are coalesced (see coalesce.ts)
     connectionProtector: components => {

@@ -144,4 +144,20 @@ describe('checkScheduler', () => {
     expect((await scheduler.runOnce())[0]?.status).toBe(Status.OK)
     expect(errors.map(e => (e as Error).message)).toEqual(['listener broke'])
   })
+
+  it('a failure recording a run never escapes the timer: it goes to onError', async () => {
+    const errors: unknown[] = []
+    let ticks = 0
+    scheduler = checkScheduler({
+      checks: [exec('a', 'true', { interval: '20ms' })],
+      run: async () => result(Status.OK),
+      // the clock is read while recording the result: a broken one makes the bookkeeping throw
+      now: () => { if (++ticks > 1) throw new Error('clock broke'); return 1 },
+      jitterMs: () => 0,
+      onError: e => errors.push(e)
+    })
+    scheduler.start()
+    await waitFor('two failed ticks reported', () => errors.length >= 2, 5_000, 10)
+    expect((errors[0] as Error).message).toBe('clock broke')
+  })
 })

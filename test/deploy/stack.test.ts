@@ -130,6 +130,10 @@ describe('docker/stack.yml', () => {
     const job = (name: string): any => prom.scrape_configs.find((j: any) => j.job_name === name)
     expect(job('meshmon').static_configs[0].targets).toEqual(['meshmon:9521'])
     expect(job('meshmon-self').dns_sd_configs[0]).toMatchObject({ names: ['tasks.meshmon'], type: 'A', port: 9521 })
+    // the API is opened explicitly (meshmon's default is 127.0.0.1), and answers to the service name Prometheus uses
+    expect(meshmonYml.api.listen).toBe('0.0.0.0:9521')
+    expect(meshmonYml.api.allowedHosts).toContain(job('meshmon').static_configs[0].targets[0].split(':')[0])
+    expect((await readYaml(join(DOCKER, 'image-meshmon.yml'))).api.listen).toBe('0.0.0.0:9521')
     // the two jobs split the series with one regex: dropped by one, kept by the other
     const drop = job('meshmon').metric_relabel_configs[0]
     const keep = job('meshmon-self').metric_relabel_configs[0]

@@ -9,7 +9,8 @@
  *        o!<tag>!<h|i>!<key> -> bytes  (OrbitDB heads / entry index)
  *        m!count -> events held
  */
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
+import { openLevelStore, openRebuildableStore, type StoreCorruptError } from '../../storage/level.js'
 
 export type Level = LevelDatastore['db']
 
@@ -18,9 +19,13 @@ export interface EventsLevel {
   close: () => Promise<void>
 }
 
-export async function openEventsLevel (dir: string): Promise<EventsLevel> {
-  const store = new LevelDatastore(dir)
-  await store.open()
+/**
+ * It holds nothing that cannot come back (events from peers, OrbitDB state
+ * from the logs' heads): with `onMovedAside`, a damaged one is moved aside
+ * and a new one opened instead of failing the start.
+ */
+export async function openEventsLevel (dir: string, onMovedAside?: (movedTo: string, cause: StoreCorruptError) => void): Promise<EventsLevel> {
+  const store = onMovedAside === undefined ? await openLevelStore(dir) : await openRebuildableStore(dir, onMovedAside)
   return { db: store.db, close: async () => { await store.close() } }
 }
 
