@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,ws] [-- --heartbeat 5s]`: prints a table per
- * part and writes everything as JSON under bench-results/. Numbers, not tests.
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,ws,patches] [-- --heartbeat 5s]`:
+ * prints a table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws` and
+ * `patches` are not in the default set: `patches` runs the mesh bench five times, to measure each library patch.
  */
 import '../src/shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -12,6 +13,7 @@ import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
+import { benchPatches } from './patches.js'
 import { benchWeb } from './web.js'
 import { benchWs } from './ws.js'
 
@@ -60,6 +62,15 @@ if (parts.has('mesh')) {
     table([{ ...r }])
     ;(result.mesh ??= [] as unknown[]) as unknown[]
     ;(result.mesh as unknown[]).push(r)
+  }
+}
+if (parts.has('patches')) {
+  for (const n of (values.nodes ?? '10').split(',').map(Number)) {
+    console.log(`\nlibrary patches: mesh of ${n} processes with all on, then each off (heartbeat ${values.heartbeat})`)
+    const rows = await benchPatches(n, Number(values.window) * 1000, s => { console.log(s) }, Number(values.settle) * 1000, values.heartbeat)
+    for (const r of rows) { console.log(`- off: ${r.off}`); table([{ ...r }]) }
+    ;(result.patches ??= [] as unknown[]) as unknown[]
+    ;(result.patches as unknown[]).push({ nodes: n, rows })
   }
 }
 if (parts.has('ws')) {

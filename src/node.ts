@@ -22,7 +22,7 @@ import { loadWebFiles } from './api/web.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
-import { eventsQuery, openEventLog } from './events/index.js'
+import { eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
 import { FailureDetector } from './heartbeat/detector.js'
 import { PeerTable } from './heartbeat/peer-table.js'
 import { HeartbeatService } from './heartbeat/service.js'
@@ -35,8 +35,8 @@ import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
-import { WriteBehindDatastore } from './mesh/peer-datastore.js'
 import { skipRedundantRelays } from './mesh/relay-filter.js'
+import { Patches } from './patches.js'
 import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
 
@@ -86,19 +86,24 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     const unusable = config.listen.filter(a => !canListenOn(a))
     if (unusable.length > 0) throw new ConfigError('listen', `cannot listen on ${unusable.join(', ')}; use /ip4/ADDR/tcp/PORT or /ip4/ADDR/tcp/PORT/ws (TLS and URL paths belong to a reverse proxy in front of /ws)`)
-    // the peer store writes on every stream: it gets a write-behind layer over LevelDB (see peer-datastore.ts)
-    const peerDatastore = new WriteBehindDatastore(datastore)
-    stack.push(async () => { await peerDatastore.flush() })
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore: peerDatastore })
+    // library patches: each checked as it is installed, and reported (patches.ts)
+    const patches = new Patches(config.patchesOff, log.child({ component: 'patches' }))
+    // the peer store persists in the same LevelDB: peers met are remembered for the next start
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
 
+    const eventLog = log.child({ component: 'events' })
     const events = await openEventLog(
-      { libp2p, datastore, table, log: log.child({ component: 'events' }), peerId },
+      { libp2p, datastore, log: eventLog, peerId, privateKey, patches },
       { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
+    // incidents seen in the peer table become events, one per incident (recorder.ts)
+    const recorder = new IncidentRecorder({ table, peerId, log: eventLog }, events)
+    recorder.start()
+    stack.push(() => { recorder.stop() })
 
     const machine = machineCollector({ onError: (part, err) => { log.warn({ part, err: (err as Error)?.message }, 'machine info part not collected') } })
     let machineInfo: MachineInfo | null = null
@@ -121,6 +126,8 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const metrics = metricsEndpoint(table, {
       alertmanagerSends: () => alerts.sends(),
       eventlogEntries: () => events.count(),
+      eventsRefused: () => events.refused(),
+      patches: () => patches.status(),
       peerId,
       name: config.name,
       gossip: () => heartbeat.stats,
@@ -197,6 +204,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(() => { feed.stop() })
     apiParts.feed = feed
     running = true
+    patches.report()
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
     return {
@@ -232,15 +240,20 @@ async function rememberAddrs (libp2p: MeshLibp2p, peerId: string, addrs: string[
   } catch {}
 }
 
+/**
+ * libp2p reports listen failures as one UnsupportedListenAddressesError whose
+ * message alone holds each address's cause (no code or cause is attached), so
+ * an address in use is read from that message.
+ */
 function listenFailure (err: any, listen: string[]): Error {
+  if (err?.name !== 'UnsupportedListenAddressesError' && err?.name !== 'NoValidAddressesError' && err?.code !== 'EADDRINUSE') return err
   const text = `${err?.message ?? err}`
-  if (/EADDRINUSE|address already in use/i.test(text) || err?.code === 'EADDRINUSE') {
+  if (err?.code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
     return new ConfigError('listen', `a listen address is already in use (${listen.join(', ')}); pick free ports with --listen`)
   }
-  if (err?.name === 'NoValidAddressesError' || /no valid addresses|could not listen/i.test(text)) {
-    return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${text}); check the addresses and ports`)
-  }
-  return err
+  // the first per-address line, e.g. "/ip4/1.2.3.4/tcp/4001: Error: listen EADDRNOTAVAIL ..."
+  const cause = text.split('\n').map(l => l.trim()).find(l => l.startsWith('/')) ?? err.name
+  return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${cause}); check the addresses and ports`)
 }
 
 /** api.listen as others reach it: a wildcard bind is reached by this host's name */

@@ -1,4 +1,5 @@
 /** The JSON shape of a peer in /api/v1/peers: times as ISO 8601, null when there is none or it cannot be written. */
+import { statusName } from '../checks/types.js'
 import { isoOrNull as iso } from '../config/duration.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 
@@ -18,7 +19,6 @@ export interface PeerView {
   checks: Array<Omit<Peer['checks'][number], 'lastRun' | 'since'> & { statusName: string, lastRun: string | null, since: string | null }>
 }
 
-const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
 
 /**
  * Every peer's view, each built on its own: data one peer sent that cannot
@@ -51,7 +51,7 @@ export function peerView (p: Peer): PeerView {
     interval: p.interval,
     agent: p.agent,
     machine: p.machine,
-    checks: p.checks.map(c => ({ ...c, statusName: STATUS[c.status], lastRun: iso(c.lastRun), since: iso(c.since) }))
+    checks: p.checks.map(c => ({ ...c, statusName: statusName(c.status), lastRun: iso(c.lastRun), since: iso(c.since) }))
   }
 }
 

@@ -12,8 +12,9 @@
  */
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { CheckState } from '../checks/types.js'
+import { statusName, type CheckState } from '../checks/types.js'
 import type { Peer, PeerTable, Transition } from '../heartbeat/peer-table.js'
+import { clip } from '../text.js'
 import type { EventInput, EventType, MeshEvent, Severity } from './types.js'
 
 export interface RecorderSink {
@@ -30,8 +31,6 @@ export interface RecorderInit {
 export const incidentId = (...parts: Array<string | number>): string =>
   createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 24)
 
-const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
-const clip = (text: string, max = 1000): string => (text.length > max ? text.slice(0, max - 1) + '…' : text)
 
 export class IncidentRecorder {
   readonly #table: PeerTable
@@ -144,14 +143,14 @@ export class IncidentRecorder {
     if (!first && previous?.status === check.status) return
     const type: EventType = check.status === 0 ? 'check.recovered' : check.status === 1 ? 'check.warning' : 'check.failed'
     const severity: Severity = check.status === 0 ? 'info' : check.status === 1 ? 'warning' : 'critical'
-    const what = check.status === 0 ? 'recovered' : `is ${STATUS[check.status]}`
+    const what = check.status === 0 ? 'recovered' : `is ${statusName(check.status)}`
     this.#write({
       id: incidentId(type, peer.peerId, check.name, check.since),
       ts: new Date(check.since > 0 ? check.since : Date.now()).toISOString(),
       type,
       severity,
       subject: { peer: peer.peerId, name: peer.name, check: check.name },
-      message: clip(`${check.name} on ${peer.name} ${what}: ${check.output}`),
+      message: clip(`${check.name} on ${peer.name} ${what}: ${check.output}`, 1000),
       labels: peer.labels
     })
   }
