@@ -17,6 +17,8 @@ export const PEER_STATES: readonly PeerState[] = ['up', 'suspect', 'down', 'left
 export interface Incident {
   /** unix ms the peer went down */
   since: number
+  /** the silence it began with, the same on every observer: "boot/seq" of the last beat its watchers heard */
+  key: string
   /** unix ms it came back up, while waiting for it to hold */
   recovering?: number
 }

@@ -30,7 +30,7 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) 
   const state = (id: string): string | undefined => table.get(id)?.state
   /** the peers that judge `id` in this view: its first k ring successors other than self */
   const watchersOf = (id: string, k = 3): string[] => verdict.ring.successors(id, 2 * k).filter(w => w !== self).slice(0, k)
-  const report = (watcher: string, subject: string, level: 0 | 1 | 2): void => {
+  const report = (watcher: string, subject: string, level: 0 | 1 | 2 | 3): void => {
     publish(watcher, { ...(obsOf.get(watcher) ?? {}), [subject]: [level, 1, seqs.get(subject) ?? 0] })
   }
   const tick = (ms: number): void => { clock.now += ms; meshAt = clock.now; verdict.tick() }
