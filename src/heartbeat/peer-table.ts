@@ -51,6 +51,8 @@ export interface Peer {
   silentAt?: [number, number]
   /** its open down incident (incidents.ts) */
   incident?: Incident
+  /** a watcher has heard its beats: it is a live node, not just a record (one that never is can never page) */
+  confirmed?: true
 }
 
 export type TransitionReason = 'joined' | 'alive' | 'silent' | 'bye' | 'forgotten' | 'reachable'
@@ -147,6 +149,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   heard (peerId: string): void {
     const peer = this.#peers.get(peerId)
     if (peer === undefined) return
+    peer.confirmed = true
     peer.lastSeen = this.#wall()
     peer.heardAt = this.#monotonic()
   }

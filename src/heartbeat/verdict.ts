@@ -12,7 +12,10 @@
  *  - `suspect` when a quorum finds it late; `up` otherwise;
  *  - an `intermittent` peer found silent becomes `left`: shown, never alerted;
  *  - `down` and `left` hold until a record made after the silence arrives
- *    (peer-table.ts), so a late copy of an old record brings nobody back.
+ *    (peer-table.ts), so a late copy of an old record brings nobody back;
+ *  - a peer no watcher ever heard (only its record is known) is forgotten once
+ *    the record is stale, never `down`: keys made up by a member that holds the
+ *    swarm key cannot page anyone.
  *
  * A node that can reach only a minority of the mesh (cut off, or on the small
  * side of a partition) cannot tell a dead peer from an unreachable one: there
@@ -142,6 +145,7 @@ export class Verdict {
       if (obs[0] >= 1) late++
       if (obs[1] === peer.boot) lastSeq = Math.max(lastSeq, obs[2])
     }
+    if (reporting > 0) peer.confirmed = true
     const quorum = Math.floor(reporting / 2) + 1
     if (reporting > 0 && silent >= quorum) {
       if (this.#partition.minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
@@ -165,6 +169,9 @@ export class Verdict {
     for (const p of this.#c.table.values()) {
       if (p.self) continue
       if ((p.state === 'down' || p.state === 'left') && now - p.heardAt > this.#forgetAfterMs) { this.#c.table.forget(p); continue }
+      // a record whose origin no watcher ever heard beat, and no newer one since: not a node (a key made up
+      // by a member holding the swarm key, or a node that died at once). Forgotten, never paged for
+      if (p.confirmed !== true && (p.state === 'up' || p.state === 'suspect') && now - p.heardAt > this.#staleAfterMs) { this.#c.table.forget(p); continue }
       if (p.state === 'left') continue
       members++
       if (p.state === 'up' && now - p.heardAt <= this.#staleAfterMs) reachable++

@@ -26,6 +26,8 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) 
     table.apply(id, record({ name: `n${ids.indexOf(id)}`, boot: 1, seq, obs, expect: id === self ? 'always-on' : (opts.expect ?? 'always-on'), ...over }), id === self)
   }
   for (const id of ids) publish(id)
+  // watchers have heard every peer (a peer only known by its record is the ghost test's case)
+  for (const id of ids) if (id !== self) table.heard(id)
   verdict.start()
   const state = (id: string): string | undefined => table.get(id)?.state
   /** the peers that judge `id` in this view: its first k ring successors other than self */
@@ -165,5 +167,27 @@ describe('the verdict from the watchers\' reports', () => {
     v.tick(0)
     expect(v.verdict.partition().minority).toBe(false)
     expect(v.state(x)).toBe('down')
+  })
+
+  it('a peer known only by its record, never heard by a watcher, is forgotten once stale: never down, never paged', () => {
+    const v = view(6)
+    const ghost = v.ids[5]!
+    delete v.table.get(ghost)!.confirmed
+    const [w1, w2] = v.watchersOf(ghost)
+    v.report(w1!, ghost, 3)
+    v.report(w2!, ghost, 3)
+    expect(v.state(ghost)).toBe('up')
+    // the others keep sending records; the ghost does not
+    v.clock.now += 31_000
+    for (const id of v.ids) if (id !== ghost && id !== v.self) v.publish(id)
+    v.tick(0)
+    expect(v.table.get(ghost)).toBeUndefined()
+    // a peer a watcher heard is not forgotten for going quiet: it is judged
+    const x = v.ids[4]!
+    v.report(w1!, x, 0)
+    v.clock.now += 31_000
+    for (const id of v.ids) if (id !== x && id !== v.self && id !== ghost) v.publish(id)
+    v.tick(0)
+    expect(v.table.get(x)).toBeDefined()
   })
 })
