@@ -2,7 +2,7 @@
  * The web page with a 500-peer mesh, in Debian's headless Chromium: time from
  * navigation start to the snapshot, to the first paint of the list and to
  * every row in the page, then the time from a stream message to the paint
- * after it while full heartbeats arrive as such a mesh sends them and peers
+ * after it while records arrive as such a mesh sends them and peers
  * go down and come back, and the long tasks (> 50 ms, jank) meanwhile.
  * The node side is the real API (feed, SSE, static files) in this process over
  * a synthetic peer table. The page records these times itself (performance
@@ -64,7 +64,7 @@ export async function benchWeb (peers = 500, loads = 5, updateMs = 10_000): Prom
   if (web === undefined) throw new Error('dist/web is missing: run `npm run build`')
   const table = new PeerTable()
   const synthetic = syntheticPeers(peers)
-  for (const { peerId, beat } of synthetic) table.observe(peerId, beat)
+  for (const { peerId, record } of synthetic) table.apply(peerId, record)
   const feed = new MeshFeed({
     table,
     alerts: () => deriveAlerts(table.list(), { mesh: 'bench', generatorURL: 'http://bench/' }),
@@ -96,16 +96,16 @@ export async function benchWeb (peers = 500, loads = 5, updateMs = 10_000): Prom
     await allRows(page)
     const before = await page.evaluate(measures('meshmon:update')) as number[]
     const tasksBefore = (await page.evaluate('window.longTasks') as number[]).length
-    // full heartbeats from every peer every 10 s (in 100 ms slices), and a peer down and back each second
+    // records from every peer every 10 s (in 100 ms slices), and a peer down and back each second
     let seq = 1
     let next = 0
     let tick = 0
     const timer = setInterval(() => {
       seq++
       for (let i = 0; i < Math.ceil(peers / 100); i++) {
-        const { peerId, beat } = synthetic[next++ % peers] as (typeof synthetic)[number]
-        const machine = beat.full?.machine
-        table.observe(peerId, { ...beat, seq, full: beat.full === undefined ? undefined : { ...beat.full, machine: machine == null ? null : { ...machine, cpu: { ...machine.cpu, usageRatio: Math.random() } } } })
+        const { peerId, record } = synthetic[next++ % peers] as (typeof synthetic)[number]
+        const machine = record.machine
+        table.apply(peerId, { ...record, seq, machine: machine == null ? null : { ...machine, cpu: { ...machine.cpu, usageRatio: Math.random() } } })
       }
       if (++tick % 10 === 0) {
         const p = table.get(synthetic[(tick / 10) % peers]?.peerId as string)

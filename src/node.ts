@@ -1,7 +1,7 @@
 /**
  * Composition root: the only file that knows every part. It wires them in the
- * one direction data flows: machine/checks -> heartbeat out -> mesh ->
- * heartbeat in -> peer table -> detector -> events / metrics / alerts / api.
+ * one direction data flows: machine/checks -> this node's record -> mesh
+ * (gossip, beats) -> peer table <- verdict -> events / metrics / alerts / api.
  */
 import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
@@ -23,10 +23,9 @@ import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
 import { eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
-import { FailureDetector } from './heartbeat/detector.js'
+import { PeerIncidents } from './heartbeat/incidents.js'
+import { Membership } from './heartbeat/membership.js'
 import { PeerTable } from './heartbeat/peer-table.js'
-import { HeartbeatService } from './heartbeat/service.js'
-import { TOPIC } from './heartbeat/wire.js'
 import { machineCollector } from './machine/collector.js'
 import type { MachineInfo } from './machine/types.js'
 import { metricsEndpoint } from './metrics/index.js'
@@ -35,7 +34,6 @@ import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
-import { skipRedundantRelays } from './mesh/relay-filter.js'
 import { Patches } from './patches.js'
 import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
@@ -44,7 +42,7 @@ export interface MeshNode {
   peerId: string
   libp2p: MeshLibp2p
   table: PeerTable
-  heartbeat: HeartbeatService
+  membership: Membership
   checks: CheckScheduler
   api: Server
   /** leave the mesh gracefully and stop everything */
@@ -89,7 +87,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     // library patches: each checked as it is installed, and reported (patches.ts)
     const patches = new Patches(config.patchesOff, log.child({ component: 'patches' }))
     // the peer store persists in the same LevelDB: peers met are remembered for the next start
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches })
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches, allow: config.peersAllow })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
@@ -100,8 +98,12 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
+    // a peer's down is one incident until it holds up again: one event and one alert through a flapping link
+    const incidents = new PeerIncidents(table, { recoverAfterMs: config.heartbeat.recoverAfter })
+    incidents.start()
+    stack.push(() => { incidents.stop() })
     // incidents seen in the peer table become events, one per incident (recorder.ts)
-    const recorder = new IncidentRecorder({ table, peerId, log: eventLog }, events)
+    const recorder = new IncidentRecorder({ table, incidents, peerId, log: eventLog }, events)
     recorder.start()
     stack.push(() => { recorder.stop() })
 
@@ -114,7 +116,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
-    const alerts = alerting({ table, log: log.child({ component: 'alerts' }) }, {
+    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), partition: () => membership.partition() }, {
       urls: config.alertmanager.urls,
       http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
@@ -130,63 +132,68 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       patches: () => patches.status(),
       peerId,
       name: config.name,
-      gossip: () => heartbeat.stats,
-      connectedPeers: () => libp2p.getPeers().length
+      gossip: () => membership.stats,
+      connectedPeers: () => libp2p.getPeers().length,
+      partition: () => membership.partition(),
+      nameConflicts: () => table.nameConflicts().size
     })
     apiParts.metrics = metrics.handler
 
-    const heartbeat = new HeartbeatService({
-      pubsub: libp2p.services.pubsub,
-      peerId,
+    const checks = checkScheduler({
+      checks: config.checks,
+      onChange: () => { membership.publishSoon() },
+      onError: err => { log.error({ err: (err as Error)?.message }, 'check bookkeeping failed') }
+    })
+    const membership = new Membership({
+      libp2p,
+      privateKey,
       table,
-      log: log.child({ component: 'heartbeat' }),
+      log: log.child({ component: 'membership' }),
       machine: () => machineInfo,
       checks: () => checks.states(),
       addrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
-      onDelay: metrics.observeHeartbeatDelay
+      onAccepted: r => { metrics.observeHeartbeatDelay(Date.now() - r.ts) }
     }, {
       name: config.name,
       expect: config.expect,
       labels: config.labels,
       agent: AGENT,
       intervalMs: config.heartbeat.interval,
-      machineIntervalMs: config.heartbeat.machineInterval,
-      digestWindowMs: config.heartbeat.downAfter * config.heartbeat.interval * 2,
+      recordIntervalMs: config.heartbeat.machineInterval,
+      suspectAfter: config.heartbeat.suspectAfter,
+      downAfter: config.heartbeat.downAfter,
+      forgetAfterMs: config.heartbeat.forgetAfter,
+      allow: config.peersAllow,
+      maxPeers: config.peers.max,
+      maxNewPerMinute: config.peers.maxNewPerMinute,
       boot: await nextBoot(config.dataDir)
     })
-    // relays skip the peers a heartbeat's sender reached itself
-    skipRedundantRelays(libp2p.services.pubsub, TOPIC, (data, peer) => heartbeat.hadFromSender(data, peer))
-    const checks = checkScheduler({
-      checks: config.checks,
-      onChange: () => { heartbeat.wantFull() },
-      onError: err => { log.error({ err: (err as Error)?.message }, 'check bookkeeping failed') }
-    })
+    apiParts.partition = () => membership.partition()
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
       if (t.peer.self) return
-      if (t.to === 'up' && t.from !== 'suspect') heartbeat.wantFull()
       const level = t.to === 'down' ? 'warn' : 'info'
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
     })
-    // remember addresses heard in heartbeats (persisted in the peer store), so the keeper can dial
-    // peers it was never told about, and a restarted node rejoins through them
+    // two nodes with one name: status, alerts and `events --peer NAME` would mix them up (said once per peer)
+    const conflicting = new Set<string>()
+    table.on('transition', ({ peer, from }) => {
+      if (from !== null || peer.self || conflicting.has(peer.peerId)) return
+      const ids = table.nameConflicts().get(peer.name)
+      if (ids === undefined) return
+      conflicting.add(peer.peerId)
+      log.warn({ node: peer.name, peers: ids }, `${ids.length} peers carry the name ${peer.name}: status, alerts and events name nodes by it; give each its own --name`)
+    })
+    // remember addresses heard in records (persisted in the peer store), so the keeper and the
+    // beat streams can dial peers they were never told about, and a restarted node rejoins through them
     table.on('addrs', peer => {
       rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() })
         .catch((err: Error) => { log.warn({ err: err.message, peer: peer.peerId }, 'peer addresses not remembered') })
     })
 
-    const detector = new FailureDetector(table, {
-      suspectAfter: config.heartbeat.suspectAfter,
-      downAfter: config.heartbeat.downAfter,
-      tickMs: Math.max(20, Math.min(250, config.heartbeat.interval / 10)),
-      forgetAfterMs: config.heartbeat.forgetAfter
-    })
-
-    heartbeat.start()
-    stack.push(() => { heartbeat.stop() })
-    detector.start()
-    stack.push(() => { detector.stop() })
+    await membership.start()
+    stack.push(async () => { await membership.stop() })
     checks.start()
     stack.push(async () => { await checks.stop() })
     keeper.start()
@@ -208,10 +215,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
     return {
-      peerId, libp2p, table, heartbeat, checks, api,
+      peerId, libp2p, table, membership, checks, api,
       stop: async () => {
         running = false
-        await heartbeat.leave().catch(() => {})
+        await membership.leave().catch(() => {})
         await stopAll()
       }
     }

@@ -2,6 +2,7 @@
 import { statusName } from '../checks/types.js'
 import { isoOrNull as iso } from '../config/duration.js'
 import type { Peer } from '../heartbeat/peer-table.js'
+import type { PartitionView } from '../heartbeat/verdict.js'
 
 export interface PeerView {
   peerId: string
@@ -17,6 +18,14 @@ export interface PeerView {
   agent: string
   machine: Peer['machine']
   checks: Array<Omit<Peer['checks'][number], 'lastRun' | 'since'> & { statusName: string, lastRun: string | null, since: string | null }>
+  /** on this node's own entry: how much of the mesh it reaches (cut off, or on the small side of a split) */
+  partition?: Omit<PartitionView, 'since'> & { since: string | null }
+  /** an open down incident: it went down then, and is not yet back up for long enough to end it */
+  downSince?: string | null
+  /** another peer that has not left carries the same name: tell them apart by peerId */
+  nameConflict?: true
+  /** a watcher has heard its beats; until then it is known only by its record (one that never is, is forgotten, never paged) */
+  confirmed: boolean
 }
 
 
@@ -24,10 +33,13 @@ export interface PeerView {
  * Every peer's view, each built on its own: data one peer sent that cannot
  * be rendered hides (part of) that peer, never the list.
  */
-export function peerViews (peers: Peer[]): Array<PeerView | BrokenPeerView> {
+export function peerViews (peers: Peer[], partition?: PartitionView, conflicts?: Map<string, string[]>): Array<PeerView | BrokenPeerView> {
   return sortPeers(peers).map(p => {
     try {
-      return peerView(p)
+      const view = peerView(p)
+      if (p.state !== 'left' && conflicts?.has(p.name) === true) view.nameConflict = true
+      if (p.self && partition !== undefined) view.partition = { ...partition, since: iso(partition.since) }
+      return view
     } catch (err: any) {
       return { peerId: p.peerId, name: String(p.name), state: p.state, error: `this peer's data could not be rendered: ${String(err?.message ?? err)}` }
     }
@@ -51,7 +63,9 @@ export function peerView (p: Peer): PeerView {
     interval: p.interval,
     agent: p.agent,
     machine: p.machine,
-    checks: p.checks.map(c => ({ ...c, statusName: statusName(c.status), lastRun: iso(c.lastRun), since: iso(c.since) }))
+    checks: p.checks.map(c => ({ ...c, statusName: statusName(c.status), lastRun: iso(c.lastRun), since: iso(c.since) })),
+    confirmed: p.self || p.confirmed === true,
+    ...(p.incident !== undefined ? { downSince: iso(p.incident.since) } : {})
   }
 }
 

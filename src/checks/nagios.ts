@@ -6,14 +6,14 @@
  *     LONG TEXT LINE 2 | PERFDATA LINE 2
  *     PERFDATA LINE 3
  *
- * Only the first line's text is kept as output (it travels in every heartbeat);
+ * Only the first line's text is kept as output (it travels in the node's record);
  * perfdata from the first line and from the long output is joined by spaces.
  */
 import { clip } from '../text.js'
-import type { StatusCode } from './types.js'
+import { CHECK_TEXT_MAX, type StatusCode } from './types.js'
 
-/** Longest output / perfdata text kept: both travel in every heartbeat. */
-export const MAX_TEXT = 4096
+/** Longest output / perfdata text kept: both travel in the node's record, which carries this much. */
+export const MAX_TEXT = CHECK_TEXT_MAX
 
 export interface PluginText { output: string, perfdata: string }
 

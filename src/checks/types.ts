@@ -6,6 +6,9 @@ export const STATUS_NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
 export type StatusName = typeof STATUS_NAMES[number]
 export const statusName = (s: StatusCode): StatusName => STATUS_NAMES[s]
 
+/** Longest output and perfdata text a check keeps: what a record may carry of each (src/heartbeat/record.ts). */
+export const CHECK_TEXT_MAX = 1024
+
 /** The outcome of one run of a check. */
 export interface CheckResult {
   status: StatusCode
@@ -17,7 +20,7 @@ export interface CheckResult {
   durationSeconds: number
 }
 
-/** The state of a check as the mesh sees it: travels in heartbeats. */
+/** The state of a check as the mesh sees it: travels in the node's record. */
 export interface CheckState {
   name: string
   type: string

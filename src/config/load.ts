@@ -12,7 +12,7 @@ import { ConfigError } from './errors.js'
 import type { AlertmanagerHttp } from '../alerts/http.js'
 import { describeSettings, type ConfigSetting } from './describe.js'
 import { configSchema, type Config } from './schema.js'
-import { readAlertmanagerHttp, readApiToken } from './secrets.js'
+import { readAlertmanagerHttp, readApiToken, readPeersAllow } from './secrets.js'
 
 export { envName } from './describe.js'
 
@@ -30,6 +30,8 @@ export interface LoadedConfig extends Config {
   apiTokenValue: string | null
   /** alertmanager credentials and TLS, files read */
   alertmanagerHttp: AlertmanagerHttp
+  /** peers.allow and peers.allowFile together; null: any holder of the swarm key may join */
+  peersAllow: ReadonlySet<string> | null
   /** where the config came from, for messages */
   configFile?: string
 }
@@ -63,6 +65,7 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
     swarmKeyBytes: await readSwarmKey(config.swarmKey),
     apiTokenValue: await readApiToken(config),
     alertmanagerHttp: await readAlertmanagerHttp(config),
+    peersAllow: await readPeersAllow(config),
     configFile: options.file
   }
 }

@@ -11,6 +11,7 @@
 import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { isLabelName, RECORD_LIMITS } from '../heartbeat/record.js'
 import { PATCH_NAMES } from '../patches.js'
 import { setting } from './describe.js'
 import { formatDuration, MAX_TIMER_MS, parseDuration } from './duration.js'
@@ -57,10 +58,12 @@ const hostPort = setting(z.string(), { type: 'host:port' }).superRefine((text, c
 /** what an HTTP header carries unchanged: visible ASCII, no spaces */
 export const apiToken = z.string().min(1, 'must not be empty').max(4096).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an HTTP header); e.g. `openssl rand -hex 32`')
 
-const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-const labels = z.record(z.string()).default({}).superRefine((obj, ctx) => {
+const R = RECORD_LIMITS
+// what the node's record carries of its labels: a config the mesh would refuse is refused here
+const labels = z.record(z.string().max(R.labelValue, `must be at most ${R.labelValue} characters (peers refuse longer label values)`)).default({}).superRefine((obj, ctx) => {
+  if (Object.keys(obj).length > R.labels) ctx.addIssue({ code: 'custom', message: `has more than ${R.labels} labels; peers refuse more` })
   for (const key of Object.keys(obj)) {
-    if (!labelName.test(key) || key.startsWith('__')) {
+    if (!isLabelName(key) || key.length > R.labelName) {
       ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not a Prometheus label name; use letters, digits and _` })
     }
   }
@@ -163,7 +166,7 @@ export const checkSchema = z.discriminatedUnion('type', [
 ], { errorMap: (issue, ctx) => issue.code === 'invalid_union_discriminator' ? { message: 'type must be one of exec, http, tcp, file-age, disk, memory, load' } : { message: ctx.defaultError } })
 
 export const configSchema = z.object({
-  name: setting(z.string().trim().min(1, 'must not be empty; give the node a name, e.g. --name gpu-01').max(128).default(hostname()),
+  name: setting(z.string().trim().min(1, 'must not be empty; give the node a name, e.g. --name gpu-01').max(R.name).default(hostname()),
     { flag: '--name <name>', defaultText: 'the hostname', doc: 'node name, shown in status, metrics (`node`) and alerts' }),
   dataDir: setting(path(z.string().min(1)).default('./data'), { flag: '--data-dir <dir>', doc: 'peer key, peer store, blocks and event log' }),
   swarmKey: setting(path(z.string({ required_error: 'is required: create one with `meshmon swarm-key generate --out swarm-key/swarm.key` and pass --swarm-key FILE' }).min(1)),
@@ -182,14 +185,23 @@ export const configSchema = z.object({
     if (api.token !== null && api.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set api.token or api.tokenFile, not both' })
   }),
   heartbeat: z.object({
-    interval: setting(duration('1s', { ms: 3_600_000, why: 'peers refuse heartbeats announcing a longer interval' }), { flag: '--heartbeat-interval <duration>', doc: 'how often a node sends a heartbeat' }),
-    suspectAfter: setting(z.number().positive().default(1.5), { doc: 'intervals of silence before a peer is suspect' }),
-    downAfter: setting(z.number().positive().default(2), { doc: 'intervals of silence, heard by no live peer either, before a peer is down' }),
-    machineInterval: setting(duration('10s'), { doc: 'how often the bulky machine info is sent (also at once when checks change or a peer appears)' }),
-    forgetAfter: setting(duration('1h', COMPARED), { doc: 'a down or left peer not heard of for this long is forgotten, its series gone' })
+    interval: setting(duration('1s', { ms: R.intervalMaxMs, why: 'peers refuse records announcing a longer interval' })
+      .refine(ms => ms >= R.intervalMinMs, `must be at least ${R.intervalMinMs}ms (peers refuse records announcing a shorter interval)`),
+    { flag: '--heartbeat-interval <duration>', doc: 'the beat interval: each node beats twice an interval to the few peers watching it' }),
+    suspectAfter: setting(z.number().positive().default(1.5), { doc: 'intervals of silence before a watcher finds a peer late (a majority of its watchers late: suspect)' }),
+    downAfter: setting(z.number().positive().default(2), { doc: 'intervals of silence before a watcher finds a peer silent (a majority of its watchers: down)' }),
+    machineInterval: setting(duration('10s'), { doc: 'how often a node\'s record (machine info, checks) is made again; at once when a check changes' }),
+    forgetAfter: setting(duration('1h', COMPARED), { doc: 'a down or left peer not heard of for this long is forgotten, its series gone' }),
+    recoverAfter: setting(duration('5s'), { doc: 'a down peer\'s incident (peer.up event, alert resolved) ends once it has been back up this long: a flapping link is one incident' })
   }).strict().default({}).superRefine((hb, ctx) => {
     if (hb.downAfter < hb.suspectAfter) ctx.addIssue({ code: 'custom', path: ['downAfter'], message: `must be >= suspectAfter (${hb.suspectAfter})` })
   }),
+  peers: z.object({
+    allow: setting(z.array(z.string().min(1).max(64)).nullable().default(null), { doc: 'only these peer ids may join (and connect); none: any holder of the swarm key' }),
+    allowFile: setting(path(z.string().min(1)).nullable().default(null), { doc: 'a file of peer ids that may join, one per line (# comments); counted with allow' }),
+    max: setting(z.number().int().min(2).max(100_000).default(5000), { doc: 'most peers a node keeps; records of further new peers are refused (counted) until some are forgotten' }),
+    maxNewPerMinute: setting(z.number().int().min(1).max(100_000).default(1000), { doc: 'most peers new to a node in a minute; the rest are admitted when they come again' })
+  }).strict().default({}),
   expect: setting(z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'),
     { flag: '--expect <mode>', doc: 'always-on: silence is an alert; intermittent: silence is shown, never alerted' }),
   labels: setting(labels, { doc: 'Prometheus labels of this node, shown on meshmon_node_info and in events' }),

@@ -16,9 +16,9 @@ import { describeDialError } from './dial-error.js'
 export interface ConnectionKeeperInit {
   bootstrap: string[]
   /**
-   * connected peers to aim for. Every node hears every heartbeat, so below this a connection to
-   * each peer is the cheapest shape: each beat arrives once, from its sender, and relays forward
-   * nothing (relay-filter.ts); beyond it the gossipsub mesh relays. @default 50
+   * connected peers to aim for: enough random links for gossip to spread in a few hops and to
+   * survive losing some, few enough that a node's cost does not grow with the mesh. Beat streams
+   * add connections to a node's watchers and subjects on top. @default 8
    */
   targetDegree?: number
   /** dials started per scan, so a mesh starting at once is not one storm of handshakes @default 8 */
@@ -51,7 +51,7 @@ export class ConnectionKeeper {
   constructor (libp2p: Libp2p, log: Logger, init: ConnectionKeeperInit) {
     this.#libp2p = libp2p
     this.#log = log
-    this.#init = { targetDegree: 50, maxDialsPerScan: 8, tickMs: 1000, minBackoffMs: 1000, maxBackoffMs: 30_000, dialTimeoutMs: 5000, ...init }
+    this.#init = { targetDegree: 8, maxDialsPerScan: 8, tickMs: 1000, minBackoffMs: 1000, maxBackoffMs: 30_000, dialTimeoutMs: 5000, ...init }
   }
 
   start (): void {

@@ -11,7 +11,7 @@ import type { ChildProcess } from 'node:child_process'
 import pino from 'pino'
 import type { CheckState } from '../../src/checks/types.js'
 import { PeerTable, type Peer } from '../../src/heartbeat/peer-table.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 import type { Procs } from '../support/procs.js'
 import { waitFor } from '../support/wait.js'
 
@@ -89,7 +89,7 @@ export class MeshView {
   hear (peerId: string, name: string, checks: CheckState[] = [], self = false): Peer {
     const seq = (this.#seq.get(peerId) ?? 0) + 1
     this.#seq.set(peerId, seq)
-    this.table.observe(peerId, beat({ name, seq, full: { labels: {}, addrs: [], machine: null, checks } }), self)
+    this.table.apply(peerId, record({ name, seq, checks }), self)
     return this.table.get(peerId) as Peer
   }
 

@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest'
 import { createApi, type ApiInit } from '../../src/api/app.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 
 const TOKEN = 'c0ffee-and-a-long-random-secret'
 
 function app (init: ApiInit) {
   const table = new PeerTable()
-  table.observe('12D3KooWAuthTestPeer', beat({ name: 'web-01' }))
+  table.apply('12D3KooWAuthTestPeer', record({ name: 'web-01' }))
   return createApi({
     table,
     running: () => true,

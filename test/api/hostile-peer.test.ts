@@ -14,7 +14,7 @@ import type { CheckState } from '../../src/checks/types.js'
 import { healthy, renderStatus } from '../../src/cli/status.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { metricsEndpoint } from '../../src/metrics/index.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 import { lacks } from '../support/packages.js'
 import { syntheticMachine } from '../support/synthetic.js'
 import { recordingLog } from '../alerts/helpers.js'
@@ -27,22 +27,19 @@ const critical = (name: string, over: Partial<CheckState> = {}): CheckState => (
   name, type: 'exec', status: 2, output: 'CRITICAL', perfdata: '', durationSeconds: 0.01, lastRun: T, since: T, ...over
 })
 
-/** a mesh of a good peer and a bad one, fed through the table's real observe() */
+/** a mesh of a good peer and a bad one, fed through the table's real apply() (the wire refuses most of this: the table must still cope) */
 function mesh (): PeerTable {
   const table = new PeerTable()
-  table.observe(GOOD, beat({ name: 'good', full: { labels: { role: 'web' }, addrs: [], machine: syntheticMachine(1), checks: [critical('web')] } }))
+  table.apply(GOOD, record({ name: 'good', labels: { role: 'web' }, machine: syntheticMachine(1), checks: [critical('web')] }))
   const machine = syntheticMachine(2)
   machine.filesystems[0] = { ...machine.filesystems[0] as typeof machine.filesystems[number], mountpoint: '/mnt/"quoted"\\back\nslash' }
   machine.temperatures = [{ sensor: 'x"}\n', celsius: -1e308 }]
   machine.uptimeSeconds = 1e300
-  table.observe(BAD, beat({
+  table.apply(BAD, record({
     name: 'bad"}\n\\',
-    full: {
-      labels: { 'a"b}': 'x', __meta: 'y', '0digit': 'z', 'white space': 'w', constructor: 'kept', version: 'user', label_version: 'clash', ok: 'v"\n\\' },
-      addrs: [],
-      machine,
-      checks: [critical('far-future', { since: 1e20, lastRun: 1e20 }), critical('c"}\n', { since: 8.65e15, lastRun: Number.MAX_VALUE })]
-    }
+    labels: { 'a"b}': 'x', __meta: 'y', '0digit': 'z', 'white space': 'w', constructor: 'kept', version: 'user', label_version: 'clash', ok: 'v"\n\\' },
+    machine,
+    checks: [critical('far-future', { since: 1e20, lastRun: 1e20 }), critical('c"}\n', { since: 8.65e15, lastRun: Number.MAX_VALUE })]
   }))
   return table
 }

@@ -16,7 +16,7 @@ import { closeServer, listenApi } from '../../src/api/server.js'
 import type { MeshEvent } from '../../src/events/types.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { SseParser, type SseMessage } from '../../web/src/sse.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 import { syntheticPeers } from '../support/synthetic.js'
 import { waitFor } from '../support/wait.js'
 
@@ -82,7 +82,7 @@ async function openStream (url: string): Promise<{ next: (event: string) => Prom
 describe('GET /api/v1/stream', () => {
   it('starts with a snapshot of peers, alerts and recent events', async () => {
     const r = await rig({}, async () => [event('e1', '2025-01-01T00:00:00.000Z')])
-    r.table.observe(A, beat({ name: 'a', full: { labels: {}, addrs: [], machine: null, checks: [{ name: 'db', type: 'tcp', status: 2, output: 'refused', perfdata: '', durationSeconds: 0, lastRun: 1, since: 1 }] } }))
+    r.table.apply(A, record({ name: 'a', checks: [{ name: 'db', type: 'tcp', status: 2, output: 'refused', perfdata: '', durationSeconds: 0, lastRun: 1, since: 1 }] }))
     const s = await openStream(r.url)
     expect(s.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     expect(s.response.headers.get('cache-control')).toBe('no-cache, no-transform')
@@ -99,7 +99,7 @@ describe('GET /api/v1/stream', () => {
     const s2 = await openStream(r.url)
     await s1.next('snapshot')
     await s2.next('snapshot')
-    r.table.observe(B, beat({ name: 'b' }))
+    r.table.apply(B, record({ name: 'b' }))
     for (const s of [s1, s2]) expect((await s.next('peers')).changed.map((p: any) => p.name)).toEqual(['b'])
     const b = r.table.get(B)
     if (b === undefined) throw new Error('b is in the table')
@@ -122,7 +122,7 @@ describe('GET /api/v1/stream', () => {
     expect(r.feed.nextFlushIn()).toBe(250)
     now = 100
     expect(r.feed.nextFlushIn()).toBe(150)
-    for (const { peerId, beat } of syntheticPeers(20)) r.table.observe(peerId, beat)
+    for (const { peerId, record } of syntheticPeers(20)) r.table.apply(peerId, record)
     now = 250
     r.feed.flush()
     const change = await s.next('peers')
@@ -171,7 +171,7 @@ describe('GET /api/v1/stream', () => {
   it('drops a client that does not read, and only that one', async () => {
     const r = await rig({ maxBufferBytes: 256 * 1024 })
     const synthetic = syntheticPeers(300)
-    for (const { peerId, beat } of synthetic) r.table.observe(peerId, beat)
+    for (const { peerId, record } of synthetic) r.table.apply(peerId, record)
     const reading = await openStream(r.url)
     await reading.next('snapshot')
     // a client that reads the headers, then nothing
@@ -186,8 +186,8 @@ describe('GET /api/v1/stream', () => {
     await waitFor('the stalled client dropped', async () => {
       seq++
       for (let i = 0; i < 20; i++) {
-        const { peerId, beat } = synthetic[next++ % synthetic.length] as (typeof synthetic)[number]
-        r.table.observe(peerId, { ...beat, seq })
+        const { peerId, record } = synthetic[next++ % synthetic.length] as (typeof synthetic)[number]
+        r.table.apply(peerId, { ...record, seq })
       }
       r.feed.flush()
       await new Promise(resolve => setImmediate(resolve))
@@ -197,7 +197,7 @@ describe('GET /api/v1/stream', () => {
     stalled.on('error', () => {}).resume()
     await waitFor('its connection closed', () => closed)
     expect(r.logs.some(l => l.includes('live stream dropped: its client did not keep up'))).toBe(true)
-    r.table.observe(A, beat({ name: 'still-served' }))
+    r.table.apply(A, record({ name: 'still-served' }))
     await waitFor('the reading client to get the next change', () => reading.messages.some(m => m.event === 'peers' && m.data.includes('still-served')), 15_000)
     expect(reading.ended()).toBe(false)
   })

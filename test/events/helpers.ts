@@ -11,6 +11,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
 import pino, { type Logger } from 'pino'
 import { IncidentRecorder, openEventLog, type EventLog, type EventLogInit, type RecorderInit } from '../../src/events/index.js'
+import { PeerIncidents } from '../../src/heartbeat/incidents.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
@@ -60,7 +61,10 @@ export class Nodes {
       await datastore.close()
       throw err
     }
-    const recorder = init.record === false ? undefined : new IncidentRecorder({ table, peerId, log: silent }, events, init)
+    // a peer's down as an incident (incidents.ts), as the node wires it
+    const incidents = new PeerIncidents(table)
+    incidents.start()
+    const recorder = init.record === false ? undefined : new IncidentRecorder({ table, incidents, peerId, log: silent }, events, init)
     recorder?.start()
     let stopped = false
     const node: TestNode = {
@@ -69,6 +73,7 @@ export class Nodes {
         if (stopped) return
         stopped = true
         recorder?.stop()
+        incidents.stop()
         await events.stop()
         await libp2p.stop()
         await datastore.close()

@@ -10,12 +10,12 @@ import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { SseParser } from '../../web/src/sse.js'
 import { applyMessage, emptyView, matches, sortPeers, troubleRank, usage, type MeshView } from '../../web/src/store.js'
 import type { PeerView } from '../../web/src/wire.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 import { fakePeerId, syntheticPeers } from '../support/synthetic.js'
 
 function peers (): PeerView[] {
   const table = new PeerTable()
-  for (const { peerId, beat } of syntheticPeers(6)) table.observe(peerId, beat)
+  for (const { peerId, record } of syntheticPeers(6)) table.apply(peerId, record)
   const list = table.list()
   table.setState(list[1]!, 'down', 'silent')
   table.setState(list[2]!, 'suspect', 'silent')
@@ -91,7 +91,7 @@ describe('the page\'s view of the mesh', () => {
     const [p] = peers()
     expect(usage(p!)).toEqual({ cpu: 0, memory: 0.375, disk: { ratio: 0.6, mountpoint: '/' }, gpu: 0.9 })
     const table = new PeerTable()
-    table.observe(fakePeerId(9), beat())
+    table.apply(fakePeerId(9), record())
     expect(usage(peerView(table.list()[0]!))).toEqual({ cpu: null, memory: null, disk: null, gpu: null })
   })
 })

@@ -37,7 +37,7 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page over a synthetic mesh
   let watch: PageWatch
 
   beforeAll(async () => {
-    for (const { peerId, beat } of syntheticPeers(500)) table.observe(peerId, beat)
+    for (const { peerId, record } of syntheticPeers(500)) table.apply(peerId, record)
     feed = new MeshFeed({ table, alerts: () => deriveAlerts(table.list(), { mesh: 't', generatorURL: 'http://t/' }), recentEvents: async () => [], onEvents: () => () => {}, log: pino({ level: 'silent' }) })
     feed.start()
     const app = createApi({ table, running: () => true, feed, web: await loadWebFiles(join(repoRoot(), 'dist', 'web')) })
