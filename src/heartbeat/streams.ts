@@ -8,6 +8,7 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream'
+import { backoffDelay } from '../backoff.js'
 import type { Logger } from 'pino'
 import { decodeGossip, decodeBeat, type InvalidReason } from './messages.js'
 import type { GossipMessage, GossipTransport } from './gossip.js'
@@ -178,9 +179,9 @@ export class MeshStreams implements GossipTransport {
 
   /** a peer this node cannot reach (another transport, a firewall) is not dialled twice a second */
   #failed (peer: string): number {
-    const b = this.#backoff.get(peer)
-    const waitMs = Math.min(30_000, (b?.waitMs ?? 100) * 2)
-    this.#backoff.set(peer, { until: Date.now() + waitMs, waitMs })
+    const failures = (this.#backoff.get(peer)?.failures ?? 0) + 1
+    const waitMs = backoffDelay(failures - 1, { initialMs: 200, maxMs: 30_000, jitter: 0.2 })
+    this.#backoff.set(peer, { until: Date.now() + waitMs, failures })
     if (this.#backoff.size > 10_000) this.#backoff.delete(this.#backoff.keys().next().value as string)
     return waitMs
   }
@@ -199,7 +200,7 @@ export class MeshStreams implements GossipTransport {
 
   readonly #opening = new Set<string>()
   /** subjects whose beat stream could not be opened: not before `until`, then with a doubled wait */
-  readonly #backoff = new Map<string, { until: number, waitMs: number }>()
+  readonly #backoff = new Map<string, { until: number, failures: number }>()
 
   async #open (peer: string): Promise<void> {
     const b = this.#backoff.get(peer)
