@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics,devices] [-- --heartbeat 5s] [-- --devices 10000]`: prints a table per
- * part and writes everything as JSON under bench-results/. Numbers, not tests.
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,devices,ws,patches] [-- --heartbeat 5s] [-- --devices 10000]`:
+ * prints a table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws` and
+ * `patches` are not in the default set: `patches` runs the mesh bench five times, to measure each library patch.
  */
 import '../src/shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -13,14 +14,21 @@ import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
+import { benchPatches } from './patches.js'
+import { benchScale } from './scale.js'
+import { benchSim } from './sim.js'
+import { benchWeb } from './web.js'
+import { benchWs } from './ws.js'
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events,devices' },
+    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events,web,devices' },
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
     heartbeat: { type: 'string', default: '1s' },
+    'sim-nodes': { type: 'string', default: '1000,10000' },
+    soak: { type: 'string', default: '60' },
     devices: { type: 'string', default: '10000' }
   }
 })
@@ -62,17 +70,62 @@ if (parts.has('mesh')) {
     ;(result.mesh as unknown[]).push(r)
   }
 }
+if (parts.has('patches')) {
+  for (const n of (values.nodes ?? '10').split(',').map(Number)) {
+    console.log(`\nlibrary patches: mesh of ${n} processes with all on, then each off (heartbeat ${values.heartbeat})`)
+    const rows = await benchPatches(n, Number(values.window) * 1000, s => { console.log(s) }, Number(values.settle) * 1000, values.heartbeat)
+    for (const r of rows) { console.log(`- off: ${r.off}`); table([{ ...r }]) }
+    ;(result.patches ??= [] as unknown[]) as unknown[]
+    ;(result.patches as unknown[]).push({ nodes: n, rows })
+  }
+}
+if (parts.has('ws')) {
+  // not in the default set: it starts 2 x N processes; ask for it with --only ws
+  const n = Number((values.nodes ?? '10').split(',')[0])
+  console.log(`\n${n} processes over TCP, then ${n} over WebSockets only (heartbeat ${values.heartbeat})`)
+  const r = await benchWs(n, Number(values.window) * 1000, Number(values.settle) * 1000, values.heartbeat, s => { console.log(s) })
+  table([{ ...Object.fromEntries(Object.entries(r.tcp).map(([k, v]) => [`tcp ${k}`, v])), ...Object.fromEntries(Object.entries(r.ws).map(([k, v]) => [`ws ${k}`, v])), cpuRatioWsToTcp: r.cpuRatioWsToTcp }])
+  result.ws = r
+}
 if (parts.has('alerts')) {
   console.log('\nfault -> alert in Alertmanager (3 processes, kill -9 one)')
   const r = await benchAlerts(3)
   table([{ ...r }])
   result.alerts = r
 }
+if (parts.has('scale')) {
+  console.log('\nmeshmon beside Serf (LAN profile), same run, per size: CPU and RSS per node, detection, false downs')
+  const rows = []
+  for (const n of (values.nodes ?? '10').split(',').map(Number)) {
+    const r = await benchScale(n, { windowMs: Number(values.window) * 1000, settleMs: Number(values.settle) * 1000, soakMs: Number(values.soak) * 1000 }, s => { console.log(s) })
+    console.log(`- ${n} nodes`)
+    table([{ nodes: r.nodes, ...Object.fromEntries(Object.entries(r.meshmon).map(([k, v]) => [`meshmon.${k}`, v])), ...Object.fromEntries(Object.entries(r.serf ?? {}).map(([k, v]) => [`serf.${k}`, v])), cpuRatio: r.cpuRatio }])
+    rows.push(r)
+  }
+  result.scale = rows
+}
+if (parts.has('sim')) {
+  console.log('\nprotocol simulation: the real member code on virtual time, 1% message loss, 1% of nodes killed')
+  const rows = []
+  for (const n of (values['sim-nodes'] ?? '').split(',').map(Number)) {
+    const r = await benchSim({ nodes: n }, s => { console.log(s) })
+    console.log(`- ${n} nodes`)
+    table([{ ...r }])
+    rows.push(r)
+  }
+  result.sim = rows
+}
 if (parts.has('events')) {
   console.log('\nevent log (OrbitDB on Helia, in-process nodes on 127.0.0.1)')
   const r = await benchEvents({ events: [1000, 10_000] })
   table([r])
   result.events = r
+}
+if (parts.has('web')) {
+  console.log('\nweb page in headless Chromium, 500 synthetic peers')
+  const r = await benchWeb(500)
+  table([{ ...r }])
+  result.web = r
 }
 if (parts.has('devices')) {
   console.log(`\n${values.devices} devices (Go WebSocket clients in one process) over 3 processes on 127.0.0.1`)

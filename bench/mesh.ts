@@ -36,7 +36,7 @@ export interface MeshBenchResult {
 }
 
 /** A node's /metrics; a reset connection (a kept-alive socket the loaded node closed) is tried again, twice. */
-async function metricsOf (n: NodeProc): Promise<string> {
+export async function metricsOf (n: NodeProc): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await (await fetch(`${n.api}/metrics`)).text()
@@ -59,13 +59,13 @@ async function detection (cluster: Cluster, victim: NodeProc, fault: () => void,
 }
 
 /** how long the start-up phase may take before the numbers are taken anyway: 30 processes on 2 cores took 341-550 s */
-const settleMaxMs = (n: number): number => Math.max(300_000, 20_000 * n)
+export const settleMaxMs = (n: number): number => Math.max(300_000, 20_000 * n)
 
 const eventCount = async (n: NodeProc, type: string): Promise<number> =>
   ((await (await fetch(`${n.api}/api/v1/events?type=${type}&limit=10000`)).json()) as unknown[]).length
 
 /** Every node holds the same number of events, unchanged over 10 s; or the deadline passed. */
-async function startupSettled (cluster: Cluster, deadline: number): Promise<{ ok: boolean, at: number }> {
+export async function startupSettled (cluster: Cluster, deadline: number): Promise<{ ok: boolean, at: number }> {
   let last = ''; let since = Date.now()
   return await waitFor('the event logs to agree', async () => {
     const counts = await Promise.all(cluster.nodes.map(async n => sum(await metricsOf(n), 'meshmon_eventlog_entries')))
@@ -75,20 +75,30 @@ async function startupSettled (cluster: Cluster, deadline: number): Promise<{ ok
   }, Math.max(0, deadline - Date.now()), 1000).catch(() => ({ ok: false, at: Date.now() }))
 }
 
-export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s'): Promise<MeshBenchResult> {
+/**
+ * node-00, then n-1 more at once bootstrapped from it, all listening on `listen`; returns when every
+ * node sees all n up. Times are from the first start.
+ */
+export async function startMesh (cluster: Cluster, n: number, extra: string[], log: (s: string) => void, listen: 'tcp' | 'ws' = 'tcp'): Promise<{ t0: number, healthy: number, fullView: number }> {
+  const t0 = Date.now()
+  await cluster.start('node-00', extra, { listen })
+  // n-1 processes starting at once on 2 cores: 29 took more than 20 s to answer /healthz
+  const healthTimeoutMs = Math.max(20_000, 2000 * n)
+  await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await cluster.start(`node-${String(i + 1).padStart(2, '0')}`, extra, { healthTimeoutMs, listen })))
+  const healthy = Date.now()
+  log(`  ${n} nodes healthy after ${healthy - t0} ms`)
+  await cluster.waitAll(n, 'up', cluster.nodes, Math.max(120_000, 6000 * n))
+  const fullView = Date.now()
+  log(`  full view after ${fullView - t0} ms`)
+  return { t0, healthy, fullView }
+}
+
+/** `args`: more flags for every node (e.g. --patches-off yamux-window) */
+export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s', args: string[] = []): Promise<MeshBenchResult> {
   const cluster = await new Cluster().init()
-  const extra = ['--heartbeat-interval', heartbeat]
+  const extra = ['--heartbeat-interval', heartbeat, ...args]
   try {
-    const t0 = Date.now()
-    await cluster.start('node-00', extra)
-    // n-1 processes starting at once on 2 cores: 29 took more than 20 s to answer /healthz
-    const healthTimeoutMs = Math.max(20_000, 2000 * n)
-    await Promise.all(Array.from({ length: n - 1 }, async (_, i) => await cluster.start(`node-${String(i + 1).padStart(2, '0')}`, extra, { healthTimeoutMs })))
-    const healthy = Date.now()
-    log(`  ${n} nodes healthy after ${healthy - t0} ms`)
-    await cluster.waitAll(n, 'up', cluster.nodes, Math.max(120_000, 6000 * n))
-    const fullView = Date.now()
-    log(`  full view after ${fullView - t0} ms`)
+    const { t0, healthy, fullView } = await startMesh(cluster, n, extra, log)
     // Start-up work (OrbitDB replicating the join events) kept 20 nodes on 2 cores saturated for
     // 150 s and more over bitswap, ~60 s now; numbers taken inside it measure that, not heartbeats. Wait
     // settleMs, then until the event logs agree (at most settleMaxMs(n) from the start), then measure.

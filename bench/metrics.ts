@@ -54,7 +54,7 @@ async function curlTimes (url: string, runs: number): Promise<number[] | null> {
 export async function benchMetrics (peers: number, runs = 200): Promise<MetricsBenchResult> {
   const table = new PeerTable()
   const synthetic = syntheticPeers(peers)
-  for (const p of synthetic) table.observe(p.peerId, p.beat)
+  for (const p of synthetic) table.apply(p.peerId, p.record)
   const m = metricsEndpoint(table, { peerId: 'bench', name: 'bench', gossip: () => ({ received: 0, invalid: {} }), connectedPeers: () => 0 })
   const server = await listenApi(createApi({ table, metrics: m.handler, running: () => true }), '127.0.0.1:0')
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
@@ -73,17 +73,17 @@ export async function benchMetrics (peers: number, runs = 200): Promise<MetricsB
     let seq = 1
     let receiveMs = 0
     let received = 0
-    /** every peer sends a full heartbeat (new machine info and checks), received as the node receives it */
+    /** every peer sends a new record (new machine info and checks), received as the node receives it */
     const allChange = (): void => {
       seq++
-      const beats = synthetic.map(({ peerId, beat }) => ({
+      const records = synthetic.map(({ peerId, record }) => ({
         peerId,
-        beat: { ...beat, seq, full: beat.full === undefined ? undefined : { ...beat.full, machine: beat.full.machine === null ? null : { ...beat.full.machine }, checks: [...beat.full.checks] } }
+        record: { ...record, seq, machine: record.machine === null ? null : { ...record.machine }, checks: [...record.checks] }
       }))
       const t = performance.now()
-      for (const { peerId, beat } of beats) table.observe(peerId, beat)
+      for (const { peerId, record } of records) table.apply(peerId, record)
       receiveMs += performance.now() - t
-      received += beats.length
+      received += records.length
     }
     /** p50/p99 of `runs` calls of `fn`; `change` runs untimed before each */
     const time = async (fn: () => Promise<unknown>, change?: () => void): Promise<[number, number]> => {
@@ -103,13 +103,13 @@ export async function benchMetrics (peers: number, runs = 200): Promise<MetricsB
     let last: Buffer = Buffer.alloc(0)
     const [httpP50Ms, httpP99Ms] = await time(async () => { last = await scrape() }, allChange)
     body = last.toString()
-    // full heartbeats as a mesh of this size sends them: every peer every 10 s, in 100 ms slices
+    // records as a mesh of this size sends them: every peer every 10 s, in 100 ms slices
     let next = 0
     const trickle = setInterval(() => {
       seq++
       for (let i = 0; i < Math.ceil(peers / 100); i++) {
-        const { peerId, beat } = synthetic[next++ % peers] as (typeof synthetic)[number]
-        table.observe(peerId, { ...beat, seq, full: beat.full === undefined ? undefined : { ...beat.full, checks: [...beat.full.checks] } })
+        const { peerId, record } = synthetic[next++ % peers] as (typeof synthetic)[number]
+        table.apply(peerId, { ...record, seq, checks: [...record.checks] })
       }
     }, 100)
     let curl: number[] | null

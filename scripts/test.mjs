@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: make sure the Debian packages the end-to-end tests use are here
-// (installing them when root with apt-get), build, typecheck, run vitest, and
+// (installing them when root with apt-get), build (with the web page), typecheck, run vitest, and
 // close with one plain line "N passed, N failed, N skipped".
 // With CI=true a missing package is a failure, never a skip.
 import { spawnSync } from 'node:child_process'
@@ -15,6 +15,13 @@ const PACKAGES = {
   'prometheus-alertmanager': '/usr/bin/prometheus-alertmanager',
   'prometheus-node-exporter': '/usr/bin/prometheus-node-exporter',
   'monitoring-plugins-basic': '/usr/lib/nagios/plugins/check_dummy',
+  // the reverse proxy in front of a WebSockets listener (on Debian 12 the binary is in nginx, not nginx-light)
+  nginx: '/usr/sbin/nginx',
+  // bcrypt password hashes for Alertmanager's basic auth in the credentials test
+  'apache2-utils': '/usr/bin/htpasswd',
+  // self-signed certificates (the proxy's TLS, Alertmanager's TLS)
+  openssl: '/usr/bin/openssl',
+  chromium: '/usr/bin/chromium',
   // the device tests' Go client (test/devices/client) and HTTP pushes
   'golang-go': '/usr/bin/go',
   'golang-github-gorilla-websocket-dev': '/usr/share/gocode/src/github.com/gorilla/websocket/conn.go',
@@ -48,7 +55,8 @@ if (absent.length > 0) {
   }
 }
 
-if (run('npx', ['tsc', '-p', 'tsconfig.build.json']) !== 0 || run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']) !== 0) {
+// npm run build (the node and its web page), then npm run typecheck (node and browser code)
+if (run('npm', ['run', '--silent', 'build']) !== 0 || run('npm', ['run', '--silent', 'typecheck']) !== 0) {
   console.log('0 passed, 1 failed')
   process.exit(1)
 }

@@ -1,45 +1,49 @@
 /**
  * Composition root: the only file that knows every part. It wires them in the
- * one direction data flows: machine/checks -> heartbeat out -> mesh ->
- * heartbeat in -> peer table -> detector -> events / metrics / alerts / api.
+ * one direction data flows: machine/checks -> this node's record -> mesh
+ * (gossip, beats) -> peer table <- verdict -> events / metrics / alerts / api.
  */
 import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { alerting } from './alerts/index.js'
 import { createApi, type ApiComponents } from './api/app.js'
-import { closeServer, ListenError, listenApi } from './api/server.js'
+import { MeshFeed } from './api/feed.js'
+import { isLoopback, isWildcard } from './api/hosts.js'
+import { closeServer, ListenError, listenApi, parseHostPort } from './api/server.js'
+import { loadWebFiles } from './api/web.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
 import { startDevices } from './devices/index.js'
-import { DeviceIncidentRecorder, eventsQuery, openEventLog } from './events/index.js'
-import { FailureDetector } from './heartbeat/detector.js'
+import { DeviceIncidentRecorder, eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
+import { PeerIncidents } from './heartbeat/incidents.js'
+import { Membership } from './heartbeat/membership.js'
 import { PeerTable } from './heartbeat/peer-table.js'
-import { HeartbeatService } from './heartbeat/service.js'
-import { TOPIC } from './heartbeat/wire.js'
 import { machineCollector } from './machine/collector.js'
 import type { MachineInfo } from './machine/types.js'
 import { metricsEndpoint } from './metrics/index.js'
 import { nextBoot } from './mesh/boot.js'
 import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
+import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
-import { WriteBehindDatastore } from './mesh/peer-datastore.js'
-import { skipRedundantRelays } from './mesh/relay-filter.js'
+import { Patches } from './patches.js'
+import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
 
 export interface MeshNode {
   peerId: string
   libp2p: MeshLibp2p
   table: PeerTable
-  heartbeat: HeartbeatService
+  membership: Membership
   checks: CheckScheduler
   api: Server
   /** leave the mesh gracefully and stop everything */
@@ -59,46 +63,61 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
   try {
     const table = new PeerTable()
     // the API binds first, so a port in use stops `run` before anything starts; parts plug in as they come up
-    const apiParts: ApiComponents = { table, running: () => running }
-    const api = await listenApi(createApi(apiParts), config.api.listen).catch(err => {
+    // the page npm run build puts beside the compiled code (dist/web)
+    const web = await loadWebFiles(fileURLToPath(new URL('./web/', import.meta.url)))
+    if (web === undefined) log.warn('the web page is not built (no dist/web/index.html): / answers 503 until `npm run build`')
+    const apiParts: ApiComponents = { table, running: () => running, web }
+    const app = createApi(apiParts, {
+      auth: { token: config.apiTokenValue, protectMetrics: config.api.protectMetrics },
+      hosts: { listen: config.api.listen, allowedHosts: config.api.allowedHosts }
+    })
+    const api = await listenApi(app, config.api.listen, { onError: err => { log.error({ err: err.message }, 'API server error') } }).catch(err => {
       throw err instanceof ListenError ? new ConfigError('api.listen', err.message) : err
     })
     stack.push(async () => { await closeServer(api) })
+    if (config.apiTokenValue === null && !isLoopback(parseHostPort(config.api.listen).host)) {
+      log.warn({ api: config.api.listen }, `the API listens on ${config.api.listen} without a token: whoever reaches the port reads every node's checks, addresses and events; set api.token or api.tokenFile, or listen on 127.0.0.1`)
+    }
 
     const privateKey = await loadOrCreatePeerKey(config.dataDir)
-    const datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
-    await datastore.open().catch((err: Error) => {
-      throw new ConfigError('dataDir', `cannot open ${config.dataDir}/datastore (${err.message}); is another meshmon using this data dir?`)
-    })
+    const datastore = await openPeerDatastore(join(config.dataDir, 'datastore'))
     stack.push(async () => { await datastore.close() })
 
-    if (config.listen.some(a => a.includes('/ws'))) {
-      log.warn('a WebSockets listen address is configured, but pnet over WebSockets does not connect with this libp2p version (see README, WebSockets); peers must use TCP')
-    }
-    // the peer store writes on every stream: it gets a write-behind layer over LevelDB (see peer-datastore.ts)
-    const peerDatastore = new WriteBehindDatastore(datastore)
-    stack.push(async () => { await peerDatastore.flush() })
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore: peerDatastore })
+    const unusable = config.listen.filter(a => !canListenOn(a))
+    if (unusable.length > 0) throw new ConfigError('listen', `cannot listen on ${unusable.join(', ')}; use /ip4/ADDR/tcp/PORT or /ip4/ADDR/tcp/PORT/ws (TLS and URL paths belong to a reverse proxy in front of /ws)`)
+    // library patches: each checked as it is installed, and reported (patches.ts)
+    const patches = new Patches(config.patchesOff, log.child({ component: 'patches' }))
+    // the peer store persists in the same LevelDB: peers met are remembered for the next start
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches, allow: config.peersAllow })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
 
+    const eventLog = log.child({ component: 'events' })
     const events = await openEventLog(
-      { libp2p, datastore, table, log: log.child({ component: 'events' }), peerId },
+      { libp2p, datastore, log: eventLog, peerId, privateKey, patches },
       { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
+    // a peer's down is one incident until it holds up again: one event and one alert through a flapping link
+    const incidents = new PeerIncidents(table, { recoverAfterMs: config.heartbeat.recoverAfter })
+    incidents.start()
+    stack.push(() => { incidents.stop() })
+    // incidents seen in the peer table become events, one per incident (recorder.ts)
+    const recorder = new IncidentRecorder({ table, incidents, peerId, log: eventLog }, events)
+    recorder.start()
+    stack.push(() => { recorder.stop() })
 
     const boot = await nextBoot(config.dataDir)
     // devices (machines that don't run meshmon): taken on the API port, announced to the mesh
     const { ingest } = config
     const devices = startDevices({ pubsub: libp2p.services.pubsub, peerState: id => table.get(id)?.state, peerId, log: log.child({ component: 'devices' }), server: api }, {
-      name: config.name, boot, token: ingest.token, maxDevices: ingest.maxDevices, maxConnectionsPerIp: ingest.maxConnectionsPerIp, idleTimeoutMs: ingest.idleTimeout,
+      name: config.name, boot, token: config.ingestTokenValue, maxDevices: ingest.maxDevices, maxConnectionsPerIp: ingest.maxConnectionsPerIp, idleTimeoutMs: ingest.idleTimeout,
       alertAfterMs: ingest.alertAfter, viaGraceMs: ingest.viaGrace, declared: config.devices.map(d => ({ id: d.id, intervalMs: d.interval, expect: d.expect, project: d.project }))
     })
     stack.push(async () => { await devices.stop() })
     apiParts.devices = devices
-    const deviceEvents = new DeviceIncidentRecorder({ devices: devices.table, peers: table, peerId, log: log.child({ component: 'events' }) }, events, { alertAfterMs: ingest.alertAfter })
+    const deviceEvents = new DeviceIncidentRecorder({ devices: devices.table, peers: table, peerId, log: eventLog }, events, { alertAfterMs: ingest.alertAfter })
     deviceEvents.start()
     stack.push(() => { deviceEvents.stop() })
 
@@ -111,8 +130,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
-    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), devices: () => devices.table.list() }, {
+    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), partition: () => membership.partition(), devices: () => devices.table.list() }, {
       urls: config.alertmanager.urls,
+      http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
       mesh: meshName(config),
       generatorURL: `http://${apiHostPort(config.api.listen)}/api/v1/peers`
@@ -122,73 +142,98 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const metrics = metricsEndpoint(table, {
       alertmanagerSends: () => alerts.sends(),
       eventlogEntries: () => events.count(),
+      eventsRefused: () => events.refused(),
+      patches: () => patches.status(),
       peerId,
       name: config.name,
-      gossip: () => heartbeat.stats,
+      gossip: () => membership.stats,
       connectedPeers: () => libp2p.getPeers().length,
+      partition: () => membership.partition(),
+      nameConflicts: () => table.nameConflicts().size,
       devices: devices.stats
     }, () => devices.table.list())
     apiParts.metrics = metrics.handler
 
-    const heartbeat = new HeartbeatService({
-      pubsub: libp2p.services.pubsub,
-      peerId,
+    const checks = checkScheduler({
+      checks: config.checks,
+      onChange: () => { membership.publishSoon() },
+      onError: err => { log.error({ err: (err as Error)?.message }, 'check bookkeeping failed') }
+    })
+    const membership = new Membership({
+      libp2p,
+      privateKey,
       table,
-      log: log.child({ component: 'heartbeat' }),
+      log: log.child({ component: 'membership' }),
       machine: () => machineInfo,
       checks: () => checks.states(),
       addrs: () => libp2p.getMultiaddrs().map(a => a.toString()),
-      onDelay: metrics.observeHeartbeatDelay
+      onAccepted: r => { metrics.observeHeartbeatDelay(Date.now() - r.ts) }
     }, {
       name: config.name,
       expect: config.expect,
       labels: config.labels,
       agent: AGENT,
       intervalMs: config.heartbeat.interval,
-      machineIntervalMs: config.heartbeat.machineInterval,
-      digestWindowMs: config.heartbeat.downAfter * config.heartbeat.interval * 2,
+      recordIntervalMs: config.heartbeat.machineInterval,
+      suspectAfter: config.heartbeat.suspectAfter,
+      downAfter: config.heartbeat.downAfter,
+      forgetAfterMs: config.heartbeat.forgetAfter,
+      allow: config.peersAllow,
+      maxPeers: config.peers.max,
+      maxNewPerMinute: config.peers.maxNewPerMinute,
       boot
     })
-    // relays skip the peers a heartbeat's sender reached itself
-    skipRedundantRelays(libp2p.services.pubsub, TOPIC, (data, peer) => heartbeat.hadFromSender(data, peer))
-    const checks = checkScheduler({ checks: config.checks, onChange: () => { heartbeat.wantFull() } })
+    apiParts.partition = () => membership.partition()
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
       if (t.peer.self) return
-      if (t.to === 'up' && t.from !== 'suspect') heartbeat.wantFull()
       const level = t.to === 'down' ? 'warn' : 'info'
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
     })
-    // remember addresses heard in heartbeats (persisted in the peer store), so the keeper can dial
-    // peers it was never told about, and a restarted node rejoins through them
-    table.on('addrs', peer => { void rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() }) })
-
-    const detector = new FailureDetector(table, {
-      suspectAfter: config.heartbeat.suspectAfter,
-      downAfter: config.heartbeat.downAfter,
-      tickMs: Math.max(20, Math.min(250, config.heartbeat.interval / 10)),
-      forgetAfterMs: config.heartbeat.forgetAfter
+    // two nodes with one name: status, alerts and `events --peer NAME` would mix them up (said once per peer)
+    const conflicting = new Set<string>()
+    table.on('transition', ({ peer, from }) => {
+      if (from !== null || peer.self || conflicting.has(peer.peerId)) return
+      const ids = table.nameConflicts().get(peer.name)
+      if (ids === undefined) return
+      conflicting.add(peer.peerId)
+      log.warn({ node: peer.name, peers: ids }, `${ids.length} peers carry the name ${peer.name}: status, alerts and events name nodes by it; give each its own --name`)
+    })
+    // remember addresses heard in records (persisted in the peer store), so the keeper and the
+    // beat streams can dial peers they were never told about, and a restarted node rejoins through them
+    table.on('addrs', peer => {
+      rememberAddrs(libp2p, peer.peerId, peer.addrs).then(() => { keeper.nudge() })
+        .catch((err: Error) => { log.warn({ err: err.message, peer: peer.peerId }, 'peer addresses not remembered') })
     })
 
-    heartbeat.start()
-    stack.push(() => { heartbeat.stop() })
-    detector.start()
-    stack.push(() => { detector.stop() })
+    await membership.start()
+    stack.push(async () => { await membership.stop() })
     checks.start()
     stack.push(async () => { await checks.stop() })
     keeper.start()
     stack.push(() => { keeper.stop() })
     alerts.start()
     stack.push(async () => { await alerts.stop() })
+    const feed = new MeshFeed({
+      table,
+      alerts: () => alerts.alerts(),
+      recentEvents: async limit => await events.query({ limit }),
+      onEvents: listener => events.onAdded(listener),
+      log: log.child({ component: 'stream' })
+    })
+    feed.start()
+    stack.push(() => { feed.stop() })
+    apiParts.feed = feed
     running = true
+    patches.report()
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
     return {
-      peerId, libp2p, table, heartbeat, checks, api,
+      peerId, libp2p, table, membership, checks, api,
       stop: async () => {
         running = false
-        await heartbeat.leave().catch(() => {})
+        await membership.leave().catch(() => {})
         await stopAll()
       }
     }
@@ -198,28 +243,45 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
   }
 }
 
+/** The peer store's LevelDB: a lock held and damage are different problems with different fixes. */
+async function openPeerDatastore (dir: string): Promise<LevelDatastore> {
+  try {
+    return await openLevelStore(dir)
+  } catch (err: any) {
+    if (err instanceof StoreLockedError) throw new ConfigError('dataDir', `${err.message}: is another meshmon using this data dir? Stop it, or give this node its own --data-dir`)
+    if (err instanceof StoreCorruptError) {
+      throw new ConfigError('dataDir', `${err.message}; move it aside (mv ${dir} ${dir}.broken) and start again: the node re-learns its peers from bootstrap`)
+    }
+    throw new ConfigError('dataDir', err.message)
+  }
+}
+
 async function rememberAddrs (libp2p: MeshLibp2p, peerId: string, addrs: string[]): Promise<void> {
   try {
     await libp2p.peerStore.merge(peerIdFromString(peerId), { multiaddrs: addrs.map(a => multiaddr(a.replace(/\/p2p\/[^/]+$/, ''))) })
   } catch {}
 }
 
+/**
+ * libp2p reports listen failures as one UnsupportedListenAddressesError whose
+ * message alone holds each address's cause (no code or cause is attached), so
+ * an address in use is read from that message.
+ */
 function listenFailure (err: any, listen: string[]): Error {
+  if (err?.name !== 'UnsupportedListenAddressesError' && err?.name !== 'NoValidAddressesError' && err?.code !== 'EADDRINUSE') return err
   const text = `${err?.message ?? err}`
-  if (/EADDRINUSE|address already in use/i.test(text) || err?.code === 'EADDRINUSE') {
+  if (err?.code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
     return new ConfigError('listen', `a listen address is already in use (${listen.join(', ')}); pick free ports with --listen`)
   }
-  if (err?.name === 'NoValidAddressesError' || /no valid addresses|could not listen/i.test(text)) {
-    return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${text}); check the addresses and ports`)
-  }
-  return err
+  // the first per-address line, e.g. "/ip4/1.2.3.4/tcp/4001: Error: listen EADDRNOTAVAIL ..."
+  const cause = text.split('\n').map(l => l.trim()).find(l => l.startsWith('/')) ?? err.name
+  return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${cause}); check the addresses and ports`)
 }
 
 /** api.listen as others reach it: a wildcard bind is reached by this host's name */
 function apiHostPort (listen: string): string {
-  const i = listen.lastIndexOf(':')
-  const host = listen.slice(0, i).replace(/^\[|\]$/g, '')
-  return `${host === '0.0.0.0' || host === '::' || host === '' ? hostname() : listen.slice(0, i)}:${listen.slice(i + 1)}`
+  const { host, port } = parseHostPort(listen)
+  return `${isWildcard(host) ? hostname() : listen.slice(0, listen.lastIndexOf(':'))}:${port}`
 }
 
 /** The `mesh` alert label: configured, or derived from the swarm key so every node of a mesh agrees without config. */

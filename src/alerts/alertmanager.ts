@@ -8,7 +8,9 @@
  */
 import type { Logger } from 'pino'
 import type { Device } from '../devices/types.js'
-import type { PeerTable } from '../heartbeat/peer-table.js'
+import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
+import type { PartitionView } from '../heartbeat/verdict.js'
+import type { AlertmanagerHttp } from './http.js'
 import { AlertLedger } from './ledger.js'
 import { deriveAlerts, type Alert } from './rules.js'
 import { AlertmanagerTarget, type SendResult } from './target.js'
@@ -16,6 +18,8 @@ import { AlertmanagerTarget, type SendResult } from './target.js'
 export interface AlertingComponents {
   table: PeerTable
   log: Logger
+  /** what this node reaches of the mesh (a node cut off pages nobody about the others) */
+  partition?: () => PartitionView
   /** the mesh's devices, when the node takes devices (MeshDeviceDown) */
   devices?: () => Device[]
 }
@@ -23,6 +27,8 @@ export interface AlertingComponents {
 export interface AlertingInit {
   /** Alertmanager base URLs; each gets every alert, independently. Empty: derive only, push nothing */
   urls: string[]
+  /** credentials and TLS for every URL (a URL's own user:password@ is used for that URL) @default none */
+  http?: AlertmanagerHttp
   /** how often active alerts are sent again, ms (endsAt is 4 of these ahead) */
   resendIntervalMs: number
   /** the `mesh` label: the same on every node of a mesh, or their alerts will not merge */
@@ -41,6 +47,8 @@ export interface AlertingInit {
   maxAlerts?: number
   /** peer/check events within this many ms make one evaluation @default 10 */
   debounceMs?: number
+  /** while a URL refuses the credentials (401/403), its warning is repeated this often, ms @default 300_000 */
+  refusedLogEveryMs?: number
 }
 
 export interface Alerting {
@@ -62,29 +70,39 @@ export function alerting (components: AlertingComponents, init: AlertingInit): A
 
 class AlertmanagerClient implements Alerting {
   readonly #table: PeerTable
-  readonly #devices: () => Device[]
   readonly #log: Logger
+  readonly #partition?: () => PartitionView
+  readonly #devices: () => Device[]
   readonly #init: AlertingInit
   readonly #ledger: AlertLedger
-  readonly #sends: Record<SendResult, number> = { success: 0, error: 0 }
+  readonly #sends: Record<SendResult, number> = { success: 0, error: 0, unauthorized: 0 }
   #targets: AlertmanagerTarget[] = []
   #shutdown?: AbortController
   #timers: NodeJS.Timeout[] = []
   #debounce?: NodeJS.Timeout
   #capped = false
+  readonly #unreadable = new WeakSet<Peer>()
   readonly #onChange = (): void => {
     this.#debounce ??= setTimeout(() => { this.#debounce = undefined; this.#evaluate() }, this.#init.debounceMs ?? 10)
   }
 
   constructor (components: AlertingComponents, init: AlertingInit) {
     this.#table = components.table
-    this.#devices = components.devices ?? (() => [])
     this.#log = components.log
+    this.#partition = components.partition
+    this.#devices = components.devices ?? (() => [])
     this.#init = init
     this.#ledger = new AlertLedger({ resolvedResendCount: init.resolvedResendCount ?? 4, maxAlerts: init.maxAlerts ?? 10_000 })
   }
 
-  alerts (): Alert[] { return deriveAlerts(this.#table.list(), this.#init, this.#devices()) }
+  alerts (): Alert[] {
+    return deriveAlerts(this.#table.list(), this.#init, (peer, err) => {
+      // once per peer, not every evaluation
+      if (this.#unreadable.has(peer)) return
+      this.#unreadable.add(peer)
+      this.#log.warn({ peer: peer.peerId, err: (err as Error)?.message }, 'alert rules skipped a peer whose data they could not read')
+    }, this.#partition?.(), this.#devices())
+  }
   sends (): Record<SendResult, number> { return { ...this.#sends } }
 
   start (): void {
@@ -99,9 +117,11 @@ class AlertmanagerClient implements Alerting {
       shutdown: shutdown.signal
     }, {
       url,
+      http: this.#init.http,
       fetchTimeoutMs: this.#init.fetchTimeoutMs ?? 10_000,
       retryInitialMs: Math.min(this.#init.retryInitialMs ?? 1000, this.#init.resendIntervalMs),
-      retryMaxMs: this.#init.resendIntervalMs
+      retryMaxMs: this.#init.resendIntervalMs,
+      refusedLogEveryMs: this.#init.refusedLogEveryMs
     }))
     this.#table.on('transition', this.#onChange)
     this.#table.on('check', this.#onChange)
@@ -139,7 +159,11 @@ class AlertmanagerClient implements Alerting {
   }
 
   #resend (): void {
-    this.#push(this.#ledger.round(fp => this.#targets.some(t => t.owes(fp))))
+    try {
+      this.#push(this.#ledger.round(fp => this.#targets.some(t => t.owes(fp))))
+    } catch (err: any) {
+      this.#log.error({ err: err?.message }, 'resending alerts failed')
+    }
   }
 
   #push (fps: string[]): void {

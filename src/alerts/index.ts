@@ -2,3 +2,4 @@
 export { alerting, type Alerting, type AlertingComponents, type AlertingInit } from './alertmanager.js'
 export { deriveAlerts, fingerprint, type Alert, type RulesInit } from './rules.js'
 export type { SendResult } from './target.js'
+export type { AlertmanagerHttp } from './http.js'

@@ -24,7 +24,7 @@ export interface CheckSchedulerInit {
   run?: (check: CheckConfig, options: { signal: AbortSignal }) => Promise<CheckResult>
   /** delay before a check's first run, spreading checks apart @default random in [0, min(interval, 1s)) */
   jitterMs?: (check: CheckConfig) => number
-  /** where an error thrown by onChange goes @default ignored */
+  /** where an error thrown by onChange (or by recording a run) goes @default ignored */
   onError?: (error: unknown) => void
 }
 
@@ -71,9 +71,11 @@ class Scheduler implements CheckScheduler {
     if (this.#shutdown.signal.aborted) this.#shutdown = new AbortController() // restart after stop
     for (const slot of this.#slots) {
       const jitter = this.#init.jitterMs?.(slot.check) ?? Math.random() * Math.min(slot.check.interval, 1000)
+      // a timer callback never throws: a failure of the run's own bookkeeping goes to onError
+      const tick = (): void => { this.#runSlot(slot).catch(error => { this.#init.onError?.(error) }) }
       slot.timers.push(setTimeout(() => {
-        void this.#runSlot(slot)
-        slot.timers.push(setInterval(() => { void this.#runSlot(slot) }, timerMs(slot.check.interval)))
+        tick()
+        slot.timers.push(setInterval(tick, timerMs(slot.check.interval)))
       }, jitter))
     }
   }
@@ -99,7 +101,7 @@ class Scheduler implements CheckScheduler {
     return this.states()
   }
 
-  /** Start a run unless one is going; the returned promise never rejects. */
+  /** Start a run unless one is going; rejects only if recording its result failed (a bug). */
   #runSlot (slot: Slot): Promise<void> {
     if (slot.running !== undefined) return slot.running
     const signal = this.#shutdown.signal

@@ -4,9 +4,10 @@
  * every second and prints events as they replicate. Exit 2 when the API
  * cannot be reached.
  */
+import { TRUNCATED_HEADER } from '../api/bounded-json.js'
 import type { MeshEvent } from '../events/types.js'
 import { parseSince } from '../config/duration.js'
-import { getJson } from './api-client.js'
+import { getJson, tokenFrom, type ApiRequest } from './api-client.js'
 
 export interface EventsOptions {
   api: string
@@ -16,6 +17,8 @@ export interface EventsOptions {
   limit?: string
   follow?: boolean
   json?: boolean
+  /** the node's api.token @default MESHMON_API_TOKEN */
+  token?: string
   /** where output goes @default process.stdout */
   write?: (text: string) => void
   /** ends --follow @default SIGINT */
@@ -66,7 +69,17 @@ export async function eventsCommand (options: EventsOptions): Promise<number> {
   }
   const chronological = (events: MeshEvent[]): MeshEvent[] => [...events].sort((a, b) => a.ts.localeCompare(b.ts) || a.id.localeCompare(b.id))
 
-  const first = chronological(await getJson<MeshEvent[]>(options.api, path(options)))
+  let toldTruncated = false
+  const request: ApiRequest = {
+    token: tokenFrom(options.token),
+    onHeaders: h => {
+      const omitted = h.get(TRUNCATED_HEADER)
+      if (omitted === null || toldTruncated) return
+      toldTruncated = true
+      process.stderr.write(`meshmon: ${omitted} more events did not fit in one response; narrow the query with --since, --type, --peer or --limit\n`)
+    }
+  }
+  const first = chronological(await getJson<MeshEvent[]>(options.api, path(options), request))
   if (first.length === 0 && options.json !== true && options.follow !== true) write('no events\n')
   print(first)
   if (options.follow !== true) return 0
@@ -79,7 +92,7 @@ export async function eventsCommand (options: EventsOptions): Promise<number> {
   const poll = async (): Promise<void> => {
     try {
       const from = Math.max(newest - LATE_MS, floor)
-      const events = chronological(await getJson<MeshEvent[]>(options.api, path(options, { since: new Date(from).toISOString(), limit: '10000' })))
+      const events = chronological(await getJson<MeshEvent[]>(options.api, path(options, { since: new Date(from).toISOString(), limit: '10000' }), request))
       const fresh = events.filter(e => !seen.has(e.id))
       for (const e of fresh) { seen.set(e.id, Date.parse(e.ts)); newest = Math.max(newest, Date.parse(e.ts)) }
       for (const [id, t] of seen) if (t < from) seen.delete(id)

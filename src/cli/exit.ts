@@ -8,6 +8,11 @@ export class ApiUnreachableError extends Error {
   override name = 'ApiUnreachableError'
 }
 
+/** The API wants a token, or refused the one given (status/events exit 2). */
+export class ApiAuthError extends Error {
+  override name = 'ApiAuthError'
+}
+
 /** A command-line usage problem (exit 2). */
 export class UsageError extends Error {
   override name = 'UsageError'
@@ -18,7 +23,7 @@ export function reportError (err: unknown): number {
     process.stderr.write(`meshmon: config error: ${err.message}\n`)
     return EXIT.USAGE
   }
-  if (err instanceof ApiUnreachableError || err instanceof UsageError) {
+  if (err instanceof ApiUnreachableError || err instanceof ApiAuthError || err instanceof UsageError) {
     process.stderr.write(`meshmon: ${err.message}\n`)
     return EXIT.USAGE
   }

@@ -1,13 +1,17 @@
 /** `meshmon run`: start a node and run until SIGINT/SIGTERM, then leave gracefully. */
 import { loadConfig, type RunFlags } from '../config/load.js'
-import { startNode } from '../node.js'
+import { startNode, type MeshNode } from '../node.js'
+import { handleFatalErrors, testCrashHook } from './fatal.js'
 import { createLogger } from './log.js'
 
 export async function runCommand (options: { config?: string } & RunFlags): Promise<number> {
   const { config: file, ...flags } = options
   const config = await loadConfig({ file, flags })
   const log = createLogger(config.logLevel)
-  const node = await startNode(config, log)
+  let node: MeshNode | undefined
+  handleFatalErrors(log, { leave: () => node?.stop() })
+  node = await startNode(config, log)
+  testCrashHook()
   await new Promise<void>(resolve => {
     const onSignal = (signal: string): void => {
       log.info({ signal }, 'leaving the mesh')

@@ -1,77 +1,63 @@
 /** `meshmon status`: every peer and device the node knows; exit 0 healthy, 1 not, 2 unreachable. */
 import type { PeerView } from '../api/peers.js'
 import type { DeviceView } from '../devices/view.js'
-import { getJson } from './api-client.js'
+import { getJson, tokenFrom } from './api-client.js'
+import { devicesHealthy, renderDevices } from './status-devices.js'
 import { ago, pct, renderTable, shortPeerId } from './table.js'
 
-export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string }
+export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string, token?: string }
+
+/** A peer as the API lists it: a full view, or (when its data could not be rendered) a minimal one with an error. */
+type Listed = PeerView | (Pick<PeerView, 'peerId' | 'name' | 'state'> & Partial<PeerView> & { error: string })
 
 /** Failing = a check that has run and is not OK. */
-export const failingChecks = (p: PeerView): PeerView['checks'] => p.checks.filter(c => c.status !== 0 && c.lastRun !== null)
+export const failingChecks = (p: Listed): PeerView['checks'] => (p.checks ?? []).filter(c => c.status !== 0 && c.lastRun !== null)
 
-/** No always-on peer down, no check failing, no device down (unknown and left are not alerted either). */
-export function healthy (peers: PeerView[], devices: DeviceView[] = []): boolean {
-  return peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0) && devices.every(d => d.state !== 'down')
+/** the answering node's own view of how much of the mesh it reaches */
+const partitionOf = (peers: Listed[]): PeerView['partition'] => peers.find(p => p.self === true)?.partition
+
+export function healthy (peers: Listed[]): boolean {
+  return partitionOf(peers)?.minority !== true &&
+    peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0)
 }
 
-export function renderStatus (peers: PeerView[], now = Date.now()): string {
+export function renderStatus (peers: Listed[], now = Date.now()): string {
   const rows = peers.map(p => {
     const m = p.machine
     const root = m?.filesystems.find(f => f.mountpoint === '/') ?? m?.filesystems[0]
     return [
-      p.name + (p.self ? ' *' : ''),
+      p.name + (p.self === true ? ' *' : '') + (p.nameConflict === true ? ' !' : ''),
       shortPeerId(p.peerId),
       p.state + (p.state !== 'up' && p.expect === 'intermittent' ? ' (intermittent)' : ''),
-      p.self ? 'self' : ago(p.lastSeen, now),
+      p.self === true ? 'self' : ago(p.lastSeen ?? null, now),
       pct(m?.cpu.usageRatio),
       m == null ? '-' : pct(1 - m.memory.availableBytes / m.memory.totalBytes),
       root === undefined ? '-' : pct(1 - root.availBytes / root.sizeBytes),
-      failingChecks(p).map(c => `${c.name}(${c.statusName})`).join(', ') || '-'
+      'error' in p ? `(unreadable: ${p.error})` : failingChecks(p).map(c => `${c.name}(${c.statusName})`).join(', ') || '-'
     ]
   })
   const down = peers.filter(p => p.state === 'down' && p.expect === 'always-on').length
   const failing = peers.reduce((n, p) => n + failingChecks(p).length, 0)
   const summary = `${peers.length} peers: ${peers.filter(p => p.state === 'up').length} up, ${down} down, ${failing} failing checks`
-  return renderTable(['NAME', 'PEER', 'STATE', 'LAST SEEN', 'CPU', 'MEM', 'DISK', 'FAILING CHECKS'], rows) + summary + '\n'
+  const notes: string[] = []
+  const part = partitionOf(peers)
+  if (part?.isolated === true) notes.push(`this node is cut off from the mesh (it hears none of its peers): what it shows of them is stale, and it pages nobody about them`)
+  else if (part?.minority === true) notes.push(`this node reaches ${part.reachable} of ${part.members} peers, no majority: peers it cannot hear are shown suspect, not down`)
+  if (peers.some(p => p.nameConflict === true)) notes.push('! another peer carries the same name: tell them apart by PEER (and rename one)')
+  return renderTable(['NAME', 'PEER', 'STATE', 'LAST SEEN', 'CPU', 'MEM', 'DISK', 'FAILING CHECKS'], rows) + summary + '\n' + notes.map(n => n + '\n').join('')
 }
-
-/** The second table: the mesh's devices, trouble first. */
-export function renderDevices (devices: DeviceView[], now = Date.now()): string {
-  if (devices.length === 0) return ''
-  const order = { down: 0, unknown: 1, left: 2, up: 3 }
-  const rows = [...devices].sort((a, b) => order[a.state] - order[b.state] || (a.id < b.id ? -1 : 1)).map(d => [
-    d.id,
-    d.project || '-',
-    d.viaName || '-',
-    d.state + (d.status !== null && d.status !== 'ok' && d.state === 'up' ? ` (${d.status})` : ''),
-    ago(d.lastSeen, now),
-    gpuText(d.gpus),
-    clipText(d.models.join(','), 40) || '-'
-  ])
-  const count = (state: string): number => devices.filter(d => d.state === state).length
-  const summary = `${devices.length} devices: ${count('up')} up, ${count('down')} down, ${count('unknown')} unknown, ${count('left')} left`
-  return renderTable(['DEVICE', 'PROJECT', 'VIA', 'STATE', 'LAST SEEN', 'GPUS', 'MODELS'], rows) + summary + '\n'
-}
-
-function gpuText (gpus: DeviceView['gpus']): string {
-  if (gpus.length === 0) return '-'
-  const names = [...new Set(gpus.map(g => g.name || 'GPU'))].join('/')
-  const util = gpus.length === 1 && gpus[0]?.utilizationRatio != null ? ` ${pct(gpus[0].utilizationRatio)}` : ''
-  return `${gpus.length > 1 ? `${gpus.length}x ` : ''}${names}${util}`
-}
-
-const clipText = (text: string, max: number): string => (text.length > max ? text.slice(0, max - 1) + '…' : text)
 
 export async function statusCommand (options: StatusOptions): Promise<number> {
+  const token = tokenFrom(options.token)
   const once = async (): Promise<number> => {
-    const peers = await getJson<PeerView[]>(options.api, '/api/v1/peers')
+    const peers = await getJson<Listed[]>(options.api, '/api/v1/peers', { token })
     // a node from before devices (404) or still starting (503) has none to show
-    const devices = await getJson<DeviceView[]>(options.api, '/api/v1/devices').catch(() => [])
+    const devices = await getJson<DeviceView[]>(options.api, '/api/v1/devices', { token }).catch(() => [])
     // --json keeps printing the peers array it always printed; devices' JSON is GET /api/v1/devices
     const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers) + (devices.length > 0 ? '\n' + renderDevices(devices) : '')
     // --watch redraws in place: home the cursor and clear the screen first
     process.stdout.write((options.watch === true ? '\x1b[H\x1b[2J' : '') + out)
-    return healthy(peers, devices) ? 0 : 1
+    return healthy(peers) && devicesHealthy(devices) ? 0 : 1
   }
   if (options.watch !== true) return await once()
   let code = await once()

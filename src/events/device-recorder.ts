@@ -81,9 +81,10 @@ export class DeviceIncidentRecorder {
       ts: new Date(type === 'offline' ? d.stateSince : Date.now()).toISOString(),
       type: `device.${type}`,
       severity: type === 'offline' ? 'warning' : 'info',
-      subject: { peer: via ?? '', name: d.id, device: d.id },
+      // a device's events: the device by its id, the peer it reported through (labels say project and via name)
+      subject: { peer: via ?? '', name: d.id },
       message: type === 'online' ? `device ${d.id} is up again${viaText}` : this.#offlineText(d.id, viaText, cause),
-      labels: { project: d.data.project, via: d.viaName }
+      labels: { device: d.id, project: d.data.project, via: d.viaName }
     }
     if (this.writerFor(via) === this.#self) { this.#write(e); return }
     const timer = setTimeout(() => {
@@ -106,6 +107,6 @@ export class DeviceIncidentRecorder {
   }
 
   #write (e: EventInput): void {
-    this.#sink.append(e).catch((err: Error) => { this.#log.warn({ err: err.message, type: e.type, device: e.subject.device }, 'device event not written') })
+    this.#sink.append(e).catch((err: Error) => { this.#log.warn({ err: err.message, type: e.type, device: e.subject.name }, 'device event not written') })
   }
 }

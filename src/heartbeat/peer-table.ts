@@ -1,16 +1,27 @@
 /**
- * The one shared state: every peer this node knows, as heartbeats describe it.
- * Others read it (metrics, api, alerts) or subscribe to its typed events
- * (events log). The failure detector is the only writer of down/suspect.
+ * The one shared state: every peer this node knows, as its latest record says
+ * and as the verdict (verdict.ts) judges it. Others read it (metrics, api,
+ * alerts) or subscribe to its typed events (events log). Only the verdict
+ * writes `suspect` and `down`; a newer record from a peer brings it back.
  */
 import { EventEmitter } from 'node:events'
 import type { CheckState } from '../checks/types.js'
 import type { MachineInfo } from '../machine/types.js'
-import { digestKey, type Heartbeat } from './wire.js'
+import type { Expect, NodeRecord, Obs } from './record.js'
 
+export type { Expect } from './record.js'
 export type PeerState = 'up' | 'suspect' | 'down' | 'left'
 export const PEER_STATES: readonly PeerState[] = ['up', 'suspect', 'down', 'left']
-export type Expect = 'always-on' | 'intermittent'
+
+/** A peer's `down` as an incident (incidents.ts): open until it has been back up for a while. */
+export interface Incident {
+  /** unix ms the peer went down */
+  since: number
+  /** the silence it began with, the same on every observer: "boot/seq" of the last beat its watchers heard */
+  key: string
+  /** unix ms it came back up, while waiting for it to hold */
+  recovering?: number
+}
 
 export interface Peer {
   peerId: string
@@ -18,26 +29,33 @@ export interface Peer {
   state: PeerState
   /** unix ms when the state last changed */
   stateSince: number
-  /** unix ms of the last heartbeat from it (wall clock, for people) */
+  /** unix ms of the last sign of life: a new record, or a beat this node heard itself */
   lastSeen: number
-  /** monotonic ms of the last heartbeat heard directly (for the detector) */
+  /** monotonic ms of the same */
   heardAt: number
-  /** monotonic ms of the latest time any live peer says it heard it (digests) */
-  heardIndirectAt: number
   addrs: string[]
   labels: Record<string, string>
   expect: Expect
-  /** the peer's heartbeat interval, ms */
+  /** the peer's beat interval, ms */
   interval: number
   agent: string
   machine: MachineInfo | null
   checks: CheckState[]
+  /** the record's (boot, seq): it only grows */
   boot: number
   seq: number
+  /** what this peer reports of the peers it watches */
+  obs: Record<string, Obs>
   self: boolean
+  /** (boot, seq) of the last beat anyone heard when the verdict found it silent: only a later record is a sign of life */
+  silentAt?: [number, number]
+  /** its open down incident (incidents.ts) */
+  incident?: Incident
+  /** a watcher has heard its beats: it is a live node, not just a record (one that never is can never page) */
+  confirmed?: true
 }
 
-export type TransitionReason = 'joined' | 'heartbeat' | 'silent' | 'bye' | 'forgotten'
+export type TransitionReason = 'joined' | 'alive' | 'silent' | 'bye' | 'forgotten' | 'reachable'
 
 export interface Transition {
   peer: Peer
@@ -48,19 +66,22 @@ export interface Transition {
 
 export interface PeerTableEvents {
   transition: [Transition]
-  /** a peer's check changed status (as carried by its heartbeats) */
+  /** a peer's check changed status (as its record says) */
   check: [{ peer: Peer, check: CheckState, previous: CheckState | undefined }]
   /** a peer announced different listen addresses */
   addrs: [Peer]
-  /** a full heartbeat (machine info, labels, checks) was applied */
+  /** a newer record of the peer was applied (machine info, labels, checks, observations) */
   full: [Peer]
+  /** what a peer reports of the peers it watches changed: these subjects' verdicts may change */
+  obs: [{ peer: Peer, subjects: string[] }]
 }
 
-export type Observation = { accepted: true, isNew: boolean } | { accepted: false, reason: 'replay' }
+export type Applied = { accepted: true, isNew: boolean } | { accepted: false, reason: 'replay' }
+
+const newer = (boot: number, seq: number, than: [number, number]): boolean => boot > than[0] || (boot === than[0] && seq > than[1])
 
 export class PeerTable extends EventEmitter<PeerTableEvents> {
   readonly #peers = new Map<string, Peer>()
-  readonly #byDigestKey = new Map<string, Peer>()
   readonly #monotonic: () => number
   readonly #wall: () => number
 
@@ -71,72 +92,74 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   get (peerId: string): Peer | undefined { return this.#peers.get(peerId) }
-  byDigestKey (key: string): Peer | undefined { return this.#byDigestKey.get(key) }
+
+  /**
+   * Names carried by more than one peer that has not left: status, alerts (`node=`) and
+   * `events --peer NAME` would mix them up, so they are flagged wherever names are shown.
+   */
+  nameConflicts (): Map<string, string[]> {
+    const byName = new Map<string, string[]>()
+    for (const p of this.#peers.values()) {
+      if (p.state === 'left') continue
+      const ids = byName.get(p.name)
+      if (ids === undefined) byName.set(p.name, [p.peerId])
+      else ids.push(p.peerId)
+    }
+    for (const [name, ids] of byName) if (ids.length < 2) byName.delete(name)
+    return byName
+  }
   list (): Peer[] { return [...this.#peers.values()] }
+  values (): IterableIterator<Peer> { return this.#peers.values() }
   get size (): number { return this.#peers.size }
 
-  /** A valid heartbeat arrived from `peerId` (the signer). Rejects replays. */
-  observe (peerId: string, beat: Heartbeat, self = false): Observation {
-    const now = this.#monotonic()
+  /** A valid record of `peerId` (its origin, checked by signature). Older or equal (boot, seq) is refused. */
+  apply (peerId: string, r: NodeRecord, self = false): Applied {
     let peer = this.#peers.get(peerId)
-    if (peer !== undefined && (beat.boot < peer.boot || (beat.boot === peer.boot && beat.seq <= peer.seq))) {
-      return { accepted: false, reason: 'replay' }
-    }
+    if (peer !== undefined && !newer(r.boot, r.seq, [peer.boot, peer.seq])) return { accepted: false, reason: 'replay' }
     const isNew = peer === undefined
     if (peer === undefined) {
       peer = {
-        peerId, name: beat.name, state: 'up', stateSince: this.#wall(), lastSeen: 0, heardAt: now, heardIndirectAt: 0,
-        addrs: [], labels: {}, expect: beat.expect, interval: beat.iv, agent: beat.agent, machine: null, checks: [], boot: beat.boot, seq: beat.seq, self
+        peerId, name: r.name, state: 'up', stateSince: this.#wall(), lastSeen: 0, heardAt: 0, addrs: [], labels: {},
+        expect: r.expect, interval: r.iv, agent: r.agent, machine: null, checks: [], boot: r.boot, seq: r.seq, obs: {}, self
       }
       this.#peers.set(peerId, peer)
-      this.#byDigestKey.set(digestKey(peerId), peer)
     }
-    Object.assign(peer, { name: beat.name, expect: beat.expect, interval: beat.iv, agent: beat.agent, boot: beat.boot, seq: beat.seq, lastSeen: this.#wall(), heardAt: now })
-    if (beat.full !== undefined) {
-      peer.labels = beat.full.labels
-      const addrsChanged = peer.addrs.join() !== beat.full.addrs.join()
-      peer.addrs = beat.full.addrs
-      if (addrsChanged && !self) this.emit('addrs', peer)
-      peer.machine = beat.full.machine ?? peer.machine
-      this.#updateChecks(peer, beat.full.checks)
-      this.emit('full', peer)
-    }
-    if (beat.k === 'bye') {
+    const addrsChanged = peer.addrs.join() !== r.addrs.join()
+    const obsChanged = changedKeys(peer.obs, r.obs)
+    Object.assign(peer, { name: r.name, expect: r.expect, interval: r.iv, agent: r.agent, boot: r.boot, seq: r.seq, labels: r.labels, addrs: r.addrs, obs: r.obs })
+    peer.machine = r.machine ?? peer.machine
+    peer.lastSeen = this.#wall()
+    peer.heardAt = this.#monotonic()
+    if (addrsChanged && !self) this.emit('addrs', peer)
+    this.#updateChecks(peer, r.checks)
+    this.emit('full', peer)
+    if (r.bye === true) {
       this.#setState(peer, 'left', 'bye')
     } else if (isNew) {
       this.emit('transition', { peer, from: null, to: 'up', reason: 'joined' })
-    } else if (peer.state !== 'up') {
-      this.#setState(peer, 'up', 'heartbeat')
+    } else if ((peer.state === 'down' || peer.state === 'left') && (peer.silentAt === undefined || newer(r.boot, r.seq, peer.silentAt))) {
+      peer.silentAt = undefined
+      this.#setState(peer, 'up', 'alive')
     }
-    if (!self) this.#applyDigest(beat.seen, now)
+    if (obsChanged.length > 0) this.emit('obs', { peer, subjects: obsChanged })
     return { accepted: true, isNew }
   }
 
-  /** Only the failure detector calls this for silence-driven states. */
+  /** This node heard a beat of `peerId` itself: a sign of life, but not news for anyone else. */
+  heard (peerId: string): void {
+    const peer = this.#peers.get(peerId)
+    if (peer === undefined) return
+    peer.confirmed = true
+    peer.lastSeen = this.#wall()
+    peer.heardAt = this.#monotonic()
+  }
+
+  /** Only the verdict calls this. */
   setState (peer: Peer, to: PeerState, reason: TransitionReason): void { this.#setState(peer, to, reason) }
 
   forget (peer: Peer): void {
-    this.#peers.delete(peer.peerId)
-    this.#byDigestKey.delete(digestKey(peer.peerId))
+    if (!this.#peers.delete(peer.peerId)) return
     this.emit('transition', { peer, from: peer.state, to: null, reason: 'forgotten' })
-  }
-
-  /** This node's digest for its own heartbeat: peers heard within `windowMs`. */
-  digest (windowMs: number): Record<string, number> {
-    const now = this.#monotonic()
-    const out: Record<string, number> = {}
-    for (const p of this.#peers.values()) {
-      const age = now - p.heardAt
-      if (!p.self && age <= windowMs && p.state !== 'left') out[digestKey(p.peerId)] = Math.round(age)
-    }
-    return out
-  }
-
-  #applyDigest (seen: Record<string, number>, now: number): void {
-    for (const [key, age] of Object.entries(seen)) {
-      const p = this.#byDigestKey.get(key)
-      if (p !== undefined) p.heardIndirectAt = Math.max(p.heardIndirectAt, now - age)
-    }
   }
 
   #setState (peer: Peer, to: PeerState, reason: TransitionReason): void {
@@ -155,4 +178,12 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
       if (previous?.status !== check.status) this.emit('check', { peer, check, previous })
     }
   }
+}
+
+/** Keys whose entry differs between two observation maps (added, removed or changed). */
+function changedKeys (a: Record<string, Obs>, b: Record<string, Obs>): string[] {
+  const out: string[] = []
+  for (const k in a) { const x = a[k] as Obs; const y = b[k]; if (y === undefined || x[0] !== y[0] || x[1] !== y[1]) out.push(k) }
+  for (const k in b) if (a[k] === undefined) out.push(k)
+  return out
 }

@@ -2,7 +2,8 @@
  * The libp2p node of a private swarm: pnet from the swarm key, TCP and
  * WebSockets, Noise, Yamux, identify, gossipsub registered as `pubsub`
  * (OrbitDB's sync looks for that name). Limits and scoring are set for a
- * private swarm where many peers may share one IP (STACK-NOTES).
+ * private swarm where many peers may share one IP (the defaults reset
+ * connections and collapsed the gossip mesh at 20 peers on one IP).
  */
 import { gossipsub } from '@chainsafe/libp2p-gossipsub'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -11,12 +12,12 @@ import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
-import { all as allWsAddrs } from '@libp2p/websockets/filters'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { Patches } from '../patches.js'
 import { coalesceWrites } from './coalesce.js'
 import { fastMsgId } from './fast-msg-id.js'
+import { meshWebSockets } from './websockets/index.js'
 import { lazyWindowUpdates } from './yamux-window.js'
 
 export interface MeshLibp2pInit {
@@ -34,26 +35,44 @@ export interface MeshLibp2pInit {
    * @default true
    */
   fastDuplicates?: boolean
+  /** only these peers may connect (peers.allow); null or absent: any holder of the swarm key */
+  allow?: ReadonlySet<string> | null
+  /** which library patches to install, and where they report (src/patches.ts) @default all, unreported */
+  patches?: Patches
 }
 
 export type MeshLibp2p = Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>>, identify: unknown }>
 
 export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2p> {
+  const patches = init.patches ?? new Patches()
+  const coalescing = patches.wanted('coalesce')
+  // its library at the version it was written for is its whole start-up check; each connection is checked too
+  if (coalescing) patches.checked('coalesce', true)
   return await createLibp2p({
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: { listen: init.listen },
-    // websockets refuses plain ws:// to non-DNS addresses unless told: a private swarm dials IPs
-    transports: [tcp(), webSockets({ filter: allWsAddrs })],
+    // our own WebSockets transport: @libp2p/websockets 9 lost the pnet nonce (websockets/connection.ts)
+    transports: [tcp(), meshWebSockets()],
     // pnet gives the nonce exchange 1 s by default; 30 nodes starting on 2 cores took longer and every dial failed
     // pnet over a raw connection whose writes are coalesced (see coalesce.ts)
     connectionProtector: components => {
       const pnet = preSharedKey({ psk: init.swarmKey, timeout: 5000 })(components)
-      return { protect: async (conn, options) => await pnet.protect(coalesceWrites(conn), options) }
+      return { protect: async (conn, options) => await pnet.protect(coalescing ? coalesceWrites(conn, patches) : conn, options) }
     },
     connectionEncrypters: [noise()],
+    // an allow-list refuses others once Noise has told who they are, before any protocol runs
+    connectionGater: init.allow == null
+      ? undefined
+      : {
+          denyInboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString()),
+          denyOutboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString())
+        },
     // window updates ride with other frames instead of one write per received frame (yamux-window.ts)
-    streamMuxers: [components => lazyWindowUpdates(yamux()(components))],
+    streamMuxers: [components => {
+      const factory = yamux()(components)
+      return patches.wanted('yamux-window') ? lazyWindowUpdates(factory, patches) : factory
+    }],
     connectionManager: {
       maxConnections: init.maxConnections ?? 300,
       // a dialer with the wrong swarm key holds a pending slot until this fires (10 s by default)
@@ -76,14 +95,15 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         globalSignaturePolicy: 'StrictSign',
         // a duplicate is known by sender + sequence number before its signature is checked (fast-msg-id.ts)
         fastMsgIdFn: init.fastDuplicates === false ? undefined : fastMsgId,
-        // swarm members are vetted by the key; 20 peers on one IP collapsed the mesh under the default penalty
+        // swarm members are vetted by the key; 20 peers on one IP collapsed the mesh under the default penalty.
         // A restarted peer re-GRAFTs while its old PRUNE backoff runs; the default behaviour
-        // penalty (-10 x count^2) graylisted it after 3 tries and its heartbeats were ignored.
+        // penalty (-10 x count^2) graylisted it after 3 tries and its messages were ignored.
         scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0 },
-        // Every copy of a message costs Noise frames, syscalls (half the CPU time on the VMs
-        // measured here was kernel time) and a decode; heartbeats are flood-published by their
-        // sender to every connected peer anyway, so a thin relay mesh (D=3 instead of 6) and
-        // less lazy gossip cut the duplicate copies each node receives
+        // gossipsub carries the event log's heads and device announcements (membership has its
+        // own streams). Every copy of a message costs Noise frames, syscalls (half the CPU time on
+        // the VMs measured here was kernel time) and a decode; their senders flood-publish to every
+        // connected peer, so a thin relay mesh (D=3 instead of 6) and less lazy gossip cut the
+        // duplicate copies each node receives
         D: 3,
         Dlo: 2,
         Dhi: 5,
@@ -91,9 +111,8 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         Dlazy: 3,
         doPX: false,
         // IDONTWANT (gossipsub 1.2) tells every mesh peer, on each first receipt of a message of
-        // 512 bytes or more, not to send it: a light beat passes 512 bytes at ~17 peers (its digest
-        // grows with the mesh), and from there each received beat cost 3-5 more writes to save a
-        // rare ~600-byte duplicate. Off: no message here is big enough for it to pay.
+        // 512 bytes or more, not to send it: measured with heartbeats on gossipsub, each received
+        // message then cost 3-5 more writes to save a rare duplicate of a few hundred bytes. Off.
         idontwantMinDataSize: Number.POSITIVE_INFINITY,
         // tags every GRAFT/PRUNE into the peer store, i.e. a LevelDB rewrite of the peer record
         tagMeshPeers: false

@@ -1,5 +1,5 @@
 /**
- * The whole mesh as this node sees it (SPEC 6). Every series is labelled
+ * The whole mesh as this node sees it. Every series is labelled
  * `peer` (peer id) and `node` (name) and never names the serving node, so any
  * peer answers the same and Prometheus can scrape the mesh through one
  * load-balanced address. No histograms; per peer the series count is
@@ -10,7 +10,7 @@
  * info lines once per change, so a scrape mostly copies bytes: 500 peers
  * (2.5 MB) in a few ms instead of ~60.
  */
-import type { CheckState } from '../checks/types.js'
+import { STATUS_NAMES, type CheckState } from '../checks/types.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 import { PEER_STATES } from '../heartbeat/peer-table.js'
 import type { MachineInfo } from '../machine/types.js'
@@ -40,11 +40,16 @@ const FAMILIES = [
   g('node_uptime_seconds', 'seconds since the host booted'),
   // check families
   g('check_up', '1 if the check is OK, 0 otherwise'),
-  g('check_status', 'check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'),
-  g('check_duration_seconds', 'duration of the last run of the check')
+  g('check_status', `check status: ${STATUS_NAMES.map((name, code) => `${code} ${name}`).join(', ')}`),
+  g('check_duration_seconds', 'duration of the last run of the check'),
+  g('node_info_labels_dropped', 'labels of the peer left out of meshmon_node_info: names Prometheus does not take (or taken twice)')
 ] as const
 const MACHINE_FIRST = 4
 const CHECK_FIRST = 19
+const DROPPED = 22
+
+/** what Prometheus takes as a label name; `__` names are its own */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
 /** labels that meshmon_node_info carries itself; a user label by these names is prefixed */
 const RESERVED = new Set(['peer', 'node', 'version', 'os', 'hostname', 'expect'])
@@ -55,7 +60,7 @@ const machineCache = new WeakMap<MachineInfo, Chunks>()
 const checkCache = new WeakMap<CheckState[], Chunks>()
 
 /** per peer: the lines that change only with its state or its node info */
-interface Head { id: string, state: string, up: Buffer, states: Buffer, info: Buffer, infoKey: readonly unknown[] }
+interface Head { id: string, state: string, up: Buffer, states: Buffer, info: Buffer, dropped: Buffer | null, infoKey: readonly unknown[] }
 const headCache = new WeakMap<Peer, Head>()
 
 const HEADERS = FAMILIES.map(f => Buffer.from(`# HELP ${f.name} ${f.help}\n# TYPE ${f.name} ${f.type}\n`))
@@ -84,6 +89,7 @@ export function renderMeshChunks (peers: Peer[]): Buffer[] {
     families[1]?.push(h.states)
     if (p.lastSeen > 0) lastSeen += `${FAMILIES[2].name}{${id}} ${p.lastSeen / 1000}\n`
     families[3]?.push(h.info)
+    if (h.dropped !== null) families[DROPPED]?.push(h.dropped)
     if (p.machine != null) append(families, MACHINE_FIRST, cached(machineCache, p.machine, id, machineLines))
     if (p.checks.length > 0) append(families, CHECK_FIRST, cached(checkCache, p.checks, id, checkLines))
   }
@@ -110,6 +116,7 @@ function head (p: Peer, id: string): Head {
       up: Buffer.from(`${FAMILIES[0].name}{${id}} ${p.state === 'up' ? 1 : 0}\n`),
       states: Buffer.from(PEER_STATES.map(s => `${FAMILIES[1].name}{${id},state="${s}"} ${p.state === s ? 1 : 0}\n`).join('')),
       info: h?.info ?? Buffer.alloc(0),
+      dropped: h?.dropped ?? null,
       infoKey: h?.infoKey ?? []
     }
     headCache.set(p, h)
@@ -118,8 +125,15 @@ function head (p: Peer, id: string): Head {
     const extra: Record<string, string> = {
       version: p.agent.replace(/^meshmon\//, ''), os: p.machine?.os ?? '', hostname: p.machine?.hostname ?? '', expect: p.expect
     }
-    for (const [k, v] of Object.entries(p.labels)) extra[RESERVED.has(k) ? `label_${k}` : k] = v
+    // label names come from the peer: one Prometheus does not take would fail the whole scrape
+    let dropped = 0
+    for (const [k, v] of Object.entries(p.labels)) {
+      const name = RESERVED.has(k) ? `label_${k}` : k
+      if (!LABEL_NAME.test(k) || k.startsWith('__') || Object.hasOwn(extra, name)) dropped++
+      else extra[name] = String(v)
+    }
     h.info = Buffer.from(`${FAMILIES[3].name}{${id},${labelText(extra)}} 1\n`)
+    h.dropped = dropped === 0 ? null : Buffer.from(`${FAMILIES[DROPPED].name}{${id}} ${dropped}\n`)
     h.infoKey = infoKey
   }
   return h

@@ -7,9 +7,9 @@ const init = { mesh: 'prod', generatorURL: 'http://sender-host:9521/api/v1/peers
 const T0 = Date.parse('2025-01-02T03:04:05.000Z')
 
 const peer = (over: Partial<Peer> = {}): Peer => ({
-  peerId: '12D3KooWTarget', name: 'gpu-01', state: 'up', stateSince: T0, lastSeen: T0 - 5_000, heardAt: 0, heardIndirectAt: 0,
+  peerId: '12D3KooWTarget', name: 'gpu-01', state: 'up', stateSince: T0, lastSeen: T0 - 5_000, heardAt: 0,
   addrs: [], labels: { role: 'gpu-worker' }, expect: 'always-on', interval: 1000, agent: 'meshmon/test', machine: null,
-  checks: [], boot: 1, seq: 1, self: false, ...over
+  checks: [], boot: 1, seq: 1, obs: {}, self: false, ...over
 })
 
 const check = (status: StatusCode, over: Partial<CheckState> = {}): CheckState => ({
@@ -94,5 +94,21 @@ describe('deriveAlerts', () => {
   it('fingerprint ignores label order', () => {
     expect(fingerprint({ a: '1', b: '2' })).toBe(fingerprint({ b: '2', a: '1' }))
     expect(fingerprint({ a: '1', b: '2' })).not.toBe(fingerprint({ a: '1', b: '3' }))
+  })
+
+  it('a peer back up within its incident keeps its one MeshPeerDown, dated from when it went down', () => {
+    const alerts = deriveAlerts([peer({ state: 'up', stateSince: T0 + 9000, incident: { since: T0, key: '1/9', recovering: T0 + 9000 } })], init)
+    expect(alerts.map(a => [a.labels.alertname, a.startsAt])).toEqual([['MeshPeerDown', new Date(T0).toISOString()]])
+  })
+
+  it('a node cut off says so about itself; on the small side of a split, one MeshPartitioned for the mesh', () => {
+    const self = peer({ peerId: 'self-id', name: 'edge-07', self: true })
+    const others = [peer({ peerId: 'p2', state: 'suspect' })]
+    const isolated = deriveAlerts([self, ...others], init, undefined, { reachable: 1, members: 6, isolated: true, minority: true, since: T0 })
+    expect(isolated.map(a => a.labels)).toEqual([{ alertname: 'MeshNodeIsolated', peer: 'self-id', node: 'edge-07', severity: 'warning', mesh: 'prod' }])
+    const small = deriveAlerts([self, ...others], init, undefined, { reachable: 3, members: 6, isolated: false, minority: true, since: T0 })
+    expect(small.map(a => a.labels)).toEqual([{ alertname: 'MeshPartitioned', severity: 'critical', mesh: 'prod' }])
+    expect(small[0]?.annotations.description).toMatch(/reaches 2 of the 5 other peers/)
+    expect(deriveAlerts([self, ...others], init, undefined, { reachable: 6, members: 6, isolated: false, minority: false, since: T0 })).toEqual([])
   })
 })

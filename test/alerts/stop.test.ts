@@ -65,7 +65,7 @@ describe('stopping the pusher', () => {
       expect(Date.now() - t0).toBeLessThan(1_000)
       expect(timers.pending()).toBe(0)
       expect(view.table.listenerCount('transition') + view.table.listenerCount('check')).toBe(0)
-      expect(p.sends()).toEqual({ success: 0, error: 1 }) // the aborted request is not counted as an error
+      expect(p.sends()).toEqual({ success: 0, error: 1, unauthorized: 0 }) // the aborted request is not counted as an error
       await waitFor('the held request closed by the client', () => hanging.held === 0, 2_000)
     } finally {
       timers.restore()
@@ -86,7 +86,7 @@ describe('stopping the pusher', () => {
     child.kill('SIGUSR2')
     const { code, stdout, stderr } = await result
     expect(code, stderr).toBe(0)
-    expect(stdout).toContain('stopped {"success":0,"error":1}')
+    expect(stdout).toContain('stopped {"success":0,"error":1,"unauthorized":0}')
     // nothing was left to keep it alive: it ended right after stop(), not at a timeout or a resend
     expect(Date.now() - stoppedAt).toBeLessThan(2_000)
   })

@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest'
 import { createApi } from '../../src/api/app.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 
 const ID = '12D3KooWApiTestPeerAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 
 function app (running = true) {
   const table = new PeerTable()
-  table.observe(ID, beat({ name: 'web-01', full: { labels: { role: 'web' }, addrs: ['/ip4/10.0.0.1/tcp/4001'], machine: null, checks: [{ name: 'db', type: 'tcp', status: 2, output: 'refused', perfdata: '', durationSeconds: 0.01, lastRun: 1_700_000_000_000, since: 1_700_000_000_000 }] } }))
+  table.apply(ID, record({ name: 'web-01', labels: { role: 'web' }, addrs: ['/ip4/10.0.0.1/tcp/4001'], checks: [{ name: 'db', type: 'tcp', status: 2, output: 'refused', perfdata: '', durationSeconds: 0.01, lastRun: 1_700_000_000_000, since: 1_700_000_000_000 }] }))
   return createApi({ table, running: () => running })
 }
 

@@ -1,37 +1,34 @@
 /**
  * One entry per incident, not one per observer: three in-process nodes with
- * the real heartbeat service and failure detector on their libp2p nodes; one
- * is killed (no goodbye) and comes back.
+ * the real membership (beats, gossip, verdicts) on their libp2p nodes; one is
+ * killed (no goodbye) and comes back.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterEach, describe, expect, it } from 'vitest'
-import { FailureDetector } from '../../src/heartbeat/detector.js'
+import { Membership } from '../../src/heartbeat/membership.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
-import { HeartbeatService } from '../../src/heartbeat/service.js'
 import type { MeshEvent } from '../../src/events/index.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 import { holdsFor, waitFor } from '../support/wait.js'
 import { Nodes, silent, type TestNode } from './helpers.js'
 
 const INTERVAL = 300
 
-interface Member { node: TestNode, heartbeat: HeartbeatService, detector: FailureDetector, kill: () => Promise<void> }
+interface Member { node: TestNode, membership: Membership, kill: () => Promise<void> }
 
 async function member (nodes: Nodes, name: string, opts: { dataDir?: string, privateKey?: PrivateKey, record?: boolean } = {}): Promise<Member> {
   const table = new PeerTable()
   const node = await nodes.start(name, { fallbackMs: 1000, record: opts.record }, { ...opts, table })
-  const heartbeat = new HeartbeatService({
-    pubsub: node.libp2p.services.pubsub, peerId: node.peerId, table, log: silent, machine: () => null, checks: () => [], addrs: () => []
-  }, { name, expect: 'always-on', labels: { role: 'test' }, agent: 'meshmon/test', intervalMs: INTERVAL, digestWindowMs: INTERVAL * 10, boot: Date.now() })
-  const detector = new FailureDetector(table, { suspectAfter: 2, downAfter: 4, tickMs: 50 })
-  heartbeat.start()
-  detector.start()
+  const membership = new Membership({
+    libp2p: node.libp2p, privateKey: node.privateKey, table, log: silent, machine: () => null, checks: () => [], addrs: () => node.libp2p.getMultiaddrs().map(String)
+  }, { name, expect: 'always-on', labels: { role: 'test' }, agent: 'meshmon/test', intervalMs: INTERVAL, suspectAfter: 2, downAfter: 4, boot: Date.now() })
+  await membership.start()
   // kill: no goodbye, connections dropped; the data dir stays
-  const kill = async (): Promise<void> => { heartbeat.stop(); detector.stop(); await node.stop() }
+  const kill = async (): Promise<void> => { await membership.stop(); await node.stop() }
   nodes.all.splice(nodes.all.indexOf(node), 1, { ...node, stop: kill })
-  return { node, heartbeat, detector, kill }
+  return { node, membership, kill }
 }
 
 const about = (events: MeshEvent[], type: string, peer: string): MeshEvent[] => events.filter(e => e.type === type && e.subject.peer === peer)
@@ -47,9 +44,11 @@ describe('one event per incident', () => {
     let c = await member(nodes, 'c')
     await nodes.connect(a.node, b.node, c.node)
     const all = [a, b, c]
-    // up, and known in full (labels ride in full beats, sent to a peer seen for the first time)
+    // up, and known in full (labels ride in every record)
     await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up' && m.node.table.get(o.node.peerId)?.labels.role === 'test')), 15_000)
     const cId = c.node.peerId
+    // c's watchers hear its beats (a node that dies before any watcher heard it is forgotten, not down)
+    await waitFor('a and b hear c', () => [a, b].every(m => m.membership.member.observer.get(cId)?.[0] === 0), 15_000)
     const { dataDir, privateKey } = c.node
 
     await c.kill()
@@ -72,7 +71,7 @@ describe('one event per incident', () => {
     const events = await a.node.events.query({ limit: 1000 })
     const down = about(events, 'peer.down', cId)[0]!
     expect(down).toMatchObject({ severity: 'critical', subject: { peer: cId, name: 'c' }, labels: { role: 'test' } })
-    expect(down.message).toMatch(/^c is down: no heartbeat for \d+s/)
+    expect(down.message).toMatch(/^c is down: its watchers have not heard it for \d+s/)
     // written by the deterministic writer: the live peer with the smallest id, the subject excluded
     expect(down.source).toBe([a.node.peerId, b.node.peerId].sort()[0])
     expect(about(events, 'peer.up', cId)[0]!.source).toBe([a.node.peerId, b.node.peerId].sort()[0])
@@ -80,7 +79,7 @@ describe('one event per incident', () => {
     expect(about(events, 'peer.joined', b.node.peerId)).toHaveLength(1)
     expect(about(events, 'peer.joined', cId)).toHaveLength(1)
     expect(about(events, 'peer.joined', a.node.peerId)).toHaveLength(0)
-    // a join is written once the joiner's first full heartbeat told its labels
+    // a join carries the joiner's labels
     expect(about(events, 'peer.joined', cId)[0]!.labels).toEqual({ role: 'test' })
   })
 
@@ -96,6 +95,7 @@ describe('one event per incident', () => {
     const all = [a, b, c]
     await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up')), 15_000)
     const cId = c.node.peerId
+    await waitFor('a and b hear c', () => [a, b].every(m => m.membership.member.observer.get(cId)?.[0] === 0), 15_000)
     await c.kill()
     await waitFor('b records c down after the fallback delay', async () => about(await b.node.events.query(), 'peer.down', cId).length === 1, 15_000)
     const down = about(await b.node.events.query(), 'peer.down', cId)[0]!
@@ -110,7 +110,7 @@ describe('one event per incident', () => {
     const other = '12D3KooWOtherPeer000000000000000000000000000000000'
     let seq = 0
     const report = (peerId: string, status: 0 | 1 | 2 | 3, lastRun: number, since: number, output: string): void => {
-      table.observe(peerId, beat({ name: peerId === n.peerId ? 'n' : 'other', seq: ++seq, full: { labels: { role: 'db' }, addrs: [], machine: null, checks: [{ name: 'web', type: 'http', status, output, perfdata: '', durationSeconds: 0.01, lastRun, since }] } }), peerId === n.peerId)
+      table.apply(peerId, record({ name: peerId === n.peerId ? 'n' : 'other', seq: ++seq, labels: { role: 'db' }, checks: [{ name: 'web', type: 'http', status, output, perfdata: '', durationSeconds: 0.01, lastRun, since }] }), peerId === n.peerId)
     }
     const t = Date.now()
     report(n.peerId, 3, 0, t, 'pending first run')

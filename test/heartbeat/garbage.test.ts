@@ -1,17 +1,14 @@
 /**
- * Garbage on the wire (issue 2): a swarm member publishes undecodable, wrongly
- * shaped, oversized and replayed heartbeats to a real node. Each is dropped and
- * counted by reason; the node keeps running and keeps its peer list right.
+ * Garbage on the wire: a swarm member sends undecodable, wrongly shaped,
+ * oversized, forged, replayed and future-dated gossip to a real node. Each is
+ * refused and counted by reason; the node keeps running, keeps its peer list
+ * right, and takes a valid record from its signer.
  */
-import { readFile } from 'node:fs/promises'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { multiaddr } from '@multiformats/multiaddr'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { encodeHeartbeat, TOPIC } from '../../src/heartbeat/wire.js'
-import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
-import { normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
-import { beat } from '../support/beat.js'
+import { MAX_GOSSIP_BYTES } from '../../src/heartbeat/streams.js'
 import { Cluster, type NodeProc } from '../support/cluster.js'
+import { record } from '../support/record.js'
+import { Rogue } from '../support/rogue.js'
 import { waitFor } from '../support/wait.js'
 
 const invalid = (text: string, reason: string): number =>
@@ -20,15 +17,12 @@ const invalid = (text: string, reason: string): number =>
 describe('garbage on the wire', () => {
   const cluster = new Cluster()
   let node: NodeProc
-  let evil: MeshLibp2p
+  let evil: Rogue
 
   beforeAll(async () => {
     await cluster.init()
     node = await cluster.start('target')
-    evil = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey: normaliseSwarmKey(await readFile(cluster.swarmKey, 'utf8')), listen: [] })
-    evil.services.pubsub.subscribe(TOPIC)
-    await evil.dial(multiaddr(`${node.addr}/p2p/${node.peerId as string}`))
-    await waitFor('the node in our topic mesh', () => evil.services.pubsub.getSubscribers(TOPIC).length === 1)
+    evil = await Rogue.join(cluster.swarmKey)
   })
   afterAll(async () => {
     await evil?.stop()
@@ -36,13 +30,19 @@ describe('garbage on the wire', () => {
   })
 
   const metrics = async (): Promise<string> => await (await fetch(`${node.api}/metrics`)).text()
-  const publish = async (data: Uint8Array): Promise<void> => { await evil.services.pubsub.publish(TOPIC, data) }
+  const target = (): string => `${node.addr}/p2p/${node.peerId as string}`
+  /** each bad frame makes the node close the stream: a fresh one per frame */
+  const frame = async (bytes: Uint8Array | object): Promise<void> => {
+    await evil.open(target())
+    if (bytes instanceof Uint8Array) await evil.sendRaw(bytes)
+    else await evil.send(bytes)
+  }
 
-  it('drops and counts each kind of invalid message; the node stays up', async () => {
-    await publish(new Uint8Array([0xde, 0xad, 0xbe, 0xef]))
-    await publish(new TextEncoder().encode('{"v":1,"k":"hb"}'))
-    await publish(encodeHeartbeat({ ...beat({ name: 'x' }), from: 'someone-else' } as any))
-    await publish(new TextEncoder().encode(JSON.stringify({ ...beat(), name: 'x'.repeat(70_000) })))
+  it('refuses and counts each kind of bad message; the node stays up and lists only itself', async () => {
+    await frame(new Uint8Array([0xde, 0xad, 0xbe, 0xef]))
+    await frame({ k: 'hello' })
+    await frame({ k: 'push', items: [{ o: 'x' }] })
+    await frame(new Uint8Array(MAX_GOSSIP_BYTES + 1))
     await waitFor('decode, schema and too_large counted', async () => {
       const m = await metrics()
       return invalid(m, 'decode') >= 1 && invalid(m, 'schema') >= 2 && invalid(m, 'too_large') >= 1
@@ -51,14 +51,31 @@ describe('garbage on the wire', () => {
     expect((await cluster.peers(node)).map(p => p.name)).toEqual(['target'])
   })
 
-  it('a valid heartbeat is accepted from its signer; an older sequence is a replay', async () => {
+  it('refuses records that are forged, unsigned, future-dated or invalid, and counts them', async () => {
+    const now = Date.now()
+    const victim = node.peerId as string
+    // a refused record is not a broken stream: all on one
+    await frame({ k: 'push', items: [evil.envelope(record({ name: 'forged', boot: now, seq: 99 }), victim)] })
+    await evil.send({ k: 'push', items: [{ ...evil.envelope(record({ name: 'unsigned', boot: now, seq: 1 })), s: '' }] })
+    await evil.send({ k: 'push', items: [evil.envelope(record({ name: 'future', boot: now, seq: 1, ts: now + 3_600_000 }))] })
+    await evil.send({ k: 'push', items: [evil.envelope(record({ name: 'bad-label', boot: now, seq: 1, labels: { 'a"b}': 'x' } }))] })
+    await waitFor('signature, clock and schema counted', async () => {
+      const m = await metrics()
+      return invalid(m, 'signature') >= 2 && invalid(m, 'clock') >= 1 && invalid(m, 'schema') >= 3
+    })
+    expect((await cluster.peers(node)).map(p => p.name)).toEqual(['target'])
+  })
+
+  it('takes a valid record from its signer; an older one is ignored as a replay', async () => {
     const boot = Date.now()
-    await publish(encodeHeartbeat(beat({ name: 'evil', seq: 10, boot })))
+    await evil.send({ k: 'push', items: [evil.envelope(record({ name: 'evil', boot, seq: 10 }))] })
     await waitFor('evil listed', async () => (await cluster.peers(node)).some(p => p.name === 'evil'))
     const listed = (await cluster.peers(node)).find(p => p.name === 'evil')
-    expect(listed.peerId).toBe(evil.peerId.toString()) // the sender is the signer
-    await publish(encodeHeartbeat(beat({ name: 'evil', seq: 9, boot })))
-    await waitFor('replay counted', async () => invalid(await metrics(), 'replay') >= 1)
+    expect(listed.peerId).toBe(evil.peerId) // the origin is the signer
+    await evil.send({ k: 'push', items: [evil.envelope(record({ name: 'evil-old', boot, seq: 9 }))] })
+    await evil.send({ k: 'push', items: [evil.envelope(record({ name: 'evil', boot, seq: 11 }))] })
+    await waitFor('the newer record applied', async () => (await cluster.peers(node)).find(p => p.peerId === evil.peerId)?.name === 'evil')
+    expect((await cluster.peers(node)).some(p => p.name === 'evil-old')).toBe(false)
     expect((await fetch(`${node.api}/healthz`)).status).toBe(200)
   })
 })

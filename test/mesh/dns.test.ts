@@ -16,6 +16,12 @@ describe('bootstrap by DNS name', () => {
     expect((await expandDns(multiaddr('/ip4/10.1.2.3/tcp/1'))).map(String)).toEqual(['/ip4/10.1.2.3/tcp/1'])
   })
 
+  it('keeps the name of a WebSockets address: a proxy there needs it (Host header, TLS SNI and certificate)', async () => {
+    for (const a of ['/dns4/localhost/tcp/8080/ws/http-path/p2p', '/dns4/localhost/tcp/443/tls/ws', '/dns/localhost/tcp/443/wss']) {
+      expect((await expandDns(multiaddr(a))).map(String)).toEqual([a])
+    }
+  })
+
   it('a node joins through /dns4/localhost/tcp/PORT with no peer id', async () => {
     cluster = await new Cluster().init()
     const a = await cluster.start('a')

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { renderMesh } from '../../src/metrics/mesh.js'
 import { metricsEndpoint } from '../../src/metrics/index.js'
-import { beat } from '../support/beat.js'
+import { record } from '../support/record.js'
 import { lacks } from '../support/packages.js'
 import { syntheticPeers } from '../support/synthetic.js'
 
@@ -13,7 +13,7 @@ const promtool = (text: string) => spawnSync('/usr/bin/promtool', ['check', 'met
 describe('mesh metrics', () => {
   it('label every series with peer and node, and never the serving node', async () => {
     const table = new PeerTable()
-    for (const p of syntheticPeers(3)) table.observe(p.peerId, p.beat)
+    for (const p of syntheticPeers(3)) table.apply(p.peerId, p.record)
     const text = renderMesh(table.list())
     const samples = text.split('\n').filter(l => l !== '' && !l.startsWith('#'))
     expect(samples.length).toBeGreaterThan(60)
@@ -26,21 +26,21 @@ describe('mesh metrics', () => {
     const table = new PeerTable()
     const [p] = syntheticPeers(1)
     if (p === undefined) throw new Error('no synthetic peer')
-    table.observe(p.peerId, p.beat)
+    table.apply(p.peerId, p.record)
     const peer = table.get(p.peerId)
     if (peer === undefined) throw new Error('not observed')
     table.setState(peer, 'down', 'silent')
     const text = renderMesh(table.list())
-    expect(text).toContain(`meshmon_peer_up{peer="${p.peerId}",node="${p.beat.name}"} 0`)
-    expect(text).toContain(`meshmon_peer_state{peer="${p.peerId}",node="${p.beat.name}",state="down"} 1`)
-    expect(text).toContain(`meshmon_peer_state{peer="${p.peerId}",node="${p.beat.name}",state="up"} 0`)
+    expect(text).toContain(`meshmon_peer_up{peer="${p.peerId}",node="${p.record.name}"} 0`)
+    expect(text).toContain(`meshmon_peer_state{peer="${p.peerId}",node="${p.record.name}",state="down"} 1`)
+    expect(text).toContain(`meshmon_peer_state{peer="${p.peerId}",node="${p.record.name}",state="up"} 0`)
     table.forget(peer)
     expect(renderMesh(table.list())).toBe('')
   })
 
   it('escapes label values', () => {
     const table = new PeerTable()
-    table.observe('12D3KooWEscape', beat({ name: 'we"ird\\name\nx', full: { labels: { role: 'a"b' }, addrs: [], machine: null, checks: [] } }))
+    table.apply('12D3KooWEscape', record({ name: 'we"ird\\name\nx', labels: { role: 'a"b' } }))
     const text = renderMesh(table.list())
     expect(text).toContain('node="we\\"ird\\\\name\\nx"')
     expect(text).toContain('role="a\\"b"')
@@ -49,7 +49,7 @@ describe('mesh metrics', () => {
   // promtool comes from Debian's `prometheus` package; `npm test` installs it, or names it as missing
   it.skipIf(lacks('prometheus', '/usr/bin/promtool'))('passes promtool check metrics, self metrics included', async () => {
     const table = new PeerTable()
-    for (const p of syntheticPeers(20)) table.observe(p.peerId, p.beat)
+    for (const p of syntheticPeers(20)) table.apply(p.peerId, p.record)
     const metrics = metricsEndpoint(table, {
       peerId: '12D3KooWSelf', name: 'self', gossip: () => ({ received: 5, invalid: { decode: 1, schema: 0, too_large: 0, replay: 2 } }), connectedPeers: () => 2,
       eventlogEntries: () => 7, alertmanagerSends: () => ({ success: 3, error: 1 })

@@ -23,11 +23,16 @@ export interface NodeProc {
   p2pPort: number
   apiPort: number
   api: string
+  /** where peers reach it: TCP, or /ws for a node listening on WebSockets only */
   addr: string
+  /** its WebSockets address, when it listens on one */
+  wsAddr?: string
   child: ChildProcess
   logs: string[]
   peerId?: string
   args: string[]
+  /** the node's api.token, sent by peers() */
+  token?: string
 }
 
 /** every cluster not stopped yet, for an interrupted benchmark (killStartedNodes) */
@@ -67,18 +72,24 @@ export class Cluster {
     return this
   }
 
-  /** Start a node; by default bootstrapped from the first node. */
-  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number }, healthTimeoutMs?: number } = {}): Promise<NodeProc> {
+  /**
+   * Start a node; by default bootstrapped from the first node. `listen`: TCP (the default),
+   * WebSockets only, or both (WebSockets on a second port). `token`: the node's api.token, sent by peers() and friends.
+   */
+  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number }, healthTimeoutMs?: number, listen?: 'tcp' | 'ws' | 'both', token?: string } = {}): Promise<NodeProc> {
     const p2pPort = opts.ports?.p2p ?? await freePort()
     const apiPort = opts.ports?.api ?? await freePort()
     const dataDir = opts.dataDir ?? join(this.dir, name)
     const bootstrap = opts.bootstrap ?? (this.nodes[0] !== undefined && this.nodes[0].name !== name ? [this.nodes[0].addr] : [])
-    const args = ['run', '--name', name, '--data-dir', dataDir, '--listen', `/ip4/127.0.0.1/tcp/${p2pPort}`,
+    const tcpAddr = `/ip4/127.0.0.1/tcp/${p2pPort}`
+    const wsAddr = opts.listen === 'ws' ? `${tcpAddr}/ws` : opts.listen === 'both' ? `/ip4/127.0.0.1/tcp/${await freePort()}/ws` : undefined
+    const listen = opts.listen === 'ws' ? [wsAddr as string] : [tcpAddr, ...(wsAddr === undefined ? [] : [wsAddr])]
+    const args = ['run', '--name', name, '--data-dir', dataDir, ...listen.flatMap(l => ['--listen', l]),
       '--api-listen', `127.0.0.1:${apiPort}`, '--heartbeat-interval', '1s', ...bootstrap.flatMap(b => ['--bootstrap', b]), ...extra]
     const swarmKey = opts.swarmKey === undefined ? this.swarmKey : opts.swarmKey
     if (swarmKey !== null) args.push('--swarm-key', swarmKey)
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
-    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://127.0.0.1:${apiPort}`, addr: `/ip4/127.0.0.1/tcp/${p2pPort}`, child, logs: [], args }
+    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://127.0.0.1:${apiPort}`, addr: opts.listen === 'ws' ? wsAddr as string : tcpAddr, wsAddr, child, logs: [], args, token: opts.token }
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (d: string) => { node.logs.push(...d.split('\n').filter(Boolean)) })
     this.nodes.push(node)
@@ -99,17 +110,21 @@ export class Cluster {
   }
 
   async peers (node: NodeProc): Promise<any[]> {
-    return await (await fetch(`${node.api}/api/v1/peers`)).json() as any[]
+    const headers: Record<string, string> = node.token === undefined ? {} : { authorization: `Bearer ${node.token}` }
+    return await (await fetch(`${node.api}/api/v1/peers`, { headers })).json() as any[]
   }
 
   async stateOf (observer: NodeProc, subject: NodeProc): Promise<string | undefined> {
     return (await this.peers(observer)).find(p => p.peerId === subject.peerId)?.state
   }
 
-  /** Wait until every live node lists `count` peers in `state`. */
+  /**
+   * Wait until every live node lists `count` peers in `state`; `up` ones heard by their watchers
+   * too (until then a peer is known by its record only, and one killed then is not found down).
+   */
   async waitAll (count: number, state = 'up', among = this.live(), timeoutMs = 20_000): Promise<void> {
     for (const n of among) {
-      await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state).length === count, timeoutMs)
+      await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state && (state !== 'up' || p.confirmed !== false)).length === count, timeoutMs)
     }
   }
 

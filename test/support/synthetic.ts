@@ -1,6 +1,6 @@
 /** A synthetic mesh view for the /metrics benchmark and tests: realistic machine info per peer. */
 import type { CheckState } from '../../src/checks/types.js'
-import type { Heartbeat } from '../../src/heartbeat/wire.js'
+import { PROTOCOL_VERSION, type NodeRecord } from '../../src/heartbeat/record.js'
 import type { MachineInfo } from '../../src/machine/types.js'
 
 const B58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'
@@ -34,12 +34,12 @@ export function syntheticChecks (i: number): CheckState[] {
   }))
 }
 
-export function syntheticPeers (n: number): Array<{ peerId: string, beat: Heartbeat }> {
+export function syntheticPeers (n: number): Array<{ peerId: string, record: NodeRecord }> {
   return Array.from({ length: n }, (_, i) => ({
     peerId: fakePeerId(i),
-    beat: {
-      v: 1, k: 'hb', boot: Date.now(), seq: 1, ts: Date.now(), name: `node-${String(i).padStart(3, '0')}`, expect: 'always-on', iv: 1000, agent: 'meshmon/0.1.0', seen: {},
-      full: { labels: { role: i % 2 === 0 ? 'gpu-worker' : 'web', project: 'DecentralGPT' }, addrs: [`/ip4/10.0.${i >> 8}.${i & 255}/tcp/4001`], machine: syntheticMachine(i), checks: syntheticChecks(i) }
+    record: {
+      v: PROTOCOL_VERSION, boot: Date.now(), seq: 1, ts: Date.now(), name: `node-${String(i).padStart(3, '0')}`, expect: 'always-on', iv: 1000, agent: 'meshmon/0.1.0',
+      labels: { role: i % 2 === 0 ? 'gpu-worker' : 'web', project: 'DecentralGPT' }, addrs: [`/ip4/10.0.${i >> 8}.${i & 255}/tcp/4001`], machine: syntheticMachine(i), checks: syntheticChecks(i), obs: {}
     }
   }))
 }

@@ -1,0 +1,105 @@
+/**
+ * Membership on a libp2p node: the member (member.ts) on direct streams
+ * (streams.ts), records signed with the node's key and admitted only if
+ * signed by their origin, valid, on time and within the peer caps
+ * (admission.ts). Counts what it receives and refuses, for /metrics.
+ */
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import type { CheckState } from '../checks/types.js'
+import type { MachineInfo } from '../machine/types.js'
+import { Admission, type AdmissionInit } from './admission.js'
+import { Member, type MemberInit } from './member.js'
+import { INVALID_REASONS, type InvalidReason } from './messages.js'
+import type { PeerTable } from './peer-table.js'
+import type { NodeRecord } from './record.js'
+import { recordSigner } from './signature.js'
+import { MeshStreams } from './streams.js'
+import type { PartitionView } from './verdict.js'
+
+export interface MembershipInit extends MemberInit, AdmissionInit {}
+
+export interface MembershipComponents {
+  libp2p: Libp2p
+  privateKey: PrivateKey
+  table: PeerTable
+  log: Logger
+  machine: () => MachineInfo | null
+  checks: () => CheckState[]
+  addrs: () => string[]
+  /** each record admitted from a peer (e.g. to time its delivery) */
+  onAccepted?: (r: NodeRecord) => void
+}
+
+/** The one line an operator needs when this node finds itself cut off, on the small side, or back. */
+function logPartition (log: Logger, p: PartitionView): void {
+  const reach = `reaches ${p.reachable - 1} of the ${p.members - 1} other peers`
+  if (p.isolated) log.warn({ ...p }, `this node is cut off from the mesh: it hears none of its peers (it ${reach}); peers it cannot hear are shown suspect, not down, and it pages nobody about them`)
+  else if (p.minority) log.warn({ ...p }, `this node is on the small side of a split mesh: it ${reach}, no majority; peers it cannot hear are shown suspect, not down, and it pages nobody about them`)
+  else log.info({ ...p }, `this node reaches the mesh again: it ${reach}`)
+}
+
+export interface MembershipStats {
+  /** gossip and beat messages received */
+  received: number
+  /** messages and records refused, by reason */
+  invalid: Record<InvalidReason, number>
+  bytesReceived: number
+}
+
+export class Membership {
+  readonly stats: MembershipStats = { received: 0, invalid: Object.fromEntries(INVALID_REASONS.map(r => [r, 0])) as Record<InvalidReason, number>, bytesReceived: 0 }
+  readonly member: Member
+  readonly #streams: MeshStreams
+  readonly #admission: Admission
+
+  constructor (c: MembershipComponents, init: MembershipInit) {
+    this.#admission = new Admission({ table: c.table, log: c.log, onAccepted: c.onAccepted }, init)
+    const refused = (from: string, reason: InvalidReason, detail: string): void => {
+      this.stats.invalid[reason]++
+      this.#admission.complain(from, reason, detail)
+    }
+    this.#streams = new MeshStreams({
+      libp2p: c.libp2p,
+      log: c.log,
+      onGossip: (from, msg) => { this.stats.received++; this.member.receiveGossip(from, msg) },
+      onConnect: peer => { this.member.connected(peer) },
+      onBeat: (from, boot, seq) => { this.stats.received++; this.member.receiveBeat(from, boot, seq) },
+      onInvalid: refused,
+      onBytes: n => { this.stats.bytesReceived += n }
+    })
+    this.member = new Member({
+      selfId: c.libp2p.peerId.toString(),
+      table: c.table,
+      transport: this.#streams,
+      sign: recordSigner(c.privateKey),
+      admit: env => this.#admission.admit(env),
+      onRefused: (from, reason, detail) => { refused(from, reason as InvalidReason, detail) },
+      machine: c.machine,
+      checks: c.checks,
+      addrs: c.addrs,
+      onPartition: p => { logPartition(c.log, p) }
+    }, init)
+  }
+
+  async start (): Promise<void> {
+    await this.#streams.start()
+    this.member.start()
+  }
+
+  async stop (): Promise<void> {
+    this.member.stop()
+    await this.#streams.stop()
+  }
+
+  /** Leave gracefully; resolves once the goodbye had a moment to leave. */
+  async leave (): Promise<void> {
+    this.member.leave()
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+
+  /** A check changed: make the record again now. */
+  publishSoon (): void { this.member.publishSoon() }
+
+  partition (): PartitionView { return this.member.partition() }
+}

@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest'
+import { Observer } from '../../src/heartbeat/observer.js'
+import { PeerTable } from '../../src/heartbeat/peer-table.js'
+import type { Obs } from '../../src/heartbeat/record.js'
+import { Verdict } from '../../src/heartbeat/verdict.js'
+import { record } from '../support/record.js'
+import { fakePeerId } from '../support/synthetic.js'
+
+/** A node's view of a mesh of `n`, on a virtual clock: its table, its observer, its verdict. */
+function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) {
+  const clock = { now: 10_000 }
+  const monotonic = (): number => clock.now
+  const ids = Array.from({ length: n }, (_, i) => fakePeerId(i))
+  const self = ids[0]!
+  const table = new PeerTable({ monotonic })
+  const observer = new Observer({ monotonic })
+  let meshAt = clock.now
+  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000 }, { selfId: self, monotonic })
+  const seqs = new Map<string, number>()
+  const obsOf = new Map<string, Record<string, Obs>>()
+  /** a new record of `id` (what it reports of the peers it watches) */
+  const publish = (id: string, obs: Record<string, Obs> = obsOf.get(id) ?? {}, over: Parameters<typeof record>[0] = {}): void => {
+    obsOf.set(id, obs)
+    const seq = (seqs.get(id) ?? 0) + 1
+    seqs.set(id, seq)
+    table.apply(id, record({ name: `n${ids.indexOf(id)}`, boot: 1, seq, obs, expect: id === self ? 'always-on' : (opts.expect ?? 'always-on'), ...over }), id === self)
+  }
+  for (const id of ids) publish(id)
+  // watchers have heard every peer (a peer only known by its record is the ghost test's case)
+  for (const id of ids) if (id !== self) table.heard(id)
+  verdict.start()
+  const state = (id: string): string | undefined => table.get(id)?.state
+  /** the peers that judge `id` in this view: its first k ring successors other than self */
+  const watchersOf = (id: string, k = 3): string[] => verdict.ring.successors(id, 2 * k).filter(w => w !== self).slice(0, k)
+  const report = (watcher: string, subject: string, level: 0 | 1 | 2 | 3): void => {
+    publish(watcher, { ...(obsOf.get(watcher) ?? {}), [subject]: [level, 1, seqs.get(subject) ?? 0] })
+  }
+  const tick = (ms: number): void => { clock.now += ms; meshAt = clock.now; verdict.tick() }
+  return { ids, self, table, observer, verdict, state, watchersOf, report, publish, tick, clock, setMeshAt: (t: number) => { meshAt = t } }
+}
+
+describe('the verdict from the watchers\' reports', () => {
+  it('down once a majority of its watchers find it silent; one broken link is not enough', () => {
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2, w3] = v.watchersOf(x)
+    for (const w of [w1, w2, w3]) v.report(w!, x, 0)
+    v.report(w1!, x, 2)
+    expect(v.state(x)).toBe('up')
+    v.report(w2!, x, 2)
+    expect(v.state(x)).toBe('down')
+  })
+
+  it('a watcher that never heard a peer abstains: where only one can reach it, that one decides', () => {
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2, w3] = v.watchersOf(x)
+    v.report(w1!, x, 3)
+    v.report(w2!, x, 3)
+    v.report(w3!, x, 0)
+    expect(v.state(x)).toBe('up')
+    v.report(w3!, x, 2)
+    expect(v.state(x)).toBe('down')
+  })
+
+  it('the next nodes on the ring watch a peer whose nearer watchers cannot reach it', () => {
+    const v = view(12)
+    // a peer with this node at distance 4..6 on the ring: not among its first three watchers
+    const x = v.ids.find(id => id !== v.self && v.verdict.ring.successors(id, 6).indexOf(v.self) === 3)!
+    // until its nearer watchers say they hear it, this node watches it too
+    expect(v.verdict.subjects()).toContain(x)
+    const [w1, w2, w3] = v.verdict.ring.successors(x, 3)
+    for (const w of [w1, w2, w3]) v.report(w!, x, 0)
+    expect(v.verdict.subjects()).not.toContain(x)
+    v.report(w2!, x, 3)
+    expect(v.verdict.subjects()).toContain(x)
+    v.report(w2!, x, 0)
+    expect(v.verdict.subjects()).not.toContain(x)
+  })
+
+  it('late from a quorum is suspect, and up again when they hear it', () => {
+    const v = view(6)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2] = v.watchersOf(x)
+    v.report(w1!, x, 1)
+    v.report(w2!, x, 1)
+    expect(v.state(x)).toBe('suspect')
+    v.report(w1!, x, 0)
+    expect(v.state(x)).toBe('up')
+  })
+
+  it('only the watchers next to a peer on the ring vote: a liar elsewhere cannot kill it', () => {
+    const v = view(20)
+    const x = v.ids[5]!
+    const near = new Set(v.verdict.ring.successors(x, 6))
+    const liars = v.ids.filter(id => id !== v.self && id !== x && !near.has(id)).slice(0, 5)
+    for (const l of liars) v.report(l, x, 2)
+    expect(v.state(x)).toBe('up')
+  })
+
+  it('down holds until a record made after the silence; a late copy of an older one revives nobody', () => {
+    const v = view(6)
+    const x = v.ids[3]!
+    const [w1, w2] = v.watchersOf(x)
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    expect(v.state(x)).toBe('down')
+    // the watchers stop reporting on it (it left the ring): still down
+    v.publish(w1!, {})
+    v.publish(w2!, {})
+    expect(v.state(x)).toBe('down')
+    // a record it made before the silence, arriving late (seq below the last beat heard)
+    v.table.apply(x, record({ name: 'late', boot: 1, seq: 1, obs: {} }))
+    expect(v.state(x)).toBe('down')
+    v.publish(x)
+    expect(v.state(x)).toBe('up')
+  })
+
+  it('an intermittent peer found silent is left, never down', () => {
+    const v = view(5, { expect: 'intermittent' })
+    const x = v.ids[2]!
+    const [w1, w2] = v.watchersOf(x)
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    expect(v.state(x)).toBe('left')
+  })
+
+  it('a report on an earlier life of a peer says nothing of this one', () => {
+    const v = view(6)
+    const x = v.ids[4]!
+    const [w1, w2] = v.watchersOf(x)
+    v.publish(x, {}, { boot: 2 })
+    v.publish(w1!, { [x]: [2, 1, 50] })
+    v.publish(w2!, { [x]: [2, 1, 50] })
+    expect(v.state(x)).toBe('up')
+  })
+
+  it('a mesh of two pages for its silent peer (there is nobody else to ask)', () => {
+    const v = view(2)
+    const x = v.ids[1]!
+    v.observer.watch(x, 1000)
+    v.observer.beat(x, 1, 1)
+    v.clock.now += 2100
+    v.observer.tick()
+    v.verdict.tick()
+    v.verdict.judge(x)
+    expect(v.verdict.partition().minority).toBe(false)
+    expect(v.state(x)).toBe('down')
+  })
+
+  it('on the small side of the mesh, silent peers are suspect, not down; back on the large side they are down', () => {
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2] = v.watchersOf(x)
+    // this node hears nothing new for longer than staleAfter (30 s) but from x's two watchers: 3 of 10
+    v.clock.now += 31_000
+    v.publish(w1!)
+    v.publish(w2!)
+    v.tick(0)
+    expect(v.verdict.partition()).toMatchObject({ reachable: 3, members: 10, minority: true })
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    expect(v.state(x)).toBe('suspect')
+    // news again from everyone else: the large side, and x (still reported silent) is down now
+    for (const id of v.ids) if (id !== x && id !== v.self) v.publish(id)
+    v.tick(0)
+    expect(v.verdict.partition().minority).toBe(false)
+    expect(v.state(x)).toBe('down')
+  })
+
+  it('a peer found down is known dead: a second death later is judged among the rest, not taken for a split', () => {
+    const v = view(3)
+    const [, y, z] = v.ids
+    v.report(z!, y!, 2)
+    v.observer.watch(y!, 1000)
+    v.observer.beat(y!, 1, 1)
+    v.clock.now += 2100
+    v.observer.tick()
+    v.verdict.judge(y!)
+    expect(v.state(y!)).toBe('down')
+    // now z goes silent too: members are this node and z; a mesh of two pages
+    v.observer.watch(z!, 1000)
+    v.observer.beat(z!, 1, 1)
+    v.clock.now += 2100
+    v.observer.tick()
+    v.verdict.judge(z!)
+    expect(v.verdict.partition()).toMatchObject({ members: 2, minority: false })
+    expect(v.state(z!)).toBe('down')
+  })
+
+  it('a peer known only by its record, never heard by a watcher, is forgotten once stale: never down, never paged', () => {
+    const v = view(6)
+    const ghost = v.ids[5]!
+    delete v.table.get(ghost)!.confirmed
+    const [w1, w2] = v.watchersOf(ghost)
+    v.report(w1!, ghost, 3)
+    v.report(w2!, ghost, 3)
+    expect(v.state(ghost)).toBe('up')
+    // the others keep sending records; the ghost does not
+    v.clock.now += 31_000
+    for (const id of v.ids) if (id !== ghost && id !== v.self) v.publish(id)
+    v.tick(0)
+    expect(v.table.get(ghost)).toBeUndefined()
+    // a peer a watcher heard is not forgotten for going quiet: it is judged
+    const x = v.ids[4]!
+    v.report(w1!, x, 0)
+    v.clock.now += 31_000
+    for (const id of v.ids) if (id !== x && id !== v.self && id !== ghost) v.publish(id)
+    v.tick(0)
+    expect(v.table.get(x)).toBeDefined()
+  })
+})
