@@ -12,12 +12,12 @@
  * whose device series would cost the peers more than what is measured.
  */
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { goClient } from '../test/devices/clients.js'
+import { cpuMs, rssMb } from './proc.js'
 import { Cluster, type NodeProc } from '../test/support/cluster.js'
 import { waitFor } from '../test/support/wait.js'
 
@@ -40,12 +40,6 @@ export interface DeviceBenchResult {
   failedConnections: number
 }
 
-const TICK = 100 // USER_HZ: /proc stat times are in 1/100 s on Linux
-const cpuMs = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 1000 / TICK
-}
-const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
 const pct = (xs: number[], q: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN }
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -78,7 +72,7 @@ export async function benchDevices (count = 10_000, log: (s: string) => void = (
     const warmGen = await load(warm, 'warm-')
     await allUp(warm - warmGen.connected.failed)
     await sleep(20_000)
-    const rssWarm = pids.map(rssMb)
+    const rssWarm = await Promise.all(pids.map(rssMb))
 
     const start = Date.now()
     const gen = await load(count - warm, 'dev-')
@@ -92,12 +86,12 @@ export async function benchDevices (count = 10_000, log: (s: string) => void = (
 
     // steady state: devices ping and report; nobody polls the peers
     await sleep(20_000)
-    const cpu0 = pids.map(cpuMs)
+    const cpu0 = await Promise.all(pids.map(cpuMs))
     const t0 = Date.now()
     await sleep(steadyMs)
     const seconds = (Date.now() - t0) / 1000
-    const cpu = pids.map((pid, i) => (cpuMs(pid) - (cpu0[i] as number)) / seconds)
-    const rss = pids.map(rssMb)
+    const cpu = (await Promise.all(pids.map(cpuMs))).map((ms, i) => (ms - (cpu0[i] as number)) / seconds)
+    const rss = await Promise.all(pids.map(rssMb))
     log(`  steady: cpu ms/s ${cpu.map(c => c.toFixed(0)).join(', ')}; rss MB ${rss.map(r => r.toFixed(0)).join(', ')}`)
 
     child.stdin?.write('drop 100\n')

@@ -15,6 +15,8 @@ import { waitFor } from '../support/wait.js'
 import { CURL, curl, GoDevice, lacksGo, stopClients } from './clients.js'
 
 const TOKEN = 's3cret-token'
+/** the API's own token: it guards /api/*, but not device pushes (they carry the ingest token) */
+const API_TOKEN = 'api-s3cret'
 const MAX_PER_IP = 6
 
 describe.skipIf(lacksGo() || lacks('curl', CURL))('devices reporting to one peer', () => {
@@ -27,13 +29,14 @@ describe.skipIf(lacksGo() || lacks('curl', CURL))('devices reporting to one peer
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meshmon-ingest-'))
     await writeFile(join(dir, 'token'), `${TOKEN}\n`)
-    await writeFile(join(dir, 'node.yml'), `ingest: { tokenFile: token, maxConnectionsPerIp: ${MAX_PER_IP}, maxDevices: 16, idleTimeout: 2s, alertAfter: 3s }
+    await writeFile(join(dir, 'node.yml'), `api: { token: ${API_TOKEN} }
+ingest: { tokenFile: token, maxConnectionsPerIp: ${MAX_PER_IP}, maxDevices: 16, idleTimeout: 2s, alertAfter: 3s }
 devices:
   - { id: esp-never, interval: 1s, project: demo }
   - { id: esp-sleepy, interval: 1s, expect: intermittent }
 `)
     await cluster.init()
-    node = await cluster.start('a', ['--config', join(dir, 'node.yml')])
+    node = await cluster.start('a', ['--config', join(dir, 'node.yml')], { token: API_TOKEN })
     ws = `ws://127.0.0.1:${node.apiPort}/websocket`
     api = node.api
   })
@@ -43,7 +46,8 @@ devices:
     if (dir !== undefined) await rm(dir, { recursive: true, force: true })
   })
 
-  const devices = async (): Promise<any[]> => await (await fetch(`${api}/api/v1/devices`)).json() as any[]
+  const get = async (path: string): Promise<any> => await (await fetch(`${api}${path}`, { headers: { authorization: `Bearer ${API_TOKEN}` } })).json()
+  const devices = async (): Promise<any[]> => await get('/api/v1/devices') as any[]
   const device = async (id: string): Promise<any> => (await devices()).find(d => d.id === id)
   const metrics = async (): Promise<string> => await (await fetch(`${api}/metrics`)).text()
   const counter = (text: string, name: string, reason: string): number =>
@@ -166,6 +170,12 @@ devices:
       expect(m).toContain('meshmon_device_up{device="esp-1",project="lab \\"A\\"\\\\1",via="a"} 1')
     })
 
+    it('the API token does not let a device push (and is not needed for it): pushes take the ingest token', async () => {
+      expect((await curl(['-H', `Authorization: Bearer ${API_TOKEN}`, url('/api/v1/push/esp-api')])).status).toBe(401)
+      expect((await fetch(`${api}/api/v1/devices`)).status).toBe(401)
+      expect(await device('esp-api')).toBeUndefined()
+    })
+
     it.each([
       ['no token', 401, '/api/v1/push/esp-2', [], /token/],
       ['a wrong token', 401, '/api/v1/push/esp-2', ['-H', 'Authorization: Bearer nope'], /token/],
@@ -188,22 +198,22 @@ devices:
     it('no push within 2 x interval: down, then alerted and a device.offline event; a push brings it back with device.online', async () => {
       expect((await curl(['-X', 'POST', '-H', `Authorization: Bearer ${TOKEN}`, url('/api/v1/push/esp-3?interval=1s')])).status).toBe(200)
       await waitFor('esp-3 down after 2 s without a push', async () => (await device('esp-3'))?.state === 'down')
-      await waitFor('MeshDeviceDown derived', async () => ((await (await fetch(`${api}/api/v1/alerts`)).json()) as any[]).some(a => a.labels.device === 'esp-3'))
-      const events = async (type: string): Promise<any[]> => ((await (await fetch(`${api}/api/v1/events?type=${type}&peer=esp-3`)).json()) as any[])
+      await waitFor('MeshDeviceDown derived', async () => ((await get('/api/v1/alerts')) as any[]).some(a => a.labels.device === 'esp-3'))
+      const events = async (type: string): Promise<any[]> => ((await get(`/api/v1/events?type=${type}&peer=esp-3`)) as any[])
       await waitFor('device.offline written', async () => (await events('device.offline')).length === 1)
-      expect((await events('device.offline'))[0]).toMatchObject({ severity: 'warning', subject: { name: 'esp-3', device: 'esp-3', peer: node.peerId }, message: expect.stringMatching(/no push within 2 x its interval/) })
+      expect((await events('device.offline'))[0]).toMatchObject({ severity: 'warning', subject: { name: 'esp-3', peer: node.peerId }, labels: { device: 'esp-3' }, message: expect.stringMatching(/no push within 2 x its interval/) })
       expect((await curl(['-H', `Authorization: Bearer ${TOKEN}`, url('/api/v1/push/esp-3?interval=1m')])).status).toBe(200)
       await waitFor('device.online written', async () => (await events('device.online')).length === 1)
-      expect(((await (await fetch(`${api}/api/v1/alerts`)).json()) as any[]).some(a => a.labels.device === 'esp-3')).toBe(false)
+      expect(((await get('/api/v1/alerts')) as any[]).some(a => a.labels.device === 'esp-3')).toBe(false)
     })
 
     it('declared devices that never report: down (alerted) or, if intermittent, left; status shows them and exits 1', async () => {
-      await waitFor('esp-never down and alerted', async () => (await device('esp-never'))?.state === 'down' && ((await (await fetch(`${api}/api/v1/alerts`)).json()) as any[]).some(a => a.labels.device === 'esp-never'))
+      await waitFor('esp-never down and alerted', async () => (await device('esp-never'))?.state === 'down' && ((await get('/api/v1/alerts')) as any[]).some(a => a.labels.device === 'esp-never'))
       expect(await device('esp-sleepy')).toMatchObject({ state: 'left', expect: 'intermittent', kind: 'declared' })
-      const alerts = (await (await fetch(`${api}/api/v1/alerts`)).json()) as any[]
+      const alerts = (await get('/api/v1/alerts')) as any[]
       expect(alerts.find(a => a.labels.device === 'esp-never')?.labels).toEqual({ alertname: 'MeshDeviceDown', device: 'esp-never', project: 'demo', severity: 'warning', mesh: expect.any(String) })
       expect(alerts.some(a => a.labels.device === 'esp-sleepy')).toBe(false)
-      const r = await meshmon(['status', '--api', api])
+      const r = await meshmon(['status', '--api', api, '--token', API_TOKEN])
       expect(r.code).toBe(1)
       const lines = r.stdout.split('\n')
       expect(lines).toContainEqual(expect.stringMatching(/^DEVICE\s+PROJECT\s+VIA\s+STATE\s+LAST SEEN\s+GPUS\s+MODELS$/))

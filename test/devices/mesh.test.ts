@@ -76,7 +76,7 @@ describe.skipIf(lacksGo() || lacks('prometheus-alertmanager', ALERTMANAGER))('de
     await waitFor('MeshDeviceDown in Alertmanager', async () => (await deviceAlerts()).length === 1, 30_000)
     expect((await deviceAlerts())[0]?.labels).toEqual({ alertname: 'MeshDeviceDown', device: 'gpu-7', project: 'DecentralGPT', severity: 'warning', mesh })
     for (const n of nodes) await waitFor(`${n.name} holds the device.offline`, async () => (await events(n, 'device.offline')).length === 1, 30_000)
-    expect((await events(b, 'device.offline'))[0]).toMatchObject({ severity: 'warning', subject: { device: 'gpu-7', peer: a.peerId }, labels: { project: 'DecentralGPT', via: 'a' } })
+    expect((await events(b, 'device.offline'))[0]).toMatchObject({ severity: 'warning', subject: { name: 'gpu-7', peer: a.peerId }, labels: { device: 'gpu-7', project: 'DecentralGPT', via: 'a' } })
     expect((await meshmon(['status', '--api', b.api])).code).toBe(1)
 
     device7 = await GoDevice.online(ws(b), 'gpu-7', 'DecentralGPT')
