@@ -5,6 +5,7 @@
  * Every process is tracked and killed by pid in stopAll().
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +28,8 @@ let built: Promise<string> | undefined
 export async function goClient (): Promise<string> {
   built ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'meshmon-go-client-'))
+    // the binary goes with this process; Go's build cache (below) stays, so the next build takes a second
+    process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
     await copyFile(join(repoRoot(), 'test', 'devices', 'client', 'main.go'), join(dir, 'main.go'))
     const cache = join(tmpdir(), 'meshmon-go-cache')
     await mkdir(cache, { recursive: true })

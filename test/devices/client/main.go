@@ -4,9 +4,12 @@
 // read one JSON line per command on stdout.
 //
 // Script mode (tests):   client -url ws://127.0.0.1:PORT/websocket [-token T | -query-token T]
-//   dial | online ID [PROJECT] | info JSON | send TYPE JSON | raw TEXT | big BYTES | ping | wait-close SECONDS | close
+//
+//	dial | online ID [PROJECT] | info JSON | send TYPE JSON | raw TEXT | big BYTES | ping | wait-close SECONDS | close
+//
 // Load mode (benchmark): client -load N -urls URL,URL,... [-prefix dev-] [-ping 10s] [-info 60s]
-//   drop K | count | quit
+//
+//	drop K | quit
 package main
 
 import (
