@@ -5,8 +5,9 @@
  * Every process is tracked and killed by pid in stopAll().
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { rmSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -24,19 +25,31 @@ export const lacksGo = (): boolean => lacks('golang-go', GO) || lacks('golang-gi
 
 let built: Promise<string> | undefined
 
-/** Build test/devices/client/main.go once per test process, offline, in a temp dir. */
+/**
+ * Build test/devices/client/main.go offline, once per version of its source: the binary is kept
+ * in the temp dir under the source's hash (a built one is reused; a new source builds anew).
+ */
 export async function goClient (): Promise<string> {
   built ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'meshmon-go-client-'))
-    // the binary goes with this process; Go's build cache (below) stays, so the next build takes a second
-    process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
-    await copyFile(join(repoRoot(), 'test', 'devices', 'client', 'main.go'), join(dir, 'main.go'))
-    const cache = join(tmpdir(), 'meshmon-go-cache')
-    await mkdir(cache, { recursive: true })
-    await run(GO, ['build', '-o', 'client', 'main.go'], {
-      cwd: dir, timeout: 180_000, env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: cache, GOFLAGS: '' }
-    })
-    return join(dir, 'client')
+    const source = await readFile(join(repoRoot(), 'test', 'devices', 'client', 'main.go'))
+    const dir = join(tmpdir(), `meshmon-go-client-${createHash('sha256').update(source).digest('hex').slice(0, 12)}`)
+    const bin = join(dir, 'client')
+    if (existsSync(bin)) return bin
+    const work = await mkdtemp(join(tmpdir(), 'meshmon-go-build-'))
+    try {
+      await writeFile(join(work, 'main.go'), source)
+      const cache = join(tmpdir(), 'meshmon-go-cache')
+      await mkdir(cache, { recursive: true })
+      await run(GO, ['build', '-o', 'client', 'main.go'], {
+        cwd: work, timeout: 180_000, env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: cache, GOFLAGS: '' }
+      })
+      await mkdir(dir, { recursive: true })
+      // a rename is atomic: test files building at once each put a whole binary in place
+      await rename(join(work, 'client'), bin)
+    } finally {
+      await rm(work, { recursive: true, force: true })
+    }
+    return bin
   })()
   return await built
 }
