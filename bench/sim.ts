@@ -60,7 +60,7 @@ class Clock {
   now = 0
   #heap: Array<{ at: number, seq: number, fn: () => void, cancelled: boolean }> = []
   #seq = 0
-  at (ms: number, fn: () => void): { cancel: () => void } {
+  at (ms: number, fn: () => void): { cancel: () => void, refresh: () => void } {
     const ev = { at: this.now + Math.max(0, ms), seq: this.#seq++, fn, cancelled: false }
     const h = this.#heap
     h.push(ev)
@@ -72,7 +72,12 @@ class Clock {
       i = p
     }
     h[i] = ev
-    return { cancel: () => { ev.cancelled = true } }
+    const handle = {
+      cancel: () => { ev.cancelled = true },
+      // a fresh event for the same delay from now (what Node's timeout.refresh() does)
+      refresh: () => { ev.cancelled = true; const next = this.at(ms, fn); handle.cancel = next.cancel; handle.refresh = next.refresh }
+    }
+    return handle
   }
 
   runUntil (t: number): void {

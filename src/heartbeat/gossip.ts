@@ -16,6 +16,8 @@
  * (streams.ts) and in the protocol simulation (bench/sim.ts).
  */
 
+import { realTimer, type SetTimer, type Timer } from './timer.js'
+
 /** A signed record as it travels: origin, its (boot, seq), the record's JSON, the origin's signature of it. */
 export interface Envelope {
   o: string
@@ -49,7 +51,7 @@ export interface GossipComponents {
   onRefused?: (from: string, reason: string, detail: string) => void
   /** time and timers: real ones by default, virtual ones in the simulation */
   monotonic?: () => number
-  setTimer?: (fn: () => void, ms: number) => { cancel: () => void }
+  setTimer?: SetTimer
   random?: () => number
 }
 
@@ -71,24 +73,19 @@ interface Held { env: Envelope, size: number, fresh: number, urgent: boolean, kn
 
 export interface GossipStats { sent: number, received: number, itemsSent: number, itemsReceived: number, bytesSent: number, bytesReceived: number }
 
-const defaultTimer = (fn: () => void, ms: number): { cancel: () => void } => {
-  const t = setTimeout(fn, ms)
-  t.unref()
-  return { cancel: () => { clearTimeout(t) } }
-}
 
 export class Gossip {
   readonly stats: GossipStats = { sent: 0, received: 0, itemsSent: 0, itemsReceived: 0, bytesSent: 0, bytesReceived: 0 }
   readonly #c: Required<Omit<GossipComponents, 'onRefused'>> & Pick<GossipComponents, 'onRefused'>
   readonly #init: Required<GossipInit>
   readonly #held = new Map<string, Held>()
-  #round?: { cancel: () => void }
-  #urgent?: { cancel: () => void }
+  #round?: Timer
+  #urgent?: Timer
   #lastSync = 0
   #running = false
 
   constructor (c: GossipComponents, init: GossipInit = {}) {
-    this.#c = { ...c, monotonic: c.monotonic ?? (() => performance.now()), setTimer: c.setTimer ?? defaultTimer, random: c.random ?? Math.random }
+    this.#c = { ...c, monotonic: c.monotonic ?? (() => performance.now()), setTimer: c.setTimer ?? realTimer, random: c.random ?? Math.random }
     this.#init = { fanout: 3, roundMs: 1000, syncMs: 30_000, urgentDelayMs: 5, maxBatchBytes: 256 * 1024, ...init }
   }
 

@@ -13,6 +13,7 @@
  */
 import { EventEmitter } from 'node:events'
 import type { Incident, Peer, PeerTable, Transition } from './peer-table.js'
+import { realTimer, type SetTimer, type Timer } from './timer.js'
 
 export type { Incident } from './peer-table.js'
 
@@ -26,15 +27,15 @@ export interface IncidentsInit {
   /** up this long before a down incident ends, ms @default 5000 */
   recoverAfterMs?: number
   wall?: () => number
-  setTimer?: (fn: () => void, ms: number) => { cancel: () => void }
+  setTimer?: SetTimer
 }
 
 export class PeerIncidents extends EventEmitter<IncidentEvents> {
   readonly #table: PeerTable
   readonly #recoverAfterMs: number
   readonly #wall: () => number
-  readonly #setTimer: (fn: () => void, ms: number) => { cancel: () => void }
-  readonly #timers = new Map<string, { cancel: () => void }>()
+  readonly #setTimer: SetTimer
+  readonly #timers = new Map<string, Timer>()
   readonly #onTransition = (t: Transition): void => { this.#transition(t) }
 
   constructor (table: PeerTable, init: IncidentsInit = {}) {
@@ -42,7 +43,7 @@ export class PeerIncidents extends EventEmitter<IncidentEvents> {
     this.#table = table
     this.#recoverAfterMs = init.recoverAfterMs ?? 5000
     this.#wall = init.wall ?? Date.now
-    this.#setTimer = init.setTimer ?? ((fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => { clearTimeout(t) } } })
+    this.#setTimer = init.setTimer ?? realTimer
   }
 
   start (): void { this.#table.on('transition', this.#onTransition) }

@@ -16,6 +16,7 @@ import { Gossip, type Admission, type Envelope, type GossipInit, type GossipMess
 import { Observer } from './observer.js'
 import type { PeerTable } from './peer-table.js'
 import { fitRecord, PROTOCOL_VERSION, type Expect, type NodeRecord } from './record.js'
+import { realTimer, type SetTimer, type Timer } from './timer.js'
 import { Verdict, type PartitionView } from './verdict.js'
 
 export interface MemberInit {
@@ -49,7 +50,7 @@ export interface MemberTransport extends GossipTransport {
   reach?: (peers: string[]) => void
 }
 
-export interface Timer { cancel: () => void }
+export type { Timer } from './timer.js'
 
 export interface MemberComponents {
   selfId: string
@@ -67,15 +68,10 @@ export interface MemberComponents {
   onPartition?: (view: PartitionView) => void
   monotonic?: () => number
   wall?: () => number
-  setTimer?: (fn: () => void, ms: number) => Timer
+  setTimer?: SetTimer
   random?: () => number
 }
 
-const realTimer = (fn: () => void, ms: number): Timer => {
-  const t = setTimeout(fn, ms)
-  t.unref()
-  return { cancel: () => { clearTimeout(t) } }
-}
 
 /** A stall of this process longer than this was ours, not the peers' */
 const OWN_STALL_MS = 500
@@ -93,12 +89,15 @@ export class Member {
   readonly #init: MemberInit
   readonly #monotonic: () => number
   readonly #wall: () => number
-  readonly #setTimer: (fn: () => void, ms: number) => Timer
+  readonly #setTimer: SetTimer
   #seq = 0
   #beatTimer?: Timer
   #recordTimer?: Timer
-  #judgeTimer?: Timer
-  #judgeDue = 0
+  /**
+   * One timer per watched peer, due when what this node says of it could change. A beat restarts
+   * it (refresh: no new timer), so a peer that beats in time never wakes this process.
+   */
+  readonly #judges = new Map<string, { timer: Timer, due: number, setAt: number, late: boolean }>()
   #urgentTimer?: Timer
   #laterTimer?: Timer
   #lastRefute = -Infinity
@@ -157,7 +156,7 @@ export class Member {
       let t: Timer
       const loop = (): void => { if (!this.#running) return; fn(); t = this.#setTimer(loop, ms) }
       t = this.#setTimer(loop, ms)
-      return { cancel: () => { t.cancel() } }
+      return { cancel: () => { t.cancel() }, refresh: () => { t.refresh() } }
     }
     // beats and records start at a random phase, so members started together do not beat in step
     const phase = (this.#c.random ?? Math.random)()
@@ -170,7 +169,8 @@ export class Member {
     this.#running = false
     this.#beatTimer?.cancel()
     this.#recordTimer?.cancel()
-    this.#judgeTimer?.cancel()
+    for (const j of this.#judges.values()) j.timer.cancel()
+    this.#judges.clear()
     this.#urgentTimer?.cancel()
     this.#laterTimer?.cancel()
     this.gossip.stop()
@@ -207,6 +207,7 @@ export class Member {
     this.#heardFromMeshAt = this.#monotonic()
     this.observer.beat(from, boot, seq)
     this.#c.table.heard(from)
+    this.#judgeAt(from)
   }
 
   connected (peer: string): void { this.gossip.connected(peer) }
@@ -223,31 +224,41 @@ export class Member {
     // who to watch follows the ring, which follows the verdicts
     const subjects = this.verdict.subjects()
     const want = new Set(subjects)
-    for (const id of this.observer.watching()) if (!want.has(id)) this.observer.unwatch(id)
+    for (const id of this.observer.watching()) {
+      if (want.has(id)) continue
+      this.observer.unwatch(id)
+      this.#judges.get(id)?.timer.cancel()
+      this.#judges.delete(id)
+    }
     for (const id of subjects) this.observer.watch(id, this.#c.table.get(id)?.interval ?? this.#init.intervalMs)
     this.#c.transport.watch(subjects)
     this.#c.transport.reach?.(this.verdict.watchers())
     this.verdict.tick()
-    this.#judgeSoon()
   }
 
-  /** Run the observer at its next deadline (a silence crossing a bound), and note how late that run is. */
-  #judgeSoon (): void {
-    const next = this.observer.nextDeadline()
-    if (next === undefined || !this.#running) return
+  /** (Re)arm the timer of a watched peer for its next deadline; a beat in time only refreshes it. */
+  #judgeAt (peerId: string): void {
+    const due = this.observer.deadlineOf(peerId)
+    const j = this.#judges.get(peerId)
+    if (due === undefined || !this.#running) { j?.timer.cancel(); this.#judges.delete(peerId); return }
+    const late = this.observer.get(peerId)?.[0] === 1
+    // in time as before: the same delay from now, the timer refreshed in place
+    if (j !== undefined && !j.late && !late && Math.abs(due - this.#monotonic() - (j.due - j.setAt)) < 1) { j.due = due; j.setAt = this.#monotonic(); j.timer.refresh(); return }
+    j?.timer.cancel()
     const now = this.#monotonic()
-    const due = Math.max(next, now)
-    if (this.#judgeTimer !== undefined && this.#judgeDue <= due) return
-    this.#judgeTimer?.cancel()
-    this.#judgeDue = due
-    this.#judgeTimer = this.#setTimer(() => {
-      this.#judgeTimer = undefined
-      const lag = this.#monotonic() - this.#judgeDue
-      this.observer.tick(lag)
-      // a stall of our own: others may think us silent; say otherwise
-      if (lag > OWN_STALL_MS) this.#refute()
-      this.#judgeSoon()
-    }, due - now)
+    const entry = { due, setAt: now, late, timer: this.#setTimer(() => { this.#judge(peerId) }, Math.max(0, due - now)) }
+    this.#judges.set(peerId, entry)
+  }
+
+  /** A watched peer's deadline passed: judge, and note how late this ran (a stall of our own). */
+  #judge (peerId: string): void {
+    const j = this.#judges.get(peerId)
+    this.#judges.delete(peerId)
+    const lag = j === undefined ? 0 : this.#monotonic() - j.due
+    this.observer.tick(lag)
+    // a stall of our own: others may think us silent; say otherwise
+    if (lag > OWN_STALL_MS) this.#refute()
+    for (const id of this.observer.watching()) if (id === peerId || !this.#judges.has(id)) this.#judgeAt(id)
   }
 
   #publish (urgent: boolean, bye = false): void {

@@ -106,11 +106,18 @@ export class Observer extends EventEmitter<ObserverEvents> {
   /** Monotonic time when the next level could change (for the caller's timer); undefined when watching nobody. */
   nextDeadline (): number | undefined {
     let next: number | undefined
-    for (const w of this.#watches.values()) {
-      const due = w.level === 0 ? w.heardAt + this.#suspectAfter * w.iv : w.level === 1 ? w.heardAt + this.#downAfter * w.iv : undefined // silent or not heard yet: a beat changes it
+    for (const id of this.#watches.keys()) {
+      const due = this.deadlineOf(id)
       if (due !== undefined && (next === undefined || due < next)) next = due
     }
-    return next === undefined ? undefined : Math.max(next, this.#graceUntil)
+    return next
+  }
+
+  /** Monotonic time when what this node says of `peerId` could change next; undefined while only a beat can change it (silent, not heard yet). */
+  deadlineOf (peerId: string): number | undefined {
+    const w = this.#watches.get(peerId)
+    const due = w === undefined ? undefined : w.level === 0 ? w.heardAt + this.#suspectAfter * w.iv : w.level === 1 ? w.heardAt + this.#downAfter * w.iv : undefined
+    return due === undefined ? undefined : Math.max(due, this.#graceUntil)
   }
 
   #set (peerId: string, w: Watch, level: ObsLevel): void {

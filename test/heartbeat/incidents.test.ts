@@ -15,7 +15,7 @@ function setup () {
   const incidents = new PeerIncidents(table, {
     recoverAfterMs: 5000,
     wall: () => clock.now,
-    setTimer: (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true } } }
+    setTimer: (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true }, refresh: () => { t.at = clock.now + ms } } }
   })
   incidents.start()
   let seq = 0
