@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,ws,patches] [-- --heartbeat 5s]`:
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,devices,ws,patches] [-- --heartbeat 5s] [-- --devices 10000]`:
  * prints a table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws` and
  * `patches` are not in the default set: `patches` runs the mesh bench five times, to measure each library patch.
  */
@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
 import { benchEvents } from './events.js'
 import { benchAlerts } from './alerts.js'
+import { benchDevices } from './devices.js'
 import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
@@ -22,12 +23,13 @@ import { benchWs } from './ws.js'
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events,web' },
+    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events,web,devices' },
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
     heartbeat: { type: 'string', default: '1s' },
     'sim-nodes': { type: 'string', default: '1000,10000' },
-    soak: { type: 'string', default: '60' }
+    soak: { type: 'string', default: '60' },
+    devices: { type: 'string', default: '10000' }
   }
 })
 // Ctrl-C or SIGTERM: stop the nodes this run started (they are separate processes), then exit
@@ -124,6 +126,12 @@ if (parts.has('web')) {
   const r = await benchWeb(500)
   table([{ ...r }])
   result.web = r
+}
+if (parts.has('devices')) {
+  console.log(`\n${values.devices} devices (Go WebSocket clients in one process) over 3 processes on 127.0.0.1`)
+  const r = await benchDevices(Number(values.devices), s => { console.log(s) })
+  table([{ ...r }])
+  result.devices = r
 }
 await mkdir('bench-results', { recursive: true })
 const file = `bench-results/bench-${result.date as string}.json`.replace(/:/g, '-')

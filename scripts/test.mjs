@@ -21,7 +21,11 @@ const PACKAGES = {
   'apache2-utils': '/usr/bin/htpasswd',
   // self-signed certificates (the proxy's TLS, Alertmanager's TLS)
   openssl: '/usr/bin/openssl',
-  chromium: '/usr/bin/chromium'
+  chromium: '/usr/bin/chromium',
+  // the device tests' Go client (test/devices/client) and HTTP pushes
+  'golang-go': '/usr/bin/go',
+  'golang-github-gorilla-websocket-dev': '/usr/share/gocode/src/github.com/gorilla/websocket/conn.go',
+  curl: '/usr/bin/curl'
 }
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts }).status ?? 1

@@ -22,7 +22,8 @@ import { loadWebFiles } from './api/web.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
-import { eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
+import { startDevices } from './devices/index.js'
+import { DeviceIncidentRecorder, eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
 import { PeerIncidents } from './heartbeat/incidents.js'
 import { Membership } from './heartbeat/membership.js'
 import { PeerTable } from './heartbeat/peer-table.js'
@@ -107,6 +108,19 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     recorder.start()
     stack.push(() => { recorder.stop() })
 
+    const boot = await nextBoot(config.dataDir)
+    // devices (machines that don't run meshmon): taken on the API port, announced to the mesh
+    const { ingest } = config
+    const devices = startDevices({ pubsub: libp2p.services.pubsub, peerState: id => table.get(id)?.state, peerId, log: log.child({ component: 'devices' }), server: api }, {
+      name: config.name, boot, token: config.ingestTokenValue, maxDevices: ingest.maxDevices, maxConnectionsPerIp: ingest.maxConnectionsPerIp, idleTimeoutMs: ingest.idleTimeout,
+      alertAfterMs: ingest.alertAfter, viaGraceMs: ingest.viaGrace, declared: config.devices.map(d => ({ id: d.id, intervalMs: d.interval, expect: d.expect, project: d.project }))
+    })
+    stack.push(async () => { await devices.stop() })
+    apiParts.devices = devices
+    const deviceEvents = new DeviceIncidentRecorder({ devices: devices.table, peers: table, peerId, log: eventLog }, events, { alertAfterMs: ingest.alertAfter })
+    deviceEvents.start()
+    stack.push(() => { deviceEvents.stop() })
+
     const machine = machineCollector({ onError: (part, err) => { log.warn({ part, err: (err as Error)?.message }, 'machine info part not collected') } })
     let machineInfo: MachineInfo | null = null
     const refreshMachine = async (): Promise<void> => {
@@ -116,7 +130,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
-    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), partition: () => membership.partition() }, {
+    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), partition: () => membership.partition(), devices: () => devices.table.list() }, {
       urls: config.alertmanager.urls,
       http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
@@ -135,8 +149,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       gossip: () => membership.stats,
       connectedPeers: () => libp2p.getPeers().length,
       partition: () => membership.partition(),
-      nameConflicts: () => table.nameConflicts().size
-    })
+      nameConflicts: () => table.nameConflicts().size,
+      devices: devices.stats
+    }, () => devices.table.list())
     apiParts.metrics = metrics.handler
 
     const checks = checkScheduler({
@@ -166,7 +181,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       allow: config.peersAllow,
       maxPeers: config.peers.max,
       maxNewPerMinute: config.peers.maxNewPerMinute,
-      boot: await nextBoot(config.dataDir)
+      boot
     })
     apiParts.partition = () => membership.partition()
 

@@ -7,6 +7,7 @@
  * https://prometheus.io/docs/alerting/latest/clients/
  */
 import type { Logger } from 'pino'
+import type { Device } from '../devices/types.js'
 import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
 import type { PartitionView } from '../heartbeat/verdict.js'
 import type { AlertmanagerHttp } from './http.js'
@@ -19,6 +20,8 @@ export interface AlertingComponents {
   log: Logger
   /** what this node reaches of the mesh (a node cut off pages nobody about the others) */
   partition?: () => PartitionView
+  /** the mesh's devices, when the node takes devices (MeshDeviceDown) */
+  devices?: () => Device[]
 }
 
 export interface AlertingInit {
@@ -69,6 +72,7 @@ class AlertmanagerClient implements Alerting {
   readonly #table: PeerTable
   readonly #log: Logger
   readonly #partition?: () => PartitionView
+  readonly #devices: () => Device[]
   readonly #init: AlertingInit
   readonly #ledger: AlertLedger
   readonly #sends: Record<SendResult, number> = { success: 0, error: 0, unauthorized: 0 }
@@ -86,6 +90,7 @@ class AlertmanagerClient implements Alerting {
     this.#table = components.table
     this.#log = components.log
     this.#partition = components.partition
+    this.#devices = components.devices ?? (() => [])
     this.#init = init
     this.#ledger = new AlertLedger({ resolvedResendCount: init.resolvedResendCount ?? 4, maxAlerts: init.maxAlerts ?? 10_000 })
   }
@@ -96,7 +101,7 @@ class AlertmanagerClient implements Alerting {
       if (this.#unreadable.has(peer)) return
       this.#unreadable.add(peer)
       this.#log.warn({ peer: peer.peerId, err: (err as Error)?.message }, 'alert rules skipped a peer whose data they could not read')
-    }, this.#partition?.())
+    }, this.#partition?.(), this.#devices())
   }
   sends (): Record<SendResult, number> { return { ...this.#sends } }
 

@@ -7,6 +7,7 @@
  */
 import { statusName, type CheckState } from '../checks/types.js'
 import { isoOrNull } from '../config/duration.js'
+import type { Device } from '../devices/types.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 import type { PartitionView } from '../heartbeat/verdict.js'
 
@@ -35,8 +36,11 @@ export interface RulesInit {
  * what this node reaches of the mesh; a node cut off or on the small side says
  * so (MeshNodeIsolated, MeshPartitioned) and finds nobody down (verdict.ts).
  */
-export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (peer: Peer, err: unknown) => void, partition?: PartitionView): Alert[] {
+export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (peer: Peer, err: unknown) => void, partition?: PartitionView, devices: Device[] = []): Alert[] {
   const alerts: Alert[] = []
+  // a device is alerting once down past the confirmation delay (a move between peers never is); unknown
+  // (its peer died: MeshPeerDown says it) and left (intermittent) never are, nor any from a node cut off
+  if (partition?.minority !== true) for (const device of devices) if (device.alerting && device.state === 'down') alerts.push(deviceDown(device, init))
   for (const peer of peers) {
     try {
       alerts.push(...peerAlerts(peer, init))
@@ -72,6 +76,21 @@ function peerDown (peer: Peer, init: RulesInit): Alert {
       generatorURL: init.generatorURL
     },
     startsAt: firstTime(peer.incident?.since ?? peer.stateSince, peer.stateSince),
+    generatorURL: init.generatorURL
+  }
+}
+
+function deviceDown (d: Device, init: RulesInit): Alert {
+  const lastSeen = isoOrNull(d.lastSeen)
+  const seen = lastSeen !== null ? `last seen ${lastSeen}${d.viaName !== '' ? ` via ${d.viaName}` : ''}` : 'never heard'
+  return {
+    labels: { alertname: 'MeshDeviceDown', device: d.id, project: d.data.project, severity: 'warning', mesh: init.mesh },
+    annotations: {
+      summary: `device ${d.id} is down`,
+      description: `device ${d.id}${d.data.project !== '' ? ` (${d.data.project})` : ''} is down: ${seen}, and connected to no peer of the mesh since`,
+      generatorURL: init.generatorURL
+    },
+    startsAt: firstTime(d.stateSince),
     generatorURL: init.generatorURL
   }
 }

@@ -23,6 +23,11 @@ export interface ApiComponents {
   alerts?: () => unknown[]
   /** what this node reaches of the mesh: shown on its own entry of /api/v1/peers */
   partition?: () => PartitionView
+  /** devices: the list (GET /api/v1/devices) and the push endpoint (a Hono app's fetch) */
+  devices?: {
+    list: (query: URLSearchParams) => unknown[]
+    push: (req: Request, env?: unknown) => Response | Promise<Response>
+  }
   /** whether the node is running (healthz) */
   running: () => boolean
   /** the live feed behind /api/v1/stream */
@@ -42,6 +47,8 @@ export interface ApiInit {
 }
 
 const MAX_EVENTS_BYTES = 8 * 1024 * 1024
+/** device pushes: guarded by the ingest token (devices/push.ts), left open by the API token */
+export const PUSH_PREFIX = '/api/v1/push/'
 /** longer request targets get 414 (Node itself refuses a request line and headers over 16 KiB with 431) */
 const MAX_URL_BYTES = 8 * 1024
 
@@ -52,7 +59,7 @@ export function createApi (c: ApiComponents, init: ApiInit = {}): Hono {
     await next()
   })
   if (init.hosts !== undefined) app.use(hostCheck(init.hosts))
-  if (init.auth !== undefined) app.use(apiAuth(init.auth))
+  if (init.auth !== undefined) app.use(apiAuth({ openPaths: path => path.startsWith(PUSH_PREFIX), ...init.auth }))
 
   app.get('/healthz', ctx => c.running() ? ctx.json({ status: 'ok' }) : ctx.json({ error: 'starting or stopping' }, 503))
   app.get('/api/v1/peers', ctx => ctx.json(peerViews(c.table.list(), c.partition?.(), c.table.nameConflicts())))
@@ -77,7 +84,19 @@ export function createApi (c: ApiComponents, init: ApiInit = {}): Hono {
   app.get('/index.html', page)
   app.get('/assets/*', page)
 
-  app.notFound(ctx => ctx.json({ error: `no such endpoint: ${ctx.req.method} ${new URL(ctx.req.url).pathname.slice(0, 200)}; see / (the web page), /api/v1/peers, /api/v1/events, /api/v1/alerts, /api/v1/stream, /metrics, /healthz` }, 404))
+  app.get('/api/v1/devices', ctx => {
+    if (c.devices === undefined) throw new HTTPException(503, { message: 'devices are not ready' })
+    return ctx.json(c.devices.list(new URL(ctx.req.url).searchParams))
+  })
+  // device pushes carry the ingest token, not the API's (openPaths: PUSH_PREFIX)
+  app.on(['GET', 'POST'], `${PUSH_PREFIX}*`, async ctx => {
+    if (c.devices === undefined) throw new HTTPException(503, { message: 'devices are not ready' })
+    return await c.devices.push(ctx.req.raw, ctx.env)
+  })
+  // the device WebSocket is an upgrade on this server (devices/websocket.ts); a plain GET gets told so
+  app.get('/websocket', ctx => ctx.json({ error: 'this is the device WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)' }, 426))
+
+  app.notFound(ctx => ctx.json({ error: `no such endpoint: ${ctx.req.method} ${new URL(ctx.req.url).pathname.slice(0, 200)}; see / (the web page), /api/v1/peers, /api/v1/devices, /api/v1/events, /api/v1/alerts, /api/v1/stream, /metrics, /healthz` }, 404))
   app.onError((err, ctx) => {
     if (err instanceof HTTPException) return ctx.json({ error: err.message }, err.status)
     return ctx.json({ error: `internal error: ${err.message}` }, 500)

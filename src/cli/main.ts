@@ -37,7 +37,7 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .action(act(async (opts) => await (await import('./swarm-key.js')).swarmKeyGenerate(opts)))
 
   program.command('status')
-    .description('table of every peer the node knows; exit 0 healthy, 1 a peer down or a check failing, 2 API unreachable or token refused')
+    .description('table of every peer and device the node knows; exit 0 healthy, 1 a peer or device down or a check failing, 2 API unreachable or token refused')
     .option('--api <url>', 'a node\'s API', DEFAULT_API)
     .addOption(tokenOption())
     .option('--json', 'print JSON instead of a table')
@@ -49,7 +49,7 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .option('--api <url>', 'a node\'s API', DEFAULT_API)
     .addOption(tokenOption())
     .option('--since <when>', 'only events since then: a duration like 1h, or an ISO time')
-    .option('--type <type>', 'only this type, comma-separated for several: peer.joined, peer.left, peer.down, peer.up, check.failed, check.warning, check.recovered')
+    .option('--type <type>', 'only this type, comma-separated for several: peer.joined, peer.left, peer.down, peer.up, check.failed, check.warning, check.recovered, device.online, device.offline')
     .option('--peer <peer>', 'only events about this peer: its id, its last characters, or its node name')
     .option('--limit <n>', 'at most this many of the newest events, 1-10000 (default: 100)')
     .option('--follow', 'keep printing new events as they replicate, until Ctrl-C')

@@ -1,6 +1,8 @@
-/** `meshmon status`: every peer the node knows; exit 0 healthy, 1 not, 2 unreachable. */
+/** `meshmon status`: every peer and device the node knows; exit 0 healthy, 1 not, 2 unreachable. */
 import type { PeerView } from '../api/peers.js'
+import type { DeviceView } from '../devices/view.js'
 import { getJson, tokenFrom } from './api-client.js'
+import { devicesHealthy, renderDevices } from './status-devices.js'
 import { ago, pct, renderTable, shortPeerId } from './table.js'
 
 export interface StatusOptions { api: string, json?: boolean, watch?: boolean, interval?: string, token?: string }
@@ -49,10 +51,13 @@ export async function statusCommand (options: StatusOptions): Promise<number> {
   const token = tokenFrom(options.token)
   const once = async (): Promise<number> => {
     const peers = await getJson<Listed[]>(options.api, '/api/v1/peers', { token })
-    const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers)
+    // a node from before devices (404) or still starting (503) has none to show
+    const devices = await getJson<DeviceView[]>(options.api, '/api/v1/devices', { token }).catch(() => [])
+    // --json keeps printing the peers array it always printed; devices' JSON is GET /api/v1/devices
+    const out = options.json === true ? JSON.stringify(peers, null, 2) + '\n' : renderStatus(peers) + (devices.length > 0 ? '\n' + renderDevices(devices) : '')
     // --watch redraws in place: home the cursor and clear the screen first
     process.stdout.write((options.watch === true ? '\x1b[H\x1b[2J' : '') + out)
-    return healthy(peers) ? 0 : 1
+    return healthy(peers) && devicesHealthy(devices) ? 0 : 1
   }
   if (options.watch !== true) return await once()
   let code = await once()

@@ -12,7 +12,7 @@ import { ConfigError } from './errors.js'
 import type { AlertmanagerHttp } from '../alerts/http.js'
 import { describeSettings, type ConfigSetting } from './describe.js'
 import { configSchema, type Config } from './schema.js'
-import { readAlertmanagerHttp, readApiToken, readPeersAllow } from './secrets.js'
+import { readAlertmanagerHttp, readApiToken, readIngestToken, readPeersAllow } from './secrets.js'
 
 export { envName } from './describe.js'
 
@@ -28,6 +28,8 @@ export interface LoadedConfig extends Config {
   swarmKeyBytes: Uint8Array
   /** the API token from api.token or api.tokenFile; null: the API is open */
   apiTokenValue: string | null
+  /** the devices' token from ingest.token or ingest.tokenFile; null: ingestion is open */
+  ingestTokenValue: string | null
   /** alertmanager credentials and TLS, files read */
   alertmanagerHttp: AlertmanagerHttp
   /** peers.allow and peers.allowFile together; null: any holder of the swarm key may join */
@@ -64,6 +66,7 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
     ...config,
     swarmKeyBytes: await readSwarmKey(config.swarmKey),
     apiTokenValue: await readApiToken(config),
+    ingestTokenValue: await readIngestToken(config),
     alertmanagerHttp: await readAlertmanagerHttp(config),
     peersAllow: await readPeersAllow(config),
     configFile: options.file

@@ -11,6 +11,7 @@
 import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { DEVICE_ID, DEVICE_ID_RULE } from '../devices/types.js'
 import { isLabelName, RECORD_LIMITS } from '../heartbeat/record.js'
 import { PATCH_NAMES } from '../patches.js'
 import { setting } from './describe.js'
@@ -212,6 +213,29 @@ export const configSchema = z.object({
   events: z.object({
     retention: setting(duration('7d', { ms: 366 * DAY, why: 'a year of history' }), { doc: 'events older than this are not served, and their storage is reclaimed' })
   }).strict().default({}),
+  ingest: z.object({
+    token: setting(apiToken.nullable().default(null), { env: true, excludes: 'tokenFile', doc: 'a secret devices must give (Authorization: Bearer <token>, or ?token= for clients that cannot set headers) on /websocket and /api/v1/push/*; none: ingestion is open; one of token and tokenFile' }),
+    tokenFile: setting(path(z.string().min(1)).nullable().default(null), { env: true, excludes: 'token', doc: 'a file holding the devices\' token (read at start, surrounding whitespace ignored)' }),
+    maxDevices: setting(z.number().int().min(1).max(1_000_000).default(10_000), { doc: 'devices this node holds, its own and the mesh\'s; a new one makes the device ended longest ago make way, or is refused' }),
+    maxConnectionsPerIp: setting(z.number().int().min(1).max(1_000_000).default(1000), { doc: 'open device WebSocket connections from one client address; more get 429' }),
+    idleTimeout: setting(duration('30s'), { doc: 'a device WebSocket with neither ping nor message this long is closed, its device down' }),
+    alertAfter: setting(duration('10s'), { doc: 'a device down this long (not reconnected to any peer) is alerted (MeshDeviceDown) and gets a device.offline event' }),
+    viaGrace: setting(duration('60s'), { doc: 'the devices of a peer that died are unknown this long, then down and alerted unless they reconnected elsewhere' })
+  }).strict().default({}).superRefine((ingest, ctx) => {
+    if (ingest.token !== null && ingest.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set ingest.token or ingest.tokenFile, not both' })
+  }),
+  devices: setting(z.array(z.object({
+    id: setting(z.string().regex(DEVICE_ID, `must be ${DEVICE_ID_RULE}`), { doc: 'the device id (its node_id, or its push URL\'s last part)' }),
+    interval: setting(duration('60s'), { doc: 'a push device is down without a push within 2 x interval (a push\'s ?interval= wins); one that never reports is down 2 x interval after start' }),
+    expect: setting(z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'), { doc: 'intermittent: silent is `left`, never alerted' }),
+    project: setting(z.string().max(256).optional(), { doc: 'the project shown (and alerted) before the device reports its own' })
+  }).strict()).default([]), { doc: 'devices that must report: one that never does is down (alerted by every node that declares it)' }).superRefine((devices, ctx) => {
+    const seen = new Set<string>()
+    devices.forEach((d, i) => {
+      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `"${d.id}" is declared twice; device ids must be unique` })
+      seen.add(d.id)
+    })
+  }),
   checks: setting(z.array(checkSchema).default([]), { doc: 'checks this node runs; their states travel in heartbeats' }).superRefine((checks, ctx) => {
     const seen = new Set<string>()
     checks.forEach((c, i) => {

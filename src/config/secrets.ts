@@ -51,11 +51,19 @@ export async function readPeersAllow (config: Config): Promise<ReadonlySet<strin
 }
 
 export async function readApiToken (config: Config): Promise<string | null> {
-  const file = config.api.tokenFile
-  if (file === null) return config.api.token
-  const token = await readSecret('api.tokenFile', file, `write the token there (e.g. \`openssl rand -hex 32 > ${file}\`) or set api.token`)
+  return await readToken('api', config.api)
+}
+
+/** the devices' token (ingest.token or ingest.tokenFile); null: ingestion is open */
+export async function readIngestToken (config: Config): Promise<string | null> {
+  return await readToken('ingest', config.ingest)
+}
+
+async function readToken (section: string, { token: given, tokenFile: file }: { token: string | null, tokenFile: string | null }): Promise<string | null> {
+  if (file === null) return given
+  const token = await readSecret(`${section}.tokenFile`, file, `write the token there (e.g. \`openssl rand -hex 32 > ${file}\`) or set ${section}.token`)
   const parsed = apiToken.safeParse(token)
-  if (!parsed.success) throw new ConfigError('api.tokenFile', `${file}: the token ${parsed.error.issues[0]?.message ?? 'is invalid'}`)
+  if (!parsed.success) throw new ConfigError(`${section}.tokenFile`, `${file}: the token ${parsed.error.issues[0]?.message ?? 'is invalid'}`)
   return parsed.data
 }
 

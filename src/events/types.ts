@@ -1,5 +1,5 @@
 /** The event entry, as the API serves it. */
-export const EVENT_TYPES = ['peer.joined', 'peer.left', 'peer.down', 'peer.up', 'check.failed', 'check.warning', 'check.recovered'] as const
+export const EVENT_TYPES = ['peer.joined', 'peer.left', 'peer.down', 'peer.up', 'check.failed', 'check.warning', 'check.recovered', 'device.online', 'device.offline'] as const
 export type EventType = typeof EVENT_TYPES[number]
 export type Severity = 'info' | 'warning' | 'critical'
 

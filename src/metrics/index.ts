@@ -1,5 +1,7 @@
 /** GET /metrics: the mesh (same from every peer) plus this process's own metrics. */
+import type { Device } from '../devices/types.js'
 import type { PeerTable } from '../heartbeat/peer-table.js'
+import { renderDeviceChunks } from './devices.js'
 import { renderMeshChunks, warmMesh } from './mesh.js'
 import { selfRegistry, type SelfSources } from './self.js'
 
@@ -10,15 +12,17 @@ export interface MetricsEndpoint {
   observeHeartbeatDelay: (ms: number) => void
 }
 
-export function metricsEndpoint (table: PeerTable, sources: SelfSources): MetricsEndpoint {
+/** `devices`: the mesh's devices as this node sees them (device families), when the node takes devices */
+export function metricsEndpoint (table: PeerTable, sources: SelfSources, devices?: () => Device[]): MetricsEndpoint {
   const { registry, observeHeartbeatDelay } = selfRegistry(sources)
   table.on('full', warmMesh)
   return {
     observeHeartbeatDelay,
     handler: async () => {
       const mesh = renderMeshChunks(table.list())
+      const own = devices === undefined ? [] : renderDeviceChunks(devices())
       const self = Buffer.from(await registry.metrics())
-      return { contentType: registry.contentType, body: Buffer.concat([...mesh, self]) }
+      return { contentType: registry.contentType, body: Buffer.concat([...mesh, ...own, self]) }
     }
   }
 }

@@ -5,6 +5,7 @@
  * Values are read at scrape time in collect(), not kept in step by timers.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { DeviceStats } from '../devices/index.js'
 
 export interface SelfSources {
   peerId: string
@@ -23,6 +24,8 @@ export interface SelfSources {
   patches?: () => Array<{ patch: string, active: boolean }>
   /** present once the event log exists: events from peers refused, by how they came (sync, log) and why */
   eventsRefused?: () => Record<string, Partial<Record<string, number>>>
+  /** present when the node takes devices */
+  devices?: () => DeviceStats
 }
 
 export interface SelfMetrics {
@@ -79,6 +82,17 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
   if (patches !== undefined) {
     labelled('gauge', 'meshmon_patch_active', 'a library patch is installed and its start-up check passed (1), or not: switched off, its library at another version, or its internals changed (0)', ['patch'],
       () => patches().map(p => [{ patch: p.patch }, p.active ? 1 : 0]))
+  }
+  const devices = s.devices
+  if (devices !== undefined) {
+    new Gauge({ name: 'meshmon_device_connections', help: 'open device WebSocket connections to this node', registers, collect () { this.set(devices().connections) } })
+    const pairs = (label: string, m: Record<string, number>): Array<[Record<string, string>, number]> => Object.entries(m).map(([k, n]) => [{ [label]: k }, n])
+    labelled('gauge', 'meshmon_devices', 'devices this node knows (the mesh\'s), by state', ['state'], () => pairs('state', devices().states))
+    labelled('counter', 'meshmon_device_ingest_refused_total', 'device connections and pushes turned away, by reason', ['reason'], () => pairs('reason', devices().refused))
+    labelled('counter', 'meshmon_device_ingest_errors_total', 'device frames and pushes answered with an error, by reason', ['reason'], () => pairs('reason', devices().errors))
+    labelled('counter', 'meshmon_device_announcements_invalid_total', 'device announcements from peers dropped, by reason', ['reason'], () => pairs('reason', devices().announcements.invalid))
+    labelled('counter', 'meshmon_device_announcements_total', 'device announcements sent and received', ['direction'],
+      () => { const a = devices().announcements; return [[{ direction: 'sent' }, a.sent], [{ direction: 'received' }, a.received]] })
   }
   // one histogram for the process, not per peer: network delay plus the clock skew between hosts
   const delay = new Histogram({

@@ -78,7 +78,8 @@ describe('API token', () => {
 
   it('paths another guard owns are left to it', async () => {
     const withPush = app({ auth: { token: TOKEN, openPaths: p => p.startsWith('/api/v1/push/') } })
-    expect((await withPush.request('/api/v1/push/dev-1')).status).toBe(404)
+    // left to the push endpoint (not ready in this bare API: 503), not refused for want of the API token
+    expect((await withPush.request('/api/v1/push/dev-1')).status).toBe(503)
     expect((await withPush.request('/api/v1/peers')).status).toBe(401)
   })
 

@@ -11,7 +11,7 @@ import { Membership } from '../../src/heartbeat/membership.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import type { MeshEvent } from '../../src/events/index.js'
 import { record } from '../support/record.js'
-import { waitFor } from '../support/wait.js'
+import { holdsFor, waitFor } from '../support/wait.js'
 import { Nodes, silent, type TestNode } from './helpers.js'
 
 const INTERVAL = 300
@@ -32,15 +32,6 @@ async function member (nodes: Nodes, name: string, opts: { dataDir?: string, pri
 }
 
 const about = (events: MeshEvent[], type: string, peer: string): MeshEvent[] => events.filter(e => e.type === type && e.subject.peer === peer)
-
-/** The condition holds at every look for `ms` (duplicates would show up within the fallback delay). */
-async function holdsFor (what: string, fn: () => Promise<boolean>, ms: number): Promise<void> {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    if (!(await fn())) throw new Error(`no longer true: ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
 
 describe('one event per incident', () => {
   let nodes: Nodes

@@ -11,3 +11,12 @@ export async function waitFor<T> (what: string, fn: () => T | undefined | false 
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`)
 }
+
+/** The condition holds at every look for `ms` (what must NOT happen, watched over a bounded time). */
+export async function holdsFor (what: string, fn: () => boolean | Promise<boolean>, ms: number, everyMs = 100): Promise<void> {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (!(await fn())) throw new Error(`no longer true: ${what}`)
+    await new Promise(resolve => setTimeout(resolve, everyMs))
+  }
+}

@@ -40,8 +40,9 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page over a synthetic mesh
     for (const { peerId, record } of syntheticPeers(500)) table.apply(peerId, record)
     feed = new MeshFeed({ table, alerts: () => deriveAlerts(table.list(), { mesh: 't', generatorURL: 'http://t/' }), recentEvents: async () => [], onEvents: () => () => {}, log: pino({ level: 'silent' }) })
     feed.start()
-    const app = createApi({ table, running: () => true, feed, web: await loadWebFiles(join(repoRoot(), 'dist', 'web')) })
-    app.get('/api/v1/devices', ctx => ctx.json(DEVICES))
+    // the devices as the endpoint lists them (the device module's part, served here by the test)
+    const devices = { list: () => DEVICES, push: () => new Response(null, { status: 404 }) }
+    const app = createApi({ table, running: () => true, feed, web: await loadWebFiles(join(repoRoot(), 'dist', 'web')), devices })
     server = await listenApi(app, '127.0.0.1:0')
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
     browser = await launchChromium()

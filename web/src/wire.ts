@@ -44,7 +44,9 @@ export interface AlertView {
 export interface DeviceView {
   id: string
   project?: string
-  via?: string
+  /** the peer it reports to: its id, and its node name */
+  via?: string | null
+  viaName?: string
   state: string
   stateSince?: string
   lastSeen?: string | null
@@ -52,7 +54,8 @@ export interface DeviceView {
   models?: unknown[]
   memoryTotal?: number
   metrics?: Record<string, number>
-  status?: string
+  /** null: the device reports none (WebSocket devices) */
+  status?: string | null
   message?: string
 }
 

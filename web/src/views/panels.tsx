@@ -77,9 +77,9 @@ export function Devices ({ devices, now }: { devices: DeviceView[], now: number 
         {sorted.map(d => (
           <div class={`row dev st-${d.state}`} key={d.id}>
             <span class="c-state"><StateBadge state={d.state} /></span>
-            <span class="c-name"><b>{d.id}</b><small class="labels">{[d.project, d.via !== undefined ? `via ${d.via}` : undefined].filter(Boolean).join(' · ')}</small></span>
+            <span class="c-name"><b>{d.id}</b><small class="labels">{[d.project, (d.viaName ?? d.via) != null && (d.viaName ?? d.via) !== '' ? `via ${d.viaName ?? d.via}` : undefined].filter(Boolean).join(' · ')}</small></span>
             <span class="c-bars"><Bar label="gpu" ratio={gpuRatio(d)} /></span>
-            <span class="c-checks">{d.status !== undefined ? `${d.status}${d.message !== undefined && d.message !== '' ? `: ${d.message}` : ''}` : (d.models ?? []).map(m => typeof m === 'object' && m !== null ? String((m as Record<string, unknown>).model ?? '') : String(m)).join(', ')}</span>
+            <span class="c-checks">{d.status != null ? `${d.status}${d.message !== undefined && d.message !== '' ? `: ${d.message}` : ''}` : (d.models ?? []).map(m => typeof m === 'object' && m !== null ? String((m as Record<string, unknown>).model ?? '') : String(m)).join(', ')}</span>
             <span class="c-seen">{d.state === 'up' ? 'live' : ago(d.lastSeen, now)}</span>
           </div>
         ))}

@@ -1,0 +1,26 @@
+/**
+ * Log lines for refusals, at most one per kind per interval: a flood of bad
+ * clients must not become a flood of log lines. The lines held back are
+ * counted into the next one.
+ */
+import type { Logger } from 'pino'
+
+export class LogThrottle {
+  readonly #last = new Map<string, { at: number, held: number }>()
+  readonly #log: Logger
+  readonly #everyMs: number
+
+  /** keys are a fixed set of reasons, never client data (the map must stay small) */
+  constructor (log: Logger, everyMs = 10_000) {
+    this.#log = log
+    this.#everyMs = everyMs
+  }
+
+  warn (key: string, fields: Record<string, unknown>, msg: string): void {
+    const now = performance.now()
+    const last = this.#last.get(key)
+    if (last !== undefined && now - last.at < this.#everyMs) { last.held++; return }
+    this.#log.warn({ ...fields, heldBack: last?.held ?? 0 }, msg)
+    this.#last.set(key, { at: now, held: 0 })
+  }
+}
