@@ -22,7 +22,7 @@ import { loadWebFiles } from './api/web.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
-import { startDevices } from './devices/index.js'
+import { DEVICE_TOPIC, startDevices } from './devices/index.js'
 import { DeviceIncidentRecorder, eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
 import { PeerIncidents } from './heartbeat/incidents.js'
 import { Membership } from './heartbeat/membership.js'
@@ -88,7 +88,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     // library patches: each checked as it is installed, and reported (patches.ts)
     const patches = new Patches(config.patchesOff, log.child({ component: 'patches' }))
     // the peer store persists in the same LevelDB: peers met are remembered for the next start
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches, allow: config.peersAllow })
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches, allow: config.peersAllow, scoredTopics: [DEVICE_TOPIC] })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()

@@ -6,6 +6,7 @@
  * connections and collapsed the gossip mesh at 20 peers on one IP).
  */
 import { gossipsub } from '@chainsafe/libp2p-gossipsub'
+import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
@@ -35,6 +36,8 @@ export interface MeshLibp2pInit {
    * @default true
    */
   fastDuplicates?: boolean
+  /** gossipsub topics whose validators' rejections count against the sender's score @default none */
+  scoredTopics?: string[]
   /** only these peers may connect (peers.allow); null or absent: any holder of the swarm key */
   allow?: ReadonlySet<string> | null
   /** which library patches to install, and where they report (src/patches.ts) @default all, unreported */
@@ -98,7 +101,22 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         // swarm members are vetted by the key; 20 peers on one IP collapsed the mesh under the default penalty.
         // A restarted peer re-GRAFTs while its old PRUNE backoff runs; the default behaviour
         // penalty (-10 x count^2) graylisted it after 3 tries and its messages were ignored.
-        scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0 },
+        // A member sending messages a topic validator rejects (device announcements; the event log's heads
+        // are checked by OrbitDB, after delivery) loses score for each: past the graylist threshold
+        // (-80) gossipsub ignores it, and it recovers as the penalty decays (~1 % a second).
+        scoreParams: {
+          IPColocationFactorWeight: 0,
+          behaviourPenaltyWeight: 0,
+          topics: Object.fromEntries((init.scoredTopics ?? []).map(topic => [topic, createTopicScoreParams({
+            topicWeight: 1,
+            timeInMeshWeight: 0,
+            firstMessageDeliveriesWeight: 0,
+            meshMessageDeliveriesWeight: 0,
+            meshFailurePenaltyWeight: 0,
+            invalidMessageDeliveriesWeight: -10,
+            invalidMessageDeliveriesDecay: 0.99
+          })]))
+        },
         // gossipsub carries the event log's heads and device announcements (membership has its
         // own streams). Every copy of a message costs Noise frames, syscalls (half the CPU time on
         // the VMs measured here was kernel time) and a decode; their senders flood-publish to every
