@@ -20,7 +20,9 @@ const PACKAGES = {
   // bcrypt password hashes for Alertmanager's basic auth in the credentials test
   'apache2-utils': '/usr/bin/htpasswd',
   // self-signed certificates (the proxy's TLS, Alertmanager's TLS)
-  openssl: '/usr/bin/openssl'
+  openssl: '/usr/bin/openssl',
+  // `ip netns`, veth and bridges for the network-namespace fault tests (test/support/netlab.ts)
+  iproute2: '/usr/bin/ip'
 }
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts }).status ?? 1

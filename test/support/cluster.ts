@@ -59,6 +59,19 @@ function killNode (n: NodeProc): boolean {
   return true
 }
 
+export interface StartOptions {
+  bootstrap?: string[]
+  swarmKey?: string | null
+  env?: NodeJS.ProcessEnv
+  dataDir?: string
+  ports?: { p2p: number, api: number }
+  healthTimeoutMs?: number
+  listen?: 'tcp' | 'ws' | 'both'
+  token?: string
+  /** run inside a network namespace (netlab.ts): the command prefix, the mesh address, the API's address @default 127.0.0.1 for both */
+  net?: { exec: string[], ip: string, apiIp: string }
+}
+
 export class Cluster {
   readonly nodes: NodeProc[] = []
   dir = ''
@@ -76,20 +89,24 @@ export class Cluster {
    * Start a node; by default bootstrapped from the first node. `listen`: TCP (the default),
    * WebSockets only, or both (WebSockets on a second port). `token`: the node's api.token, sent by peers() and friends.
    */
-  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number }, healthTimeoutMs?: number, listen?: 'tcp' | 'ws' | 'both', token?: string } = {}): Promise<NodeProc> {
+  async start (name: string, extra: string[] = [], opts: StartOptions = {}): Promise<NodeProc> {
     const p2pPort = opts.ports?.p2p ?? await freePort()
     const apiPort = opts.ports?.api ?? await freePort()
     const dataDir = opts.dataDir ?? join(this.dir, name)
     const bootstrap = opts.bootstrap ?? (this.nodes[0] !== undefined && this.nodes[0].name !== name ? [this.nodes[0].addr] : [])
-    const tcpAddr = `/ip4/127.0.0.1/tcp/${p2pPort}`
-    const wsAddr = opts.listen === 'ws' ? `${tcpAddr}/ws` : opts.listen === 'both' ? `/ip4/127.0.0.1/tcp/${await freePort()}/ws` : undefined
+    const ip = opts.net?.ip ?? '127.0.0.1'
+    const apiIp = opts.net?.apiIp ?? '127.0.0.1'
+    const tcpAddr = `/ip4/${ip}/tcp/${p2pPort}`
+    const wsAddr = opts.listen === 'ws' ? `${tcpAddr}/ws` : opts.listen === 'both' ? `/ip4/${ip}/tcp/${await freePort()}/ws` : undefined
     const listen = opts.listen === 'ws' ? [wsAddr as string] : [tcpAddr, ...(wsAddr === undefined ? [] : [wsAddr])]
     const args = ['run', '--name', name, '--data-dir', dataDir, ...listen.flatMap(l => ['--listen', l]),
-      '--api-listen', `127.0.0.1:${apiPort}`, '--heartbeat-interval', '1s', ...bootstrap.flatMap(b => ['--bootstrap', b]), ...extra]
+      '--api-listen', `${apiIp}:${apiPort}`, '--heartbeat-interval', '1s', ...bootstrap.flatMap(b => ['--bootstrap', b]), ...extra]
     const swarmKey = opts.swarmKey === undefined ? this.swarmKey : opts.swarmKey
     if (swarmKey !== null) args.push('--swarm-key', swarmKey)
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
-    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://127.0.0.1:${apiPort}`, addr: opts.listen === 'ws' ? wsAddr as string : tcpAddr, wsAddr, child, logs: [], args, token: opts.token }
+    // `ip netns exec` execs the program, so the child's pid is the node's own
+    const [cmd, ...pre] = [...(opts.net?.exec ?? []), process.execPath, BIN]
+    const child = spawn(cmd as string, [...pre, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
+    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://${apiIp}:${apiPort}`, addr: opts.listen === 'ws' ? wsAddr as string : tcpAddr, wsAddr, child, logs: [], args, token: opts.token }
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (d: string) => { node.logs.push(...d.split('\n').filter(Boolean)) })
     this.nodes.push(node)

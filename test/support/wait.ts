@@ -11,3 +11,17 @@ export async function waitFor<T> (what: string, fn: () => T | undefined | false 
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? '' : ` (last error: ${String(last)})`}`)
 }
+
+/**
+ * The other half of waitFor: a condition that must hold over a whole window
+ * (no wrong alert appears in 20 s, say). Fails at the first look that finds
+ * it false, naming `what`; checks every `everyMs` until the window ends.
+ */
+export async function holdsFor (what: string, fn: () => boolean | Promise<boolean>, windowMs: number, everyMs = 250): Promise<void> {
+  const end = Date.now() + windowMs
+  for (;;) {
+    if (!await fn()) throw new Error(`${what} stopped holding after ${windowMs - Math.max(0, end - Date.now())} ms of ${windowMs} ms`)
+    if (Date.now() >= end) return
+    await new Promise(resolve => setTimeout(resolve, Math.min(everyMs, Math.max(0, end - Date.now()))))
+  }
+}
