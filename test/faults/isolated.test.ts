@@ -66,8 +66,7 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
         return true
       }, 30_000)
     } catch (err) {
-      m.cluster.dumpLogs(15)
-      process.stderr.write(`alerts seen:\n${history.describe()}\n`)
+      await m.report('isolated')
       throw err
     }
   }, 240_000)

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { generateSwarmKey } from '../../src/mesh/swarm-key.js'
 import { freePort } from './ports.js'
 import { repoRoot } from './root.js'
-import { waitFor } from './wait.js'
+import { holdsFor, waitFor } from './wait.js'
 
 /** bin/meshmon.js, for the tests (run from source) and the benchmark (compiled into .bench/) */
 export const BIN = join(repoRoot(), 'bin', 'meshmon.js')
@@ -140,6 +140,20 @@ export class Cluster {
     for (const n of among) {
       await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state).length === count, timeoutMs)
     }
+  }
+
+  /**
+   * Wait until every live node has listed `count` peers up for `quietMs` straight: a fault
+   * injected while nodes still join tests the join, not the fault.
+   */
+  async settle (count: number, quietMs = 5_000, timeoutMs = 90_000): Promise<void> {
+    const allUp = async (): Promise<boolean> => {
+      const lists = await Promise.all(this.live().map(async n => await this.peers(n)))
+      return lists.every(l => l.filter(p => p.state === 'up').length === count)
+    }
+    await waitFor(`every node to list ${count} peers up for ${quietMs} ms straight`, async () => {
+      try { await holdsFor('all up', allUp, quietMs, 200); return true } catch { return false }
+    }, timeoutMs, 0)
   }
 
   live (): NodeProc[] { return this.nodes.filter(n => n.child.exitCode === null && n.child.signalCode === null) }
