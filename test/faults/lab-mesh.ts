@@ -44,7 +44,7 @@ export class LabMesh extends MeshUnderTest {
       dataDir: `${this.dir}/n${index}`,
       ports: { p2p: P2P_PORT, api: API_PORT },
       net: { exec: this.lab.exec(host.ns), ip: host.meshIp, apiIp: host.mgmtIp },
-      healthTimeoutMs: 60_000
+      healthTimeoutMs: 120_000
     })
   }
 

@@ -26,7 +26,7 @@ export class LoopbackMesh extends MeshUnderTest {
     return await this.cluster.start(`n${index}`, flags, {
       bootstrap: via === undefined ? [] : [via.addr],
       ...(before === undefined ? {} : { dataDir: before.dataDir, ports: { p2p: before.p2pPort, api: before.apiPort } }),
-      healthTimeoutMs: 60_000
+      healthTimeoutMs: 120_000
     })
   }
 }
