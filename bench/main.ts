@@ -12,6 +12,7 @@ import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
+import { benchScale } from './scale.js'
 import { benchSim } from './sim.js'
 import { benchWs } from './ws.js'
 
@@ -22,7 +23,8 @@ const { values } = parseArgs({
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
     heartbeat: { type: 'string', default: '1s' },
-    'sim-nodes': { type: 'string', default: '1000,10000' }
+    'sim-nodes': { type: 'string', default: '1000,10000' },
+    soak: { type: 'string', default: '60' }
   }
 })
 // Ctrl-C or SIGTERM: stop the nodes this run started (they are separate processes), then exit
@@ -76,6 +78,17 @@ if (parts.has('alerts')) {
   const r = await benchAlerts(3)
   table([{ ...r }])
   result.alerts = r
+}
+if (parts.has('scale')) {
+  console.log('\nmeshmon beside Serf (LAN profile), same run, per size: CPU and RSS per node, detection, false downs')
+  const rows = []
+  for (const n of (values.nodes ?? '10').split(',').map(Number)) {
+    const r = await benchScale(n, { windowMs: Number(values.window) * 1000, settleMs: Number(values.settle) * 1000, soakMs: Number(values.soak) * 1000 }, s => { console.log(s) })
+    console.log(`- ${n} nodes`)
+    table([{ nodes: r.nodes, ...Object.fromEntries(Object.entries(r.meshmon).map(([k, v]) => [`meshmon.${k}`, v])), ...Object.fromEntries(Object.entries(r.serf ?? {}).map(([k, v]) => [`serf.${k}`, v])), cpuRatio: r.cpuRatio }])
+    rows.push(r)
+  }
+  result.scale = rows
 }
 if (parts.has('sim')) {
   console.log('\nprotocol simulation: the real member code on virtual time, 1% message loss, 1% of nodes killed')

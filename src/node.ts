@@ -20,6 +20,7 @@ import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
 import { eventsQuery, openEventLog } from './events/index.js'
+import { PeerIncidents } from './heartbeat/incidents.js'
 import { Membership } from './heartbeat/membership.js'
 import { PeerTable } from './heartbeat/peer-table.js'
 import { machineCollector } from './machine/collector.js'
@@ -80,7 +81,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     // the peer store writes on every stream: it gets a write-behind layer over LevelDB (see peer-datastore.ts)
     const peerDatastore = new WriteBehindDatastore(datastore)
     stack.push(async () => { await peerDatastore.flush() })
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore: peerDatastore })
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore: peerDatastore, allow: config.peersAllow })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
@@ -100,7 +101,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
-    const alerts = alerting({ table, log: log.child({ component: 'alerts' }) }, {
+    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), partition: () => membership.partition() }, {
       urls: config.alertmanager.urls,
       http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
@@ -115,7 +116,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       peerId,
       name: config.name,
       gossip: () => membership.stats,
-      connectedPeers: () => libp2p.getPeers().length
+      connectedPeers: () => libp2p.getPeers().length,
+      partition: () => membership.partition(),
+      nameConflicts: () => table.nameConflicts().size
     })
     apiParts.metrics = metrics.handler
 
@@ -143,14 +146,32 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       suspectAfter: config.heartbeat.suspectAfter,
       downAfter: config.heartbeat.downAfter,
       forgetAfterMs: config.heartbeat.forgetAfter,
+      allow: config.peersAllow,
+      maxPeers: config.peers.max,
+      maxNewPerMinute: config.peers.maxNewPerMinute,
       boot: await nextBoot(config.dataDir)
     })
+
+    apiParts.partition = () => membership.partition()
+    // a peer's down is one incident until it holds up again: one event and one alert through a flapping link
+    const incidents = new PeerIncidents(table, { recoverAfterMs: config.heartbeat.recoverAfter })
+    incidents.start()
+    stack.push(() => { incidents.stop() })
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
       if (t.peer.self) return
       const level = t.to === 'down' ? 'warn' : 'info'
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
+    })
+    // two nodes with one name: status, alerts and `events --peer NAME` would mix them up (said once per peer)
+    const conflicting = new Set<string>()
+    table.on('transition', ({ peer, from }) => {
+      if (from !== null || peer.self || conflicting.has(peer.peerId)) return
+      const ids = table.nameConflicts().get(peer.name)
+      if (ids === undefined) return
+      conflicting.add(peer.peerId)
+      log.warn({ node: peer.name, peers: ids }, `${ids.length} peers carry the name ${peer.name}: status, alerts and events name nodes by it; give each its own --name`)
     })
     // remember addresses heard in records (persisted in the peer store), so the keeper and the
     // beat streams can dial peers they were never told about, and a restarted node rejoins through them

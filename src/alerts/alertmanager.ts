@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino'
 import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
+import type { PartitionView } from '../heartbeat/verdict.js'
 import type { AlertmanagerHttp } from './http.js'
 import { AlertLedger } from './ledger.js'
 import { deriveAlerts, type Alert } from './rules.js'
@@ -16,6 +17,8 @@ import { AlertmanagerTarget, type SendResult } from './target.js'
 export interface AlertingComponents {
   table: PeerTable
   log: Logger
+  /** what this node reaches of the mesh (a node cut off pages nobody about the others) */
+  partition?: () => PartitionView
 }
 
 export interface AlertingInit {
@@ -65,6 +68,7 @@ export function alerting (components: AlertingComponents, init: AlertingInit): A
 class AlertmanagerClient implements Alerting {
   readonly #table: PeerTable
   readonly #log: Logger
+  readonly #partition?: () => PartitionView
   readonly #init: AlertingInit
   readonly #ledger: AlertLedger
   readonly #sends: Record<SendResult, number> = { success: 0, error: 0, unauthorized: 0 }
@@ -81,6 +85,7 @@ class AlertmanagerClient implements Alerting {
   constructor (components: AlertingComponents, init: AlertingInit) {
     this.#table = components.table
     this.#log = components.log
+    this.#partition = components.partition
     this.#init = init
     this.#ledger = new AlertLedger({ resolvedResendCount: init.resolvedResendCount ?? 4, maxAlerts: init.maxAlerts ?? 10_000 })
   }
@@ -91,7 +96,7 @@ class AlertmanagerClient implements Alerting {
       if (this.#unreadable.has(peer)) return
       this.#unreadable.add(peer)
       this.#log.warn({ peer: peer.peerId, err: (err as Error)?.message }, 'alert rules skipped a peer whose data they could not read')
-    })
+    }, this.#partition?.())
   }
   sends (): Record<SendResult, number> { return { ...this.#sends } }
 

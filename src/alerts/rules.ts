@@ -8,6 +8,7 @@
 import { statusName, type CheckState } from '../checks/types.js'
 import { isoOrNull } from '../config/duration.js'
 import type { Peer } from '../heartbeat/peer-table.js'
+import type { PartitionView } from '../heartbeat/verdict.js'
 
 /** An alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`). */
 export interface Alert {
@@ -30,13 +31,16 @@ export interface RulesInit {
 
 /**
  * Each peer on its own: what one peer sent can cost that peer's alerts (the
- * caller hears of it through `onPeerError`), never the others'.
+ * caller hears of it through `onPeerError`), never the others'. `partition`:
+ * what this node reaches of the mesh; a node cut off or on the small side says
+ * so (MeshNodeIsolated, MeshPartitioned) and finds nobody down (verdict.ts).
  */
-export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (peer: Peer, err: unknown) => void): Alert[] {
+export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (peer: Peer, err: unknown) => void, partition?: PartitionView): Alert[] {
   const alerts: Alert[] = []
   for (const peer of peers) {
     try {
       alerts.push(...peerAlerts(peer, init))
+      if (peer.self && partition?.minority === true) alerts.push(partitioned(peer, partition, init))
     } catch (err) {
       onPeerError?.(peer, err)
     }
@@ -46,7 +50,8 @@ export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (pee
 
 function peerAlerts (peer: Peer, init: RulesInit): Alert[] {
   const alerts: Alert[] = []
-  if (peer.state === 'down' && peer.expect === 'always-on') alerts.push(peerDown(peer, init))
+  // an open incident fires until the peer has been back up a while (incidents.ts): a flapping peer is one alert
+  if ((peer.state === 'down' || peer.incident !== undefined) && peer.expect === 'always-on') alerts.push(peerDown(peer, init))
   // A down or left peer's checks are what its last heartbeat said, possibly long ago:
   // stale, so they raise nothing (MeshPeerDown covers a down peer; a left one is gone on purpose).
   if (peer.state === 'down' || peer.state === 'left') return alerts
@@ -66,7 +71,38 @@ function peerDown (peer: Peer, init: RulesInit): Alert {
       description: `${peer.name} (${peer.peerId}) is down: ${seen}, and no live peer has heard it since`,
       generatorURL: init.generatorURL
     },
-    startsAt: firstTime(peer.stateSince),
+    startsAt: firstTime(peer.incident?.since ?? peer.stateSince, peer.stateSince),
+    generatorURL: init.generatorURL
+  }
+}
+
+/**
+ * From a node that reaches only part of the mesh. Alone: about itself (the
+ * sender is the subject). On the small side of a split: one alert for the
+ * whole mesh, the same labels from every node that sees it.
+ */
+function partitioned (self: Peer, p: PartitionView, init: RulesInit): Alert {
+  const reach = `reaches ${p.reachable - 1} of the ${p.members - 1} other peers`
+  if (p.isolated) {
+    return {
+      labels: { alertname: 'MeshNodeIsolated', peer: self.peerId, node: self.name, severity: 'warning', mesh: init.mesh },
+      annotations: {
+        summary: `${self.name} is cut off from the mesh`,
+        description: `${self.name} hears none of its peers (it ${reach}); it pages nobody about them while cut off`,
+        generatorURL: init.generatorURL
+      },
+      startsAt: firstTime(p.since),
+      generatorURL: init.generatorURL
+    }
+  }
+  return {
+    labels: { alertname: 'MeshPartitioned', severity: 'critical', mesh: init.mesh },
+    annotations: {
+      summary: 'the mesh is split: some nodes reach no majority of it',
+      description: `${self.name} ${reach}, no majority: peers it cannot hear are shown suspect, not down, and nobody is paged for them from there`,
+      generatorURL: init.generatorURL
+    },
+    startsAt: firstTime(p.since),
     generatorURL: init.generatorURL
   }
 }

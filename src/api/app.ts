@@ -5,6 +5,7 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { PeerTable } from '../heartbeat/peer-table.js'
+import type { PartitionView } from '../heartbeat/verdict.js'
 import { apiAuth, type ApiAuthInit } from './auth.js'
 import { jsonArrayWithin, TRUNCATED_HEADER } from './bounded-json.js'
 import { hostCheck, type HostCheckInit } from './hosts.js'
@@ -17,6 +18,8 @@ export interface ApiComponents {
   metrics?: () => Promise<{ contentType: string, body: string | Uint8Array<ArrayBuffer> }>
   events?: (query: URLSearchParams) => Promise<unknown[]>
   alerts?: () => unknown[]
+  /** what this node reaches of the mesh: shown on its own entry of /api/v1/peers */
+  partition?: () => PartitionView
   /** whether the node is running (healthz) */
   running: () => boolean
 }
@@ -45,7 +48,7 @@ export function createApi (c: ApiComponents, init: ApiInit = {}): Hono {
   if (init.auth !== undefined) app.use(apiAuth(init.auth))
 
   app.get('/healthz', ctx => c.running() ? ctx.json({ status: 'ok' }) : ctx.json({ error: 'starting or stopping' }, 503))
-  app.get('/api/v1/peers', ctx => ctx.json(peerViews(c.table.list())))
+  app.get('/api/v1/peers', ctx => ctx.json(peerViews(c.table.list(), c.partition?.(), c.table.nameConflicts())))
   app.get('/metrics', async ctx => {
     if (c.metrics === undefined) throw new HTTPException(503, { message: 'metrics are not ready' })
     const { contentType, body } = await c.metrics()

@@ -1,6 +1,7 @@
 /** The JSON shape of a peer in /api/v1/peers: times as ISO 8601, null when there is none or it cannot be written. */
 import { isoOrNull as iso } from '../config/duration.js'
 import type { Peer } from '../heartbeat/peer-table.js'
+import type { PartitionView } from '../heartbeat/verdict.js'
 
 export interface PeerView {
   peerId: string
@@ -16,6 +17,12 @@ export interface PeerView {
   agent: string
   machine: Peer['machine']
   checks: Array<Omit<Peer['checks'][number], 'lastRun' | 'since'> & { statusName: string, lastRun: string | null, since: string | null }>
+  /** on this node's own entry: how much of the mesh it reaches (cut off, or on the small side of a split) */
+  partition?: Omit<PartitionView, 'since'> & { since: string | null }
+  /** an open down incident: it went down then, and is not yet back up for long enough to end it */
+  downSince?: string | null
+  /** another peer that has not left carries the same name: tell them apart by peerId */
+  nameConflict?: true
 }
 
 const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
@@ -24,10 +31,13 @@ const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
  * Every peer's view, each built on its own: data one peer sent that cannot
  * be rendered hides (part of) that peer, never the list.
  */
-export function peerViews (peers: Peer[]): Array<PeerView | BrokenPeerView> {
+export function peerViews (peers: Peer[], partition?: PartitionView, conflicts?: Map<string, string[]>): Array<PeerView | BrokenPeerView> {
   return sortPeers(peers).map(p => {
     try {
-      return peerView(p)
+      const view = peerView(p)
+      if (p.state !== 'left' && conflicts?.has(p.name) === true) view.nameConflict = true
+      if (p.self && partition !== undefined) view.partition = { ...partition, since: iso(partition.since) }
+      return view
     } catch (err: any) {
       return { peerId: p.peerId, name: String(p.name), state: p.state, error: `this peer's data could not be rendered: ${String(err?.message ?? err)}` }
     }
@@ -51,7 +61,8 @@ export function peerView (p: Peer): PeerView {
     interval: p.interval,
     agent: p.agent,
     machine: p.machine,
-    checks: p.checks.map(c => ({ ...c, statusName: STATUS[c.status], lastRun: iso(c.lastRun), since: iso(c.since) }))
+    checks: p.checks.map(c => ({ ...c, statusName: STATUS[c.status], lastRun: iso(c.lastRun), since: iso(c.since) })),
+    ...(p.incident !== undefined ? { downSince: iso(p.incident.since) } : {})
   }
 }
 

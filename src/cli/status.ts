@@ -11,8 +11,12 @@ type Listed = PeerView | (Pick<PeerView, 'peerId' | 'name' | 'state'> & Partial<
 /** Failing = a check that has run and is not OK. */
 export const failingChecks = (p: Listed): PeerView['checks'] => (p.checks ?? []).filter(c => c.status !== 0 && c.lastRun !== null)
 
+/** the answering node's own view of how much of the mesh it reaches */
+const partitionOf = (peers: Listed[]): PeerView['partition'] => peers.find(p => p.self === true)?.partition
+
 export function healthy (peers: Listed[]): boolean {
-  return peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0)
+  return partitionOf(peers)?.minority !== true &&
+    peers.every(p => !(p.expect === 'always-on' && p.state === 'down') && failingChecks(p).length === 0)
 }
 
 export function renderStatus (peers: Listed[], now = Date.now()): string {
@@ -20,7 +24,7 @@ export function renderStatus (peers: Listed[], now = Date.now()): string {
     const m = p.machine
     const root = m?.filesystems.find(f => f.mountpoint === '/') ?? m?.filesystems[0]
     return [
-      p.name + (p.self === true ? ' *' : ''),
+      p.name + (p.self === true ? ' *' : '') + (p.nameConflict === true ? ' !' : ''),
       shortPeerId(p.peerId),
       p.state + (p.state !== 'up' && p.expect === 'intermittent' ? ' (intermittent)' : ''),
       p.self === true ? 'self' : ago(p.lastSeen ?? null, now),
@@ -33,7 +37,12 @@ export function renderStatus (peers: Listed[], now = Date.now()): string {
   const down = peers.filter(p => p.state === 'down' && p.expect === 'always-on').length
   const failing = peers.reduce((n, p) => n + failingChecks(p).length, 0)
   const summary = `${peers.length} peers: ${peers.filter(p => p.state === 'up').length} up, ${down} down, ${failing} failing checks`
-  return renderTable(['NAME', 'PEER', 'STATE', 'LAST SEEN', 'CPU', 'MEM', 'DISK', 'FAILING CHECKS'], rows) + summary + '\n'
+  const notes: string[] = []
+  const part = partitionOf(peers)
+  if (part?.isolated === true) notes.push(`this node is cut off from the mesh (it hears none of its peers): what it shows of them is stale, and it pages nobody about them`)
+  else if (part?.minority === true) notes.push(`this node reaches ${part.reachable} of ${part.members} peers, no majority: peers it cannot hear are shown suspect, not down`)
+  if (peers.some(p => p.nameConflict === true)) notes.push('! another peer carries the same name: tell them apart by PEER (and rename one)')
+  return renderTable(['NAME', 'PEER', 'STATE', 'LAST SEEN', 'CPU', 'MEM', 'DISK', 'FAILING CHECKS'], rows) + summary + '\n' + notes.map(n => n + '\n').join('')
 }
 
 export async function statusCommand (options: StatusOptions): Promise<number> {

@@ -11,7 +11,7 @@ import { normaliseSwarmKey, swarmKeyProblem } from '../mesh/swarm-key.js'
 import { ConfigError } from './errors.js'
 import { configSchema, type Config } from './schema.js'
 import type { AlertmanagerHttp } from '../alerts/http.js'
-import { readAlertmanagerHttp, readApiToken } from './secrets.js'
+import { readAlertmanagerHttp, readApiToken, readPeersAllow } from './secrets.js'
 
 /** Settings that `run` takes as flags and MESHMON_* variables, by config path. */
 export const RUN_SETTINGS = [
@@ -41,6 +41,8 @@ export interface LoadedConfig extends Config {
   apiTokenValue: string | null
   /** alertmanager credentials and TLS, files read */
   alertmanagerHttp: AlertmanagerHttp
+  /** peers.allow and peers.allowFile together; null: any holder of the swarm key may join */
+  peersAllow: ReadonlySet<string> | null
   /** where the config came from, for messages */
   configFile?: string
 }
@@ -80,6 +82,7 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
     swarmKeyBytes: await readSwarmKey(config.swarmKey),
     apiTokenValue: await readApiToken(config),
     alertmanagerHttp: await readAlertmanagerHttp(config),
+    peersAllow: await readPeersAllow(config),
     configFile: options.file
   }
 }
@@ -128,7 +131,7 @@ async function readSwarmKey (file: string): Promise<Uint8Array> {
 /** Settings that name a file besides dataDir and swarmKey: relative to the config file (or, from env, the working directory). */
 const FILE_SETTINGS = [
   ['api', 'tokenFile'], ['alertmanager', 'basicAuth', 'passwordFile'], ['alertmanager', 'bearerTokenFile'],
-  ['alertmanager', 'tls', 'caFile'], ['alertmanager', 'tls', 'certFile'], ['alertmanager', 'tls', 'keyFile']
+  ['alertmanager', 'tls', 'caFile'], ['alertmanager', 'tls', 'certFile'], ['alertmanager', 'tls', 'keyFile'], ['peers', 'allowFile']
 ] as const
 
 function resolvePath (obj: Record<string, unknown>, path: readonly string[], dir: string): void {

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { isLabelName, RECORD_LIMITS } from '../heartbeat/record.js'
 import { formatDuration, MAX_TIMER_MS, parseDuration } from './duration.js'
 
 const DAY = 86_400_000
@@ -50,10 +51,12 @@ const hostPort = z.string().superRefine((text, ctx) => {
 /** what an HTTP header carries unchanged: visible ASCII, no spaces */
 export const apiToken = z.string().min(1, 'must not be empty').max(4096).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it travels in an HTTP header); e.g. `openssl rand -hex 32`')
 
-const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/
-const labels = z.record(z.string()).default({}).superRefine((obj, ctx) => {
+const R = RECORD_LIMITS
+// what the node's record carries of its labels: a config the mesh would refuse is refused here
+const labels = z.record(z.string().max(R.labelValue, `must be at most ${R.labelValue} characters (peers refuse longer label values)`)).default({}).superRefine((obj, ctx) => {
+  if (Object.keys(obj).length > R.labels) ctx.addIssue({ code: 'custom', message: `has more than ${R.labels} labels; peers refuse more` })
   for (const key of Object.keys(obj)) {
-    if (!labelName.test(key) || key.startsWith('__')) {
+    if (!isLabelName(key) || key.length > R.labelName) {
       ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" is not a Prometheus label name; use letters, digits and _` })
     }
   }
@@ -121,7 +124,7 @@ export const checkSchema = z.discriminatedUnion('type', [
 ], { errorMap: (issue, ctx) => issue.code === 'invalid_union_discriminator' ? { message: 'type must be one of exec, http, tcp, file-age, disk, memory, load' } : { message: ctx.defaultError } })
 
 export const configSchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty; give the node a name, e.g. --name gpu-01').max(128).default(hostname()),
+  name: z.string().trim().min(1, 'must not be empty; give the node a name, e.g. --name gpu-01').max(R.name).default(hostname()),
   dataDir: z.string().min(1).default('./data'),
   swarmKey: z.string({ required_error: 'is required: create one with `meshmon swarm-key generate --out swarm-key/swarm.key` and pass --swarm-key FILE' }).min(1),
   listen: z.array(multiaddrText).min(1).default(['/ip4/0.0.0.0/tcp/4001']),
@@ -141,7 +144,8 @@ export const configSchema = z.object({
     if (api.token !== null && api.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set api.token or api.tokenFile, not both' })
   }),
   heartbeat: z.object({
-    interval: duration('1s', { ms: 3_600_000, why: 'peers refuse heartbeats announcing a longer interval' }),
+    interval: duration('1s', { ms: R.intervalMaxMs, why: 'peers refuse records announcing a longer interval' })
+      .refine(ms => ms >= R.intervalMinMs, `must be at least ${R.intervalMinMs}ms (peers refuse records announcing a shorter interval)`),
     /** intervals of silence before a peer is `suspect` */
     suspectAfter: z.number().positive().default(1.5),
     /** intervals of silence (seen by nobody) before a peer is `down` */
@@ -149,10 +153,22 @@ export const configSchema = z.object({
     /** how often the bulky machine info is sent (also sent at once when checks change) */
     machineInterval: duration('10s'),
     /** a `down`/`left` peer not heard of for this long is forgotten */
-    forgetAfter: duration('1h', COMPARED)
+    forgetAfter: duration('1h', COMPARED),
+    /** a down peer's incident (event, alert) ends only once it has been back up this long: a flapping link is one incident */
+    recoverAfter: duration('5s')
   }).strict().default({}).superRefine((hb, ctx) => {
     if (hb.downAfter < hb.suspectAfter) ctx.addIssue({ code: 'custom', path: ['downAfter'], message: `must be >= suspectAfter (${hb.suspectAfter})` })
   }),
+  peers: z.object({
+    /** only these peer ids may join (a list); none: any holder of the swarm key */
+    allow: z.array(z.string().min(1).max(64)).nullable().default(null),
+    /** a file of peer ids that may join, one per line (# comments); with allow, both count */
+    allowFile: z.string().min(1).nullable().default(null),
+    /** most peers a node keeps (records from further new peers are refused until some are forgotten) */
+    max: z.number().int().min(2).max(100_000).default(5000),
+    /** most peers new to a node in a minute (the rest are admitted later, when they come again) */
+    maxNewPerMinute: z.number().int().min(1).max(100_000).default(1000)
+  }).strict().default({}),
   expect: z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'),
   labels,
   /** the `mesh` label of alerts; default: derived from the swarm key, the same on every node */

@@ -7,6 +7,7 @@
 import { X509Certificate } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createSecureContext } from 'node:tls'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { AlertmanagerHttp } from '../alerts/http.js'
 import { ConfigError } from './errors.js'
 import { apiToken, type Config } from './schema.js'
@@ -25,6 +26,28 @@ async function readSecret (field: string, file: string, fix: string): Promise<st
   const text = (await read(field, file, fix)).toString('utf8').trim()
   if (text === '') throw new ConfigError(field, `${file} is empty; ${fix}`)
   return text
+}
+
+/** peers.allow and the ids in peers.allowFile, each checked to be a peer id; null: no allow-list */
+export async function readPeersAllow (config: Config): Promise<ReadonlySet<string> | null> {
+  const { allow, allowFile } = config.peers
+  if (allow === null && allowFile === null) return null
+  const ids: Array<[string, string]> = (allow ?? []).map(id => ['peers.allow', id])
+  if (allowFile !== null) {
+    const text = (await read('peers.allowFile', allowFile, 'list the peer ids that may join there, one per line (`meshmon id` prints a node\'s)')).toString('utf8')
+    for (const line of text.split('\n')) {
+      const id = line.replace(/#.*/, '').trim()
+      if (id !== '') ids.push([`peers.allowFile (${allowFile})`, id])
+    }
+  }
+  for (const [field, id] of ids) {
+    try {
+      if (peerIdFromString(id).type !== 'Ed25519') throw new Error('not an ed25519 peer id')
+    } catch {
+      throw new ConfigError(field, `"${id}" is not a peer id; \`meshmon id --data-dir DIR\` prints a node's (12D3KooW...)`)
+    }
+  }
+  return new Set(ids.map(([, id]) => id))
 }
 
 export async function readApiToken (config: Config): Promise<string | null> {

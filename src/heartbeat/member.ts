@@ -61,6 +61,8 @@ export interface MemberComponents {
   machine: () => MachineInfo | null
   checks: () => CheckState[]
   addrs: () => string[]
+  /** this node found itself cut off or on the small side of the mesh, or back */
+  onPartition?: (view: PartitionView) => void
   monotonic?: () => number
   wall?: () => number
   setTimer?: (fn: () => void, ms: number) => Timer
@@ -113,8 +115,9 @@ export class Member {
       table: c.table,
       observer: this.observer,
       heardFromMeshAt: () => this.#heardFromMeshAt,
-      silentAfterMs: () => (init.downAfter ?? 2) * init.intervalMs
-    }, { selfId: c.selfId, watchers: init.watchers, staleAfterMs: 3 * this.#recordIntervalMs, forgetAfterMs: init.forgetAfterMs, monotonic: this.#monotonic })
+      silentAfterMs: () => (init.downAfter ?? 2) * init.intervalMs,
+      onPartition: c.onPartition
+    }, { selfId: c.selfId, watchers: init.watchers, staleAfterMs: 3 * this.#recordIntervalMs, forgetAfterMs: init.forgetAfterMs, monotonic: this.#monotonic, wall: this.#wall })
     this.gossip = new Gossip({
       transport: c.transport,
       admit: env => c.admit(env),

@@ -31,6 +31,14 @@ export interface MembershipComponents {
   onAccepted?: (r: NodeRecord) => void
 }
 
+/** The one line an operator needs when this node finds itself cut off, on the small side, or back. */
+function logPartition (log: Logger, p: PartitionView): void {
+  const reach = `reaches ${p.reachable - 1} of the ${p.members - 1} other peers`
+  if (p.isolated) log.warn({ ...p }, `this node is cut off from the mesh: it hears none of its peers (it ${reach}); peers it cannot hear are shown suspect, not down, and it pages nobody about them`)
+  else if (p.minority) log.warn({ ...p }, `this node is on the small side of a split mesh: it ${reach}, no majority; peers it cannot hear are shown suspect, not down, and it pages nobody about them`)
+  else log.info({ ...p }, `this node reaches the mesh again: it ${reach}`)
+}
+
 export interface MembershipStats {
   /** gossip and beat messages received */
   received: number
@@ -69,7 +77,8 @@ export class Membership {
       onRefused: (from, reason, detail) => { refused(from, reason as InvalidReason, detail) },
       machine: c.machine,
       checks: c.checks,
-      addrs: c.addrs
+      addrs: c.addrs,
+      onPartition: p => { logPartition(c.log, p) }
     }, init)
   }
 

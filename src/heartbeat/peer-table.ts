@@ -13,6 +13,14 @@ export type { Expect } from './record.js'
 export type PeerState = 'up' | 'suspect' | 'down' | 'left'
 export const PEER_STATES: readonly PeerState[] = ['up', 'suspect', 'down', 'left']
 
+/** A peer's `down` as an incident (incidents.ts): open until it has been back up for a while. */
+export interface Incident {
+  /** unix ms the peer went down */
+  since: number
+  /** unix ms it came back up, while waiting for it to hold */
+  recovering?: number
+}
+
 export interface Peer {
   peerId: string
   name: string
@@ -39,6 +47,8 @@ export interface Peer {
   self: boolean
   /** (boot, seq) of the last beat anyone heard when the verdict found it silent: only a later record is a sign of life */
   silentAt?: [number, number]
+  /** its open down incident (incidents.ts) */
+  incident?: Incident
 }
 
 export type TransitionReason = 'joined' | 'alive' | 'silent' | 'bye' | 'forgotten' | 'reachable'
@@ -78,6 +88,22 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   get (peerId: string): Peer | undefined { return this.#peers.get(peerId) }
+
+  /**
+   * Names carried by more than one peer that has not left: status, alerts (`node=`) and
+   * `events --peer NAME` would mix them up, so they are flagged wherever names are shown.
+   */
+  nameConflicts (): Map<string, string[]> {
+    const byName = new Map<string, string[]>()
+    for (const p of this.#peers.values()) {
+      if (p.state === 'left') continue
+      const ids = byName.get(p.name)
+      if (ids === undefined) byName.set(p.name, [p.peerId])
+      else ids.push(p.peerId)
+    }
+    for (const [name, ids] of byName) if (ids.length < 2) byName.delete(name)
+    return byName
+  }
   list (): Peer[] { return [...this.#peers.values()] }
   values (): IterableIterator<Peer> { return this.#peers.values() }
   get size (): number { return this.#peers.size }

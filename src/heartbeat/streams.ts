@@ -46,6 +46,16 @@ export class MeshStreams implements GossipTransport {
   readonly #watching = new Map<string, Stream>()
   #topology?: string
   #running = false
+  readonly #olderSeen = new Set<string>()
+  /** a meshmon that speaks no membership protocol 2 (its block exchange says it is one): said once per peer */
+  readonly #onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    const { peerId, protocols } = evt.detail
+    const id = peerId.toString()
+    if (protocols.includes(GOSSIP_PROTOCOL) || !protocols.some(p => p.startsWith('/meshmon/')) || this.#olderSeen.has(id)) return
+    if (this.#olderSeen.size > 10_000) this.#olderSeen.clear()
+    this.#olderSeen.add(id)
+    this.#c.log.warn({ peer: id, protocols: protocols.filter(p => p.startsWith('/meshmon/')) }, `peer ${id} runs an older meshmon (without ${GOSSIP_PROTOCOL}): it cannot take part in this mesh; upgrade it`)
+  }
 
   constructor (c: StreamsComponents) { this.#c = c }
 
@@ -54,6 +64,7 @@ export class MeshStreams implements GossipTransport {
     const { libp2p } = this.#c
     await libp2p.handle(GOSSIP_PROTOCOL, ({ stream, connection }) => { void this.#readGossip(stream, connection.remotePeer.toString()) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
     await libp2p.handle(BEAT_PROTOCOL, ({ stream }) => { this.#addWatcher(stream) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+    libp2p.addEventListener('peer:identify', this.#onIdentify as any)
     this.#topology = await libp2p.register(GOSSIP_PROTOCOL, {
       onConnect: (peer: PeerId) => {
         const id = peer.toString()
@@ -72,6 +83,7 @@ export class MeshStreams implements GossipTransport {
   async stop (): Promise<void> {
     this.#running = false
     if (this.#topology !== undefined) this.#c.libp2p.unregister(this.#topology)
+    this.#c.libp2p.removeEventListener('peer:identify', this.#onIdentify as any)
     for (const s of this.#watching.values()) abortOf(s)
     this.#watching.clear()
     for (const lp of this.#watchers) abortOf(lp.unwrap())

@@ -36,6 +36,7 @@ export interface VerdictInit {
   /** a down or left peer with no news for this long is forgotten, ms @default 3_600_000 */
   forgetAfterMs?: number
   monotonic?: () => number
+  wall?: () => number
 }
 
 export interface VerdictComponents {
@@ -45,6 +46,8 @@ export interface VerdictComponents {
   heardFromMeshAt: () => number
   /** the silence after which this node's own watches count as silent, ms (downAfter x interval) */
   silentAfterMs: () => number
+  /** this node found itself cut off or on the small side, or back */
+  onPartition?: (view: PartitionView) => void
 }
 
 export interface PartitionView {
@@ -56,6 +59,8 @@ export interface PartitionView {
   isolated: boolean
   /** reachable is no majority of members, or isolated: peers found silent are `suspect`, not `down` */
   minority: boolean
+  /** unix ms when `minority` last changed */
+  since: number
 }
 
 export class Verdict {
@@ -66,7 +71,8 @@ export class Verdict {
   readonly #staleAfterMs: number
   readonly #forgetAfterMs: number
   readonly #monotonic: () => number
-  #partition: PartitionView = { reachable: 1, members: 1, isolated: false, minority: false }
+  readonly #wall: () => number
+  #partition: PartitionView
   readonly #onTransition = (t: Transition): void => { this.#ringFollows(t) }
   readonly #onObs = ({ subjects }: { subjects: string[] }): void => { for (const s of subjects) this.judge(s) }
 
@@ -77,6 +83,8 @@ export class Verdict {
     this.#staleAfterMs = init.staleAfterMs ?? 30_000
     this.#forgetAfterMs = init.forgetAfterMs ?? 3_600_000
     this.#monotonic = init.monotonic ?? (() => performance.now())
+    this.#wall = init.wall ?? Date.now
+    this.#partition = { reachable: 1, members: 1, isolated: false, minority: false, since: this.#wall() }
     this.ring.add(init.selfId)
   }
 
@@ -147,10 +155,11 @@ export class Verdict {
       now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs()
     // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
     const minority = members > 2 && (isolated || reachable * 2 <= members)
-    const was = this.#partition.minority
-    this.#partition = { reachable, members, isolated, minority }
+    const was = this.#partition
+    this.#partition = { reachable, members, isolated, minority, since: was.minority === minority && was.isolated === isolated ? was.since : this.#wall() }
+    if (was.minority !== minority || was.isolated !== isolated) this.#c.onPartition?.(this.#partition)
     // back on the large side: peers found silent meanwhile are judged again (and are down now)
-    if (was && !minority) for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
+    if (was.minority && !minority) for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
   }
 
   /** Live peers (up, suspect) are on the ring; a change there changes who watches the peers next to it. */

@@ -33,6 +33,8 @@ export interface MeshLibp2pInit {
    * @default true
    */
   fastDuplicates?: boolean
+  /** only these peers may connect (peers.allow); null or absent: any holder of the swarm key */
+  allow?: ReadonlySet<string> | null
 }
 
 export type MeshLibp2p = Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>>, identify: unknown }>
@@ -51,6 +53,13 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
       return { protect: async (conn, options) => await pnet.protect(coalesceWrites(conn), options) }
     },
     connectionEncrypters: [noise()],
+    // an allow-list refuses others once Noise has told who they are, before any protocol runs
+    connectionGater: init.allow == null
+      ? undefined
+      : {
+          denyInboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString()),
+          denyOutboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString())
+        },
     // window updates ride with other frames instead of one write per received frame (yamux-window.ts)
     streamMuxers: [components => lazyWindowUpdates(yamux()(components))],
     connectionManager: {
@@ -75,14 +84,15 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         globalSignaturePolicy: 'StrictSign',
         // a duplicate is known by sender + sequence number before its signature is checked (fast-msg-id.ts)
         fastMsgIdFn: init.fastDuplicates === false ? undefined : fastMsgId,
-        // swarm members are vetted by the key; 20 peers on one IP collapsed the mesh under the default penalty
+        // swarm members are vetted by the key; 20 peers on one IP collapsed the mesh under the default penalty.
         // A restarted peer re-GRAFTs while its old PRUNE backoff runs; the default behaviour
-        // penalty (-10 x count^2) graylisted it after 3 tries and its heartbeats were ignored.
+        // penalty (-10 x count^2) graylisted it after 3 tries and its messages were ignored.
         scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0 },
-        // Every copy of a message costs Noise frames, syscalls (half the CPU time on the VMs
-        // measured here was kernel time) and a decode; heartbeats are flood-published by their
-        // sender to every connected peer anyway, so a thin relay mesh (D=3 instead of 6) and
-        // less lazy gossip cut the duplicate copies each node receives
+        // gossipsub carries the event log's heads and device announcements (membership has its
+        // own streams). Every copy of a message costs Noise frames, syscalls (half the CPU time on
+        // the VMs measured here was kernel time) and a decode; their senders flood-publish to every
+        // connected peer, so a thin relay mesh (D=3 instead of 6) and less lazy gossip cut the
+        // duplicate copies each node receives
         D: 3,
         Dlo: 2,
         Dhi: 5,
@@ -90,9 +100,8 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
         Dlazy: 3,
         doPX: false,
         // IDONTWANT (gossipsub 1.2) tells every mesh peer, on each first receipt of a message of
-        // 512 bytes or more, not to send it: a light beat passes 512 bytes at ~17 peers (its digest
-        // grows with the mesh), and from there each received beat cost 3-5 more writes to save a
-        // rare ~600-byte duplicate. Off: no message here is big enough for it to pay.
+        // 512 bytes or more, not to send it: measured with heartbeats on gossipsub, each received
+        // message then cost 3-5 more writes to save a rare duplicate of a few hundred bytes. Off.
         idontwantMinDataSize: Number.POSITIVE_INFINITY,
         // tags every GRAFT/PRUNE into the peer store, i.e. a LevelDB rewrite of the peer record
         tagMeshPeers: false

@@ -11,6 +11,10 @@ export interface SelfSources {
   name: string
   gossip: () => { received: number, invalid: Record<string, number> }
   connectedPeers: () => number
+  /** names carried by more than one peer (status and alerts would mix them up) */
+  nameConflicts?: () => number
+  /** what this node reaches of the mesh */
+  partition?: () => { reachable: number, members: number, isolated: boolean, minority: boolean }
   /** present once the event log exists */
   eventlogEntries?: () => number
   /** present once alerting exists: sends by result */
@@ -26,9 +30,10 @@ export interface SelfMetrics {
 export function selfRegistry (s: SelfSources): SelfMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ peer: s.peerId, node: s.name })
-  // the event-loop lag histogram samples on a timer: at prom-client's default 10 ms that timer was
-  // half of an idle node's ~220 wakeups a second (strace); 100 ms still sees every stall that matters
-  collectDefaultMetrics({ register: registry, prefix: '', eventLoopMonitoringPrecision: 100 })
+  // the event-loop lag histogram samples on a timer, and on the VMs measured here every wake-up of an
+  // idle process costs ~0.2 ms: at prom-client's default 10 ms that was half of an idle node's ~220
+  // wake-ups a second (strace); once a second still sees every stall that matters (they last longer)
+  collectDefaultMetrics({ register: registry, prefix: '', eventLoopMonitoringPrecision: 1000 })
   // these three are gauges named *_total, which `promtool check metrics` rejects; their *_handles / *_requests / *_resources twins stay
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name)
   const registers = [registry]
@@ -44,6 +49,15 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
     }
   })
   new Gauge({ name: 'meshmon_connected_peers', help: 'peers this node has a connection to', registers, collect () { this.set(s.connectedPeers()) } })
+  const conflicts = s.nameConflicts
+  if (conflicts !== undefined) new Gauge({ name: 'meshmon_peer_name_conflicts', help: 'node names carried by more than one peer that has not left', registers, collect () { this.set(conflicts()) } })
+  const partition = s.partition
+  if (partition !== undefined) {
+    new Gauge({ name: 'meshmon_isolated', help: '1 while this node hears none of its peers (cut off): it pages nobody about them', registers, collect () { this.set(partition().isolated ? 1 : 0) } })
+    new Gauge({ name: 'meshmon_partitioned', help: '1 while this node reaches no majority of the mesh (cut off, or the small side of a split)', registers, collect () { this.set(partition().minority ? 1 : 0) } })
+    new Gauge({ name: 'meshmon_mesh_reachable_peers', help: 'peers this node reaches, itself included', registers, collect () { this.set(partition().reachable) } })
+    new Gauge({ name: 'meshmon_mesh_members', help: 'peers known and not gone on purpose, itself included', registers, collect () { this.set(partition().members) } })
+  }
   const entries = s.eventlogEntries
   if (entries !== undefined) new Gauge({ name: 'meshmon_eventlog_entries', help: 'events held in the local copy of the event log', registers, collect () { this.set(entries()) } })
   const sends = s.alertmanagerSends

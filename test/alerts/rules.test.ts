@@ -95,4 +95,20 @@ describe('deriveAlerts', () => {
     expect(fingerprint({ a: '1', b: '2' })).toBe(fingerprint({ b: '2', a: '1' }))
     expect(fingerprint({ a: '1', b: '2' })).not.toBe(fingerprint({ a: '1', b: '3' }))
   })
+
+  it('a peer back up within its incident keeps its one MeshPeerDown, dated from when it went down', () => {
+    const alerts = deriveAlerts([peer({ state: 'up', stateSince: T0 + 9000, incident: { since: T0, recovering: T0 + 9000 } })], init)
+    expect(alerts.map(a => [a.labels.alertname, a.startsAt])).toEqual([['MeshPeerDown', new Date(T0).toISOString()]])
+  })
+
+  it('a node cut off says so about itself; on the small side of a split, one MeshPartitioned for the mesh', () => {
+    const self = peer({ peerId: 'self-id', name: 'edge-07', self: true })
+    const others = [peer({ peerId: 'p2', state: 'suspect' })]
+    const isolated = deriveAlerts([self, ...others], init, undefined, { reachable: 1, members: 6, isolated: true, minority: true, since: T0 })
+    expect(isolated.map(a => a.labels)).toEqual([{ alertname: 'MeshNodeIsolated', peer: 'self-id', node: 'edge-07', severity: 'warning', mesh: 'prod' }])
+    const small = deriveAlerts([self, ...others], init, undefined, { reachable: 3, members: 6, isolated: false, minority: true, since: T0 })
+    expect(small.map(a => a.labels)).toEqual([{ alertname: 'MeshPartitioned', severity: 'critical', mesh: 'prod' }])
+    expect(small[0]?.annotations.description).toMatch(/reaches 2 of the 5 other peers/)
+    expect(deriveAlerts([self, ...others], init, undefined, { reachable: 6, members: 6, isolated: false, minority: false, since: T0 })).toEqual([])
+  })
 })

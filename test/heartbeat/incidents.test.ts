@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest'
+import { PeerIncidents } from '../../src/heartbeat/incidents.js'
+import { PeerTable } from '../../src/heartbeat/peer-table.js'
+import { record } from '../support/record.js'
+
+/** a table with one peer, incidents on a virtual clock whose timers fire when the test advances it */
+function setup () {
+  const clock = { now: 1_000_000 }
+  const timers: Array<{ at: number, fn: () => void, cancelled: boolean }> = []
+  const advance = (ms: number): void => {
+    clock.now += ms
+    for (const t of timers.filter(t => !t.cancelled && t.at <= clock.now)) { t.cancelled = true; t.fn() }
+  }
+  const table = new PeerTable({ wall: () => clock.now })
+  const incidents = new PeerIncidents(table, {
+    recoverAfterMs: 5000,
+    wall: () => clock.now,
+    setTimer: (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true } } }
+  })
+  incidents.start()
+  let seq = 0
+  table.apply('x', record({ name: 'x', seq: ++seq }))
+  const peer = table.get('x')!
+  const log: string[] = []
+  incidents.on('open', () => log.push('open'))
+  incidents.on('close', ({ recovered }) => log.push(recovered ? 'recovered' : 'gone'))
+  const down = (): void => { table.setState(peer, 'down', 'silent') }
+  const up = (): void => { table.apply('x', record({ name: 'x', seq: ++seq })) }
+  return { table, peer, incidents, log, advance, down, up, clock }
+}
+
+describe('a peer\'s down as one incident', () => {
+  it('opens at the down, ends once the peer has been up for recoverAfter', () => {
+    const s = setup()
+    s.down()
+    expect(s.peer.incident).toEqual({ since: 1_000_000 })
+    s.advance(3000)
+    s.up()
+    expect(s.peer.state).toBe('up')
+    expect(s.peer.incident).toEqual({ since: 1_000_000, recovering: 1_003_000 })
+    s.advance(4999)
+    expect(s.log).toEqual(['open'])
+    s.advance(1)
+    expect(s.log).toEqual(['open', 'recovered'])
+    expect(s.peer.incident).toBeUndefined()
+  })
+
+  it('a flapping peer is one incident: down again before it held continues it', () => {
+    const s = setup()
+    for (let i = 0; i < 10; i++) {
+      s.down(); s.advance(3000)
+      s.up(); s.advance(3000)
+    }
+    expect(s.log).toEqual(['open'])
+    expect(s.peer.incident?.since).toBe(1_000_000)
+    s.advance(2000)
+    expect(s.log).toEqual(['open', 'recovered'])
+  })
+
+  it('a peer that leaves or is forgotten ends its incident at once, not as a recovery', () => {
+    const s = setup()
+    s.down()
+    s.table.apply('x', record({ name: 'x', seq: 99, bye: true }))
+    expect(s.log).toEqual(['open', 'gone'])
+    const t = setup()
+    t.down()
+    t.table.forget(t.peer)
+    expect(t.log).toEqual(['open', 'gone'])
+  })
+})
