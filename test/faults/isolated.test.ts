@@ -6,6 +6,7 @@
  * for none of them. Plugged back in, everything is up and resolved.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { meshmon } from '../support/cli.js'
 import { lacks } from '../support/packages.js'
 import { lacksNetlab } from '../support/netlab.js'
 import { holdsFor, waitFor } from '../support/wait.js'
@@ -35,7 +36,10 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
       await waitFor('n6 reports itself isolated', async () => /^meshmon_isolated(\{[^}]*\})? 1$/m.test(await m.metrics(cut)), 15_000)
       const self = (await m.cluster.peers(cut)).find(p => p.self)
       expect(self?.partition).toMatchObject({ isolated: true, minority: true, reachable: 1, members: 6 })
-      expect(cut.logs.some(l => /isolated|cut off/i.test(l))).toBe(true)
+      expect(cut.logs.some(l => /"level":40,.*cut off from the mesh/.test(l))).toBe(true)
+      const status = await meshmon(['status', '--api', cut.api])
+      expect(status.code).toBe(1)
+      expect(status.stdout).toMatch(/cut off from the mesh/)
       await waitFor('MeshNodeIsolated in Alertmanager', () => history.active('MeshNodeIsolated').length === 1, 15_000)
       expect(history.of('MeshNodeIsolated').map(i => i.labels)).toEqual([{ alertname: 'MeshNodeIsolated', peer: cut.peerId, node: 'n6', severity: 'warning', mesh: m.mesh }])
 
@@ -46,6 +50,8 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
       }, 20_000)
       const view = await m.view(cut)
       for (const n of others) expect(view[n.name]).toBe('suspect')
+      // alone, it is no side of a split: no MeshPartitioned
+      expect(history.of('MeshPartitioned')).toEqual([])
       expect(await m.view(others[0]!)).toMatchObject({ n1: 'up', n2: 'up', n3: 'up', n4: 'up', n5: 'up', n6: 'down' })
 
       m.lab.healHost(6)
@@ -54,6 +60,7 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
       await m.waitView(all, everyoneUp, 10_000 + RECOVER_HOLD_MS)
       await waitFor('every alert resolved', async () => { await history.poll(); return history.active().length === 0 }, 10_000 + RECOVER_HOLD_MS)
       expect(/^meshmon_isolated(\{[^}]*\})? 0$/m.test(await m.metrics(cut))).toBe(true)
+      expect(cut.logs.some(l => /"level":30,.*this node reaches the mesh again/.test(l))).toBe(true)
       // one incident each, never a second firing
       expect(history.of('MeshPeerDown')).toHaveLength(1)
       expect(history.of('MeshNodeIsolated')).toHaveLength(1)

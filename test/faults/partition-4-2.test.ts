@@ -41,6 +41,9 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
       await waitFor('two MeshPeerDown in Alertmanager', () => history.active('MeshPeerDown').length === 2, 15_000)
       expect(history.of('MeshPeerDown').map(i => i.labels.node).sort()).toEqual(['n5', 'n6'])
       expect(history.of('MeshPeerDown').map(i => i.labels.peer).sort()).toEqual(small.map(n => n.peerId).sort())
+      // the small side (two nodes, not one alone) says the mesh is split: one alert from both
+      await waitFor('MeshPartitioned in Alertmanager', () => history.active('MeshPartitioned').length === 1, 15_000)
+      expect(history.of('MeshPartitioned').map(i => i.labels)).toEqual([{ alertname: 'MeshPartitioned', mesh: m.mesh, severity: 'critical' }])
 
       // a check goes bad on each side while they are apart
       await writeFile(marker(2), '')
