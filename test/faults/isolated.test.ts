@@ -34,8 +34,8 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
 
       // the cut-off node knows it: metric, self entry, log line, and its own alert
       await waitFor('n6 reports itself isolated', async () => /^meshmon_isolated(\{[^}]*\})? 1$/m.test(await m.metrics(cut)), 15_000)
-      const self = (await m.cluster.peers(cut)).find(p => p.self)
-      expect(self?.partition).toMatchObject({ isolated: true, minority: true, reachable: 1, members: 6 })
+      const self = async (): Promise<any> => (await m.cluster.peers(cut)).find(p => p.self)
+      expect((await self()).partition).toMatchObject({ isolated: true, minority: true, members: 6 })
       expect(cut.logs.some(l => /"level":40,.*cut off from the mesh/.test(l))).toBe(true)
       const status = await meshmon(['status', '--api', cut.api])
       expect(status.code).toBe(1)
@@ -50,6 +50,8 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
       }, 20_000)
       const view = await m.view(cut)
       for (const n of others) expect(view[n.name]).toBe('suspect')
+      // a peer with no news for 30 s (three record refreshes) no longer counts as reachable
+      await waitFor('n6 to count only itself reachable', async () => (await self()).partition?.reachable === 1, 30_000)
       // alone, it is no side of a split: no MeshPartitioned
       expect(history.of('MeshPartitioned')).toEqual([])
       expect(await m.view(others[0]!)).toMatchObject({ n1: 'up', n2: 'up', n3: 'up', n4: 'up', n5: 'up', n6: 'down' })
