@@ -22,7 +22,9 @@ const PACKAGES = {
   // self-signed certificates (the proxy's TLS, Alertmanager's TLS)
   openssl: '/usr/bin/openssl',
   // `ip netns`, veth and bridges for the network-namespace fault tests (test/support/netlab.ts)
-  iproute2: '/usr/bin/ip'
+  iproute2: '/usr/bin/ip',
+  // the lab's own test pings across the cables it cuts
+  'iputils-ping': '/usr/bin/ping'
 }
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts }).status ?? 1
