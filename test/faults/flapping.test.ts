@@ -52,7 +52,9 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
       const downs = history.of('MeshPeerDown')
       expect(downs.length).toBeLessThanOrEqual(1)
       expect(downs.every(i => i.labels.node === 'n5')).toBe(true)
-      expect(history.incidents.filter(i => i.labels.alertname !== 'MeshPeerDown')).toEqual([])
+      // no storm of anything else either: the flapping node, cut off each time, may say so, once
+      expect(history.incidents.filter(i => i.labels.alertname !== 'MeshPeerDown').map(i => i.labels.alertname)).toEqual(
+        history.of('MeshNodeIsolated', { node: 'n5' }).length > 0 ? ['MeshNodeIsolated'] : [])
 
       // the event log: at most one down/up pair for n5 (both or neither), the same on every node, nothing about the others
       await waitFor('the same events on every node', async () => await sameEventIds(all), 30_000, 500)

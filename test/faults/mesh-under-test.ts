@@ -59,7 +59,8 @@ export abstract class MeshUnderTest {
       const next = async (): Promise<void> => { for (let i = rest.shift(); i !== undefined; i = rest.shift()) await this.startNode(i) }
       await Promise.all([next(), next(), next()])
       await this.cluster.waitAll(this.size, 'up', this.cluster.live(), 60_000)
-      await this.cluster.settle(this.size)
+      // quiet for longer than a resolved alert is resent (4 rounds of the 2 s resend interval)
+      await this.cluster.settle(this.size, 10_000, 120_000)
     } catch (err) {
       await this.report('start')
       throw err
