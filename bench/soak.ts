@@ -10,6 +10,7 @@
  */
 import '../src/shim.js'
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -96,13 +97,19 @@ async function entries (n: NodeProc): Promise<number | null> {
   } catch { return null }
 }
 
+/** the data dir on disk (event log, blocks, peer store), MB */
+const dataMb = (n: NodeProc): number => Number(spawnSync('du', ['-sk', n.dataDir], { encoding: 'utf8' }).stdout.split('\t')[0]) / 1024
+const sizes: Array<{ at: number, node: string, entries: number | null, dataMb: number }> = []
+
 async function table (): Promise<void> {
   const minute = ((Date.now() - t0) / 60_000).toFixed(1)
-  console.log(`\n-- minute ${minute}: node, pid, RSS MB, CPU % (last ${SAMPLE_EVERY_MS / 1000} s), event log entries`)
+  console.log(`\n-- minute ${minute}: node, pid, RSS MB, CPU % (last ${SAMPLE_EVERY_MS / 1000} s), event log entries, data dir MB`)
   for (let i = 1; i <= N; i++) {
     const n = latest(i)
     const s = samples.filter(x => x.pid === n.child.pid).at(-1)
-    console.log(`  ${n.name.padEnd(5)} ${String(n.child.pid).padEnd(8)} ${s?.rssMb.toFixed(1).padStart(7) ?? '      -'} ${s?.cpu == null ? '     -' : (s.cpu * 100).toFixed(1).padStart(6)} ${String(await entries(n)).padStart(7)}`)
+    const size = { at: Date.now() - t0, node: n.name, entries: await entries(n), dataMb: dataMb(n) }
+    sizes.push(size)
+    console.log(`  ${n.name.padEnd(5)} ${String(n.child.pid).padEnd(8)} ${s?.rssMb.toFixed(1).padStart(7) ?? '      -'} ${s?.cpu == null ? '     -' : (s.cpu * 100).toFixed(1).padStart(6)} ${String(size.entries).padStart(7)} ${size.dataMb.toFixed(1).padStart(7)}`)
   }
 }
 
@@ -152,7 +159,7 @@ console.log('\n-- targets')
 for (const [k2, v] of Object.entries(verdict.targets)) console.log(`  ${k2.padEnd(40)} ${v.ok ? 'ok  ' : 'MISS'} ${v.detail}`)
 await mkdir('bench-results', { recursive: true })
 const out = join('bench-results', `soak-${new Date(t0).toISOString().replace(/[:.]/g, '-')}.json`)
-await writeFile(out, JSON.stringify({ nodes: N, minutes: MINUTES, faultEveryMs: FAULT_EVERY_MS, faults, verdict, samples }, null, 1))
+await writeFile(out, JSON.stringify({ nodes: N, minutes: MINUTES, faultEveryMs: FAULT_EVERY_MS, faults, verdict, sizes, samples }, null, 1))
 console.log(`\nwritten: ${out}`)
 await cluster.stopAll()
 process.exit(Object.values(verdict.targets).every(v => v.ok) ? 0 : 1)
