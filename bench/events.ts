@@ -12,11 +12,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { LevelDatastore } from 'datastore-level'
 import pino from 'pino'
-import { PeerTable } from '../src/heartbeat/peer-table.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../src/mesh/swarm-key.js'
 import { openEventLog, type EventLog, type EventLogInit } from '../src/events/log.js'
 import type { EventInput } from '../src/events/types.js'
+import { waitFor } from '../test/support/wait.js'
 
 export interface BenchEventsOptions {
   /** catch-up sizes: a fresh peer must hold this many events @default [1000, 10000] */
@@ -40,9 +40,10 @@ async function benchNode (meshKey: Uint8Array, dirs: string[], init: Partial<Eve
   dirs.push(dataDir)
   const datastore = new LevelDatastore(join(dataDir, 'datastore'))
   await datastore.open()
-  const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey: meshKey, listen: ['/ip4/127.0.0.1/tcp/0'], datastore })
-  const components = { libp2p, datastore, table: new PeerTable(), log: quiet, peerId: libp2p.peerId.toString() }
-  const full: EventLogInit = { dataDir, meshKey, retentionMs: 7 * 86_400_000, record: false, ...init }
+  const privateKey = await generateKeyPair('Ed25519')
+  const libp2p = await createMeshLibp2p({ privateKey, swarmKey: meshKey, listen: ['/ip4/127.0.0.1/tcp/0'], datastore })
+  const components = { libp2p, datastore, log: quiet, peerId: libp2p.peerId.toString(), privateKey }
+  const full: EventLogInit = { dataDir, meshKey, retentionMs: 7 * 86_400_000, ...init }
   const node: BenchNode = {
     libp2p, datastore, dataDir, log: await ready(await openEventLog(components, full)),
     // stop the log, open it again and read the newest 100: ms
@@ -67,21 +68,13 @@ async function ready (log: EventLog): Promise<EventLog> {
   return log
 }
 
-async function until (what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
-
 /** Seconds until a fresh peer, dialed to `source`, holds `n` events. */
 async function catchUp (source: BenchNode, n: number, meshKey: Uint8Array, dirs: string[], timeoutMs: number, init: Partial<EventLogInit> = {}): Promise<number> {
   const fresh = await benchNode(meshKey, dirs, init)
   try {
     const t0 = performance.now()
     await fresh.libp2p.dial(source.libp2p.getMultiaddrs()[0]!)
-    await until(`a fresh peer to hold ${n} events`, () => fresh.log.count() >= n, timeoutMs)
+    await waitFor(`a fresh peer to hold ${n} events`, () => fresh.log.count() >= n, timeoutMs, 20)
     return (performance.now() - t0) / 1000
   } finally { await fresh.stop() }
 }

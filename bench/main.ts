@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,mesh,metrics,ws] [-- --heartbeat 5s]`: prints a table per
- * part and writes everything as JSON under bench-results/. Numbers, not tests.
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,ws,patches] [-- --heartbeat 5s]`:
+ * prints a table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws` and
+ * `patches` are not in the default set: `patches` runs the mesh bench five times, to measure each library patch.
  */
 import '../src/shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -12,14 +13,16 @@ import { killStartedNodes } from '../test/support/cluster.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
+import { benchPatches } from './patches.js'
 import { benchScale } from './scale.js'
 import { benchSim } from './sim.js'
+import { benchWeb } from './web.js'
 import { benchWs } from './ws.js'
 
 const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '10' },
-    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events' },
+    only: { type: 'string', default: 'floor,metrics,mesh,alerts,events,web' },
     window: { type: 'string', default: '20' },
     settle: { type: 'string', default: '30' },
     heartbeat: { type: 'string', default: '1s' },
@@ -65,6 +68,15 @@ if (parts.has('mesh')) {
     ;(result.mesh as unknown[]).push(r)
   }
 }
+if (parts.has('patches')) {
+  for (const n of (values.nodes ?? '10').split(',').map(Number)) {
+    console.log(`\nlibrary patches: mesh of ${n} processes with all on, then each off (heartbeat ${values.heartbeat})`)
+    const rows = await benchPatches(n, Number(values.window) * 1000, s => { console.log(s) }, Number(values.settle) * 1000, values.heartbeat)
+    for (const r of rows) { console.log(`- off: ${r.off}`); table([{ ...r }]) }
+    ;(result.patches ??= [] as unknown[]) as unknown[]
+    ;(result.patches as unknown[]).push({ nodes: n, rows })
+  }
+}
 if (parts.has('ws')) {
   // not in the default set: it starts 2 x N processes; ask for it with --only ws
   const n = Number((values.nodes ?? '10').split(',')[0])
@@ -106,6 +118,12 @@ if (parts.has('events')) {
   const r = await benchEvents({ events: [1000, 10_000] })
   table([r])
   result.events = r
+}
+if (parts.has('web')) {
+  console.log('\nweb page in headless Chromium, 500 synthetic peers')
+  const r = await benchWeb(500)
+  table([{ ...r }])
+  result.web = r
 }
 await mkdir('bench-results', { recursive: true })
 const file = `bench-results/bench-${result.date as string}.json`.replace(/:/g, '-')

@@ -93,9 +93,10 @@ export async function startMesh (cluster: Cluster, n: number, extra: string[], l
   return { t0, healthy, fullView }
 }
 
-export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s'): Promise<MeshBenchResult> {
+/** `args`: more flags for every node (e.g. --patches-off yamux-window) */
+export async function benchMesh (n: number, windowMs = 20_000, log: (s: string) => void = () => {}, settleMs = 30_000, heartbeat = '1s', args: string[] = []): Promise<MeshBenchResult> {
   const cluster = await new Cluster().init()
-  const extra = ['--heartbeat-interval', heartbeat]
+  const extra = ['--heartbeat-interval', heartbeat, ...args]
   try {
     const { t0, healthy, fullView } = await startMesh(cluster, n, extra, log)
     // Start-up work (OrbitDB replicating the join events) kept 20 nodes on 2 cores saturated for

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: make sure the Debian packages the end-to-end tests use are here
-// (installing them when root with apt-get), build, typecheck, run vitest, and
+// (installing them when root with apt-get), build (with the web page), typecheck, run vitest, and
 // close with one plain line "N passed, N failed, N skipped".
 // With CI=true a missing package is a failure, never a skip.
 import { spawnSync } from 'node:child_process'
@@ -21,6 +21,7 @@ const PACKAGES = {
   'apache2-utils': '/usr/bin/htpasswd',
   // self-signed certificates (the proxy's TLS, Alertmanager's TLS)
   openssl: '/usr/bin/openssl',
+  chromium: '/usr/bin/chromium',
   // `ip netns`, veth and bridges for the network-namespace fault tests (test/support/netlab.ts)
   iproute2: '/usr/bin/ip',
   // the lab's own test pings across the cables it cuts
@@ -54,7 +55,8 @@ if (absent.length > 0) {
   }
 }
 
-if (run('npx', ['tsc', '-p', 'tsconfig.build.json']) !== 0 || run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']) !== 0) {
+// npm run build (the node and its web page), then npm run typecheck (node and browser code)
+if (run('npm', ['run', '--silent', 'build']) !== 0 || run('npm', ['run', '--silent', 'typecheck']) !== 0) {
   console.log('0 passed, 1 failed')
   process.exit(1)
 }

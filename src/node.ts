@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import type { LevelDatastore } from 'datastore-level'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -14,12 +15,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { alerting } from './alerts/index.js'
 import { createApi, type ApiComponents } from './api/app.js'
+import { MeshFeed } from './api/feed.js'
 import { isLoopback, isWildcard } from './api/hosts.js'
 import { closeServer, ListenError, listenApi, parseHostPort } from './api/server.js'
+import { loadWebFiles } from './api/web.js'
 import { checkScheduler, type CheckScheduler } from './checks/scheduler.js'
 import type { LoadedConfig } from './config/load.js'
 import { ConfigError } from './config/errors.js'
-import { eventsQuery, openEventLog } from './events/index.js'
+import { eventsQuery, IncidentRecorder, openEventLog } from './events/index.js'
 import { PeerIncidents } from './heartbeat/incidents.js'
 import { Membership } from './heartbeat/membership.js'
 import { PeerTable } from './heartbeat/peer-table.js'
@@ -31,7 +34,7 @@ import { ConnectionKeeper } from './mesh/keeper.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
-import { WriteBehindDatastore } from './mesh/peer-datastore.js'
+import { Patches } from './patches.js'
 import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
 
@@ -59,7 +62,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
   try {
     const table = new PeerTable()
     // the API binds first, so a port in use stops `run` before anything starts; parts plug in as they come up
-    const apiParts: ApiComponents = { table, running: () => running }
+    // the page npm run build puts beside the compiled code (dist/web)
+    const web = await loadWebFiles(fileURLToPath(new URL('./web/', import.meta.url)))
+    if (web === undefined) log.warn('the web page is not built (no dist/web/index.html): / answers 503 until `npm run build`')
+    const apiParts: ApiComponents = { table, running: () => running, web }
     const app = createApi(apiParts, {
       auth: { token: config.apiTokenValue, protectMetrics: config.api.protectMetrics },
       hosts: { listen: config.api.listen, allowedHosts: config.api.allowedHosts }
@@ -78,19 +84,28 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
 
     const unusable = config.listen.filter(a => !canListenOn(a))
     if (unusable.length > 0) throw new ConfigError('listen', `cannot listen on ${unusable.join(', ')}; use /ip4/ADDR/tcp/PORT or /ip4/ADDR/tcp/PORT/ws (TLS and URL paths belong to a reverse proxy in front of /ws)`)
-    // the peer store writes on every stream: it gets a write-behind layer over LevelDB (see peer-datastore.ts)
-    const peerDatastore = new WriteBehindDatastore(datastore)
-    stack.push(async () => { await peerDatastore.flush() })
-    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore: peerDatastore, allow: config.peersAllow })
+    // library patches: each checked as it is installed, and reported (patches.ts)
+    const patches = new Patches(config.patchesOff, log.child({ component: 'patches' }))
+    // the peer store persists in the same LevelDB: peers met are remembered for the next start
+    const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches, allow: config.peersAllow })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
     const peerId = libp2p.peerId.toString()
 
+    const eventLog = log.child({ component: 'events' })
     const events = await openEventLog(
-      { libp2p, datastore, table, log: log.child({ component: 'events' }), peerId },
+      { libp2p, datastore, log: eventLog, peerId, privateKey, patches },
       { dataDir: config.dataDir, meshKey: config.swarmKeyBytes, retentionMs: config.events.retention })
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
+    // a peer's down is one incident until it holds up again: one event and one alert through a flapping link
+    const incidents = new PeerIncidents(table, { recoverAfterMs: config.heartbeat.recoverAfter })
+    incidents.start()
+    stack.push(() => { incidents.stop() })
+    // incidents seen in the peer table become events, one per incident (recorder.ts)
+    const recorder = new IncidentRecorder({ table, incidents, peerId, log: eventLog }, events)
+    recorder.start()
+    stack.push(() => { recorder.stop() })
 
     const machine = machineCollector({ onError: (part, err) => { log.warn({ part, err: (err as Error)?.message }, 'machine info part not collected') } })
     let machineInfo: MachineInfo | null = null
@@ -113,6 +128,8 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const metrics = metricsEndpoint(table, {
       alertmanagerSends: () => alerts.sends(),
       eventlogEntries: () => events.count(),
+      eventsRefused: () => events.refused(),
+      patches: () => patches.status(),
       peerId,
       name: config.name,
       gossip: () => membership.stats,
@@ -151,12 +168,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       maxNewPerMinute: config.peers.maxNewPerMinute,
       boot: await nextBoot(config.dataDir)
     })
-
     apiParts.partition = () => membership.partition()
-    // a peer's down is one incident until it holds up again: one event and one alert through a flapping link
-    const incidents = new PeerIncidents(table, { recoverAfterMs: config.heartbeat.recoverAfter })
-    incidents.start()
-    stack.push(() => { incidents.stop() })
 
     const keeper = new ConnectionKeeper(libp2p, log.child({ component: 'keeper' }), { bootstrap: config.bootstrap })
     table.on('transition', t => {
@@ -188,7 +200,18 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(() => { keeper.stop() })
     alerts.start()
     stack.push(async () => { await alerts.stop() })
+    const feed = new MeshFeed({
+      table,
+      alerts: () => alerts.alerts(),
+      recentEvents: async limit => await events.query({ limit }),
+      onEvents: listener => events.onAdded(listener),
+      log: log.child({ component: 'stream' })
+    })
+    feed.start()
+    stack.push(() => { feed.stop() })
+    apiParts.feed = feed
     running = true
+    patches.report()
 
     log.info({ peerId, listen: libp2p.getMultiaddrs().map(a => a.toString()), api: config.api.listen }, `meshmon node ${config.name} running`)
     return {
@@ -224,15 +247,20 @@ async function rememberAddrs (libp2p: MeshLibp2p, peerId: string, addrs: string[
   } catch {}
 }
 
+/**
+ * libp2p reports listen failures as one UnsupportedListenAddressesError whose
+ * message alone holds each address's cause (no code or cause is attached), so
+ * an address in use is read from that message.
+ */
 function listenFailure (err: any, listen: string[]): Error {
+  if (err?.name !== 'UnsupportedListenAddressesError' && err?.name !== 'NoValidAddressesError' && err?.code !== 'EADDRINUSE') return err
   const text = `${err?.message ?? err}`
-  if (/EADDRINUSE|address already in use/i.test(text) || err?.code === 'EADDRINUSE') {
+  if (err?.code === 'EADDRINUSE' || text.includes('EADDRINUSE')) {
     return new ConfigError('listen', `a listen address is already in use (${listen.join(', ')}); pick free ports with --listen`)
   }
-  if (err?.name === 'NoValidAddressesError' || /no valid addresses|could not listen/i.test(text)) {
-    return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${text}); check the addresses and ports`)
-  }
-  return err
+  // the first per-address line, e.g. "/ip4/1.2.3.4/tcp/4001: Error: listen EADDRNOTAVAIL ..."
+  const cause = text.split('\n').map(l => l.trim()).find(l => l.startsWith('/')) ?? err.name
+  return new ConfigError('listen', `cannot listen on ${listen.join(', ')} (${cause}); check the addresses and ports`)
 }
 
 /** api.listen as others reach it: a wildcard bind is reached by this host's name */

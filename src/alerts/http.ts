@@ -85,10 +85,17 @@ export class AlertmanagerEndpoint {
   close (): void { this.#agent.destroy() }
 }
 
-/** A TLS failure says which setting fixes it. */
+/**
+ * A TLS failure says which setting fixes it, told by the error's code: OpenSSL's
+ * alert from a server that wants a client certificate
+ * (ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, ..._HANDSHAKE_FAILURE, ..._BAD_CERTIFICATE),
+ * or a server certificate that did not verify (DEPTH_ZERO_SELF_SIGNED_CERT,
+ * UNABLE_TO_VERIFY_LEAF_SIGNATURE, UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ...).
+ */
 function tlsHint (err: any): string {
   const message = String(err?.message ?? err)
-  if (/certificate|self.signed|unable to verify|UNABLE_TO_GET_ISSUER/i.test(message)) return `${message} (set alertmanager.tls.caFile to the CA that signed Alertmanager's certificate)`
-  if (/alert (handshake failure|certificate required|bad certificate)/i.test(message)) return `${message} (Alertmanager wants a client certificate: alertmanager.tls.certFile and keyFile)`
+  const code = typeof err?.code === 'string' ? err.code : ''
+  if (/_ALERT_(HANDSHAKE_FAILURE|CERTIFICATE_REQUIRED|BAD_CERTIFICATE)$/.test(code)) return `${message} (Alertmanager wants a client certificate: alertmanager.tls.certFile and keyFile)`
+  if (/CERT|SELF_SIGNED|^UNABLE_TO_/.test(code)) return `${message} (set alertmanager.tls.caFile to the CA that signed Alertmanager's certificate)`
   return message
 }

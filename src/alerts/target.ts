@@ -5,6 +5,7 @@
  * backoff, while the other URLs and the evaluation carry on untouched.
  */
 import type { Logger } from 'pino'
+import { backoffDelay } from '../backoff.js'
 import { AlertmanagerEndpoint, type AlertmanagerHttp } from './http.js'
 import type { Alert } from './rules.js'
 
@@ -49,7 +50,8 @@ export class AlertmanagerTarget {
   readonly #owed = new Set<string>()
   #inFlight?: Promise<void>
   #retry?: NodeJS.Timeout
-  #backoffMs: number
+  /** failed sends in a row */
+  #failures = 0
   #healthy = true
   /** when the refused-credentials warning was last logged */
   #refusedLoggedAt = -Infinity
@@ -58,7 +60,6 @@ export class AlertmanagerTarget {
     this.#c = components
     this.#init = init
     this.#endpoint = new AlertmanagerEndpoint(init.url, init.http)
-    this.#backoffMs = init.retryInitialMs
   }
 
   /** the URL as logs show it: without credentials */
@@ -103,11 +104,11 @@ export class AlertmanagerTarget {
       // delivered, or refused for good (retrying a 4xx only repeats it): owed no more,
       // unless it changed while the request was going
       for (const b of batch) if (this.#c.version(b.fp) === b.version) this.#owed.delete(b.fp)
-      this.#backoffMs = this.#init.retryInitialMs
+      this.#failures = 0
       return this.#owed.size > 0
     }
-    this.#retry = setTimeout(() => { this.#retry = undefined; this.flush() }, this.#backoffMs)
-    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#init.retryMaxMs)
+    const delay = backoffDelay(this.#failures++, { initialMs: this.#init.retryInitialMs, maxMs: this.#init.retryMaxMs })
+    this.#retry = setTimeout(() => { this.#retry = undefined; this.flush() }, delay)
     return false
   }
 

@@ -8,8 +8,11 @@ import type { PeerTable } from '../heartbeat/peer-table.js'
 import type { PartitionView } from '../heartbeat/verdict.js'
 import { apiAuth, type ApiAuthInit } from './auth.js'
 import { jsonArrayWithin, TRUNCATED_HEADER } from './bounded-json.js'
+import type { MeshFeed } from './feed.js'
 import { hostCheck, type HostCheckInit } from './hosts.js'
 import { peerViews } from './peers.js'
+import { streamHandler } from './stream.js'
+import { webHandler, type WebFiles } from './web.js'
 
 /** What the API reads; each part is optional so the API can come up before the rest. */
 export interface ApiComponents {
@@ -22,6 +25,10 @@ export interface ApiComponents {
   partition?: () => PartitionView
   /** whether the node is running (healthz) */
   running: () => boolean
+  /** the live feed behind /api/v1/stream */
+  feed?: MeshFeed
+  /** the web page's files, served at / (undefined: not built) */
+  web?: WebFiles
 }
 
 /** How the API guards itself; both parts optional so tests can build a bare API. */
@@ -64,8 +71,13 @@ export function createApi (c: ApiComponents, init: ApiInit = {}): Hono {
     if (c.alerts === undefined) throw new HTTPException(503, { message: 'alerts are not ready' })
     return ctx.json(c.alerts())
   })
+  app.get('/api/v1/stream', streamHandler(() => c.feed))
+  const page = webHandler(() => c.web)
+  app.get('/', page)
+  app.get('/index.html', page)
+  app.get('/assets/*', page)
 
-  app.notFound(ctx => ctx.json({ error: `no such endpoint: ${ctx.req.method} ${new URL(ctx.req.url).pathname}; see /api/v1/peers, /api/v1/events, /api/v1/alerts, /metrics, /healthz` }, 404))
+  app.notFound(ctx => ctx.json({ error: `no such endpoint: ${ctx.req.method} ${new URL(ctx.req.url).pathname.slice(0, 200)}; see / (the web page), /api/v1/peers, /api/v1/events, /api/v1/alerts, /api/v1/stream, /metrics, /healthz` }, 404))
   app.onError((err, ctx) => {
     if (err instanceof HTTPException) return ctx.json({ error: err.message }, err.status)
     return ctx.json({ error: `internal error: ${err.message}` }, 500)

@@ -1,4 +1,5 @@
 /** The JSON shape of a peer in /api/v1/peers: times as ISO 8601, null when there is none or it cannot be written. */
+import { statusName } from '../checks/types.js'
 import { isoOrNull as iso } from '../config/duration.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 import type { PartitionView } from '../heartbeat/verdict.js'
@@ -25,7 +26,6 @@ export interface PeerView {
   nameConflict?: true
 }
 
-const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
 
 /**
  * Every peer's view, each built on its own: data one peer sent that cannot
@@ -61,7 +61,7 @@ export function peerView (p: Peer): PeerView {
     interval: p.interval,
     agent: p.agent,
     machine: p.machine,
-    checks: p.checks.map(c => ({ ...c, statusName: STATUS[c.status], lastRun: iso(c.lastRun), since: iso(c.since) })),
+    checks: p.checks.map(c => ({ ...c, statusName: statusName(c.status), lastRun: iso(c.lastRun), since: iso(c.since) })),
     ...(p.incident !== undefined ? { downSince: iso(p.incident.since) } : {})
   }
 }

@@ -6,7 +6,8 @@
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
 import type { TLSSocket } from 'node:tls'
-import { clip, seconds, timerMs } from './nagios.js'
+import { clip } from '../text.js'
+import { MAX_TEXT, seconds, timerMs } from './nagios.js'
 import { Status, type CheckResult, type StatusCode } from './types.js'
 
 export interface HttpInit {
@@ -73,7 +74,7 @@ async function get (url: URL, init: HttpInit, signal: AbortSignal): Promise<Resp
 export async function runHttp (init: HttpInit): Promise<CheckResult> {
   const started = performance.now()
   const result = (status: StatusCode, output: string, perfdata = ''): CheckResult =>
-    ({ status, output: clip(output), perfdata, durationSeconds: (performance.now() - started) / 1000 })
+    ({ status, output: clip(output, MAX_TEXT), perfdata, durationSeconds: (performance.now() - started) / 1000 })
   let url: URL
   let match: RegExp | undefined
   try {

@@ -9,17 +9,13 @@
  * Only the first line's text is kept as output (it travels in the node's record);
  * perfdata from the first line and from the long output is joined by spaces.
  */
+import { clip } from '../text.js'
 import { CHECK_TEXT_MAX, type StatusCode } from './types.js'
 
 /** Longest output / perfdata text kept: both travel in the node's record, which carries this much. */
 export const MAX_TEXT = CHECK_TEXT_MAX
 
 export interface PluginText { output: string, perfdata: string }
-
-/** Cut text to `max` characters, marking the cut so nobody mistakes it for the whole. */
-export function clip (text: string, max = MAX_TEXT): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
-}
 
 /** Output and perfdata of a plugin's stdout (or stderr) text. */
 export function parsePluginOutput (text: string): PluginText {
@@ -36,7 +32,7 @@ export function parsePluginOutput (text: string): PluginText {
     perf.push(line.slice(line.indexOf('|') + 1), ...rest.slice(at + 1))
   }
   const perfdata = perf.map(p => p.trim()).filter(p => p !== '').join(' ')
-  return { output: clip(output), perfdata: clip(perfdata) }
+  return { output: clip(output, MAX_TEXT), perfdata: clip(perfdata, MAX_TEXT) }
 }
 
 /** The status of a plugin's exit code: 0..3 as is, anything else UNKNOWN. */

@@ -1,8 +1,10 @@
 /** Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. */
 export const Status = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const
 export type StatusCode = 0 | 1 | 2 | 3
-export const statusName = (s: StatusCode): 'OK' | 'WARNING' | 'CRITICAL' | 'UNKNOWN' =>
-  (['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const)[s]
+/** the names of the status codes, by code: the one table of them */
+export const STATUS_NAMES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
+export type StatusName = typeof STATUS_NAMES[number]
+export const statusName = (s: StatusCode): StatusName => STATUS_NAMES[s]
 
 /** Longest output and perfdata text a check keeps: what a record may carry of each (src/heartbeat/record.ts). */
 export const CHECK_TEXT_MAX = 1024

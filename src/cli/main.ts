@@ -1,11 +1,13 @@
 /**
- * `meshmon` command line. Each option is defined once (name, description,
- * default); commander turns that into parsing and --help. Commands are thin and
- * delegate; the one exit handler (reportError) turns errors into exit codes.
+ * `meshmon` command line. The settings `run` takes as flags are defined once,
+ * in the config schema (flag, description, default, env variable); commander
+ * turns them into parsing and --help. Commands are thin and delegate; the one
+ * exit handler (reportError) turns errors into exit codes.
  */
 import '../shim.js'
 import { Command, CommanderError, Option } from 'commander'
-import { envName } from '../config/load.js'
+import type { ConfigSetting } from '../config/describe.js'
+import { SETTINGS } from '../config/load.js'
 import { VERSION } from '../version.js'
 import { DEFAULT_API } from './api-client.js'
 import { reportError } from './exit.js'
@@ -20,20 +22,11 @@ export function buildProgram (setCode: (code: number) => void): Command {
     .showHelpAfterError('(add --help for usage)')
   const act = <A extends unknown[]>(fn: (...args: A) => Promise<number>) => async (...args: A) => { setCode(await fn(...args)) }
 
-  program.command('run')
+  const run = program.command('run')
     .description('start a node; runs until SIGINT/SIGTERM, then leaves the mesh gracefully')
     .option('-c, --config <file>', 'YAML or JSON config file')
-    .addOption(runOption('--name <name>', 'node name (default: hostname)'))
-    .addOption(runOption('--data-dir <dir>', 'peer key, peer store and event log (default: ./data)'))
-    .addOption(runOption('--swarm-key <file>', 'the mesh\'s pre-shared key (required)'))
-    .addOption(runOption('--listen <multiaddr>', 'p2p listen address, repeatable (default: /ip4/0.0.0.0/tcp/4001)').argParser(collect))
-    .addOption(runOption('--bootstrap <multiaddr>', 'peer to join through, repeatable; /p2p/<id> optional, /dns4/ names resolve to every address').argParser(collect))
-    .addOption(runOption('--api-listen <host:port>', 'HTTP API address (default: 127.0.0.1:9521, this host only; 0.0.0.0:9521 opens it to the network: set api.token then)'))
-    .addOption(runOption('--alertmanager <url>', 'Alertmanager to push alerts to, repeatable').argParser(collect))
-    .addOption(runOption('--heartbeat-interval <duration>', 'heartbeat interval, e.g. 1s (default: 1s)'))
-    .addOption(runOption('--expect <mode>', 'always-on (silence is an alert) or intermittent (silence is not)'))
-    .addOption(runOption('--log-level <level>', 'trace, debug, info, warn, error or silent (default: info)'))
-    .addHelpText('after', RUN_HELP)
+  for (const s of SETTINGS) if (s.flag !== undefined) run.addOption(settingOption(s))
+  run.addHelpText('after', runHelp())
     .action(act(async (opts) => await (await import('./run.js')).runCommand(opts)))
 
   program.command('swarm-key')
@@ -71,33 +64,35 @@ export function buildProgram (setCode: (code: number) => void): Command {
   program.command('check')
     .description('validate the config and run every configured check once; exit 1 if any is not OK')
     .option('-c, --config <file>', 'YAML or JSON config file')
-    .addOption(runOption('--swarm-key <file>', 'the mesh\'s pre-shared key'))
+    .addOption(settingOption(SETTINGS.find(s => s.key === 'swarmKey') as ConfigSetting))
     .option('--json', 'print JSON instead of a table')
     .action(act(async (opts) => await (await import('./check.js')).checkCommand(opts)))
 
   return program
 }
 
-const RUN_HELP = `
-The API (--api-listen) answers on 127.0.0.1:9521 unless opened. Settings of the
-config file's api: section, for an API others reach:
-  token / tokenFile   a secret that /api/* requires as "Authorization: Bearer <token>"
-                      (env MESHMON_API_TOKEN / MESHMON_API_TOKEN_FILE; never a flag)
-  protectMetrics      true: /metrics requires the token too (default false)
-  allowedHosts        names (Host header) the API answers to besides its own
-                      address, localhost and, on 0.0.0.0, this host's name
-/healthz is always open.`
+/** After run's options: the settings taken from the environment but never as a flag (secrets: argv shows in `ps`). */
+function runHelp (): string {
+  const envOnly = SETTINGS.filter(s => s.env !== undefined && s.flag === undefined)
+  const width = Math.max(...envOnly.map(s => (s.env as string).length))
+  return [
+    '',
+    'From the environment only (a secret on the command line shows in `ps`):',
+    ...envOnly.map(s => `  ${(s.env as string).padEnd(width)}  ${s.key}: ${s.doc}`),
+    'Every setting, in the config file (--config): docs/reference.md. /healthz is always open.'
+  ].join('\n')
+}
 
 /** --token for the commands that read the API; also MESHMON_API_TOKEN (read by the command, see api-client) */
 function tokenOption (): Option {
   return new Option('--token <token>', 'the node\'s api.token, sent as "Authorization: Bearer" [env MESHMON_API_TOKEN]')
 }
 
-/** A `run` setting: also read from MESHMON_<UPPER_SNAKE> (by config/load, so precedence stays flag > env > file). */
-function runOption (flags: string, description: string): Option {
-  const long = /--([a-z-]+)/.exec(flags)?.[1] ?? ''
-  const camel = long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
-  return new Option(flags, `${description} [env ${envName(camel)}]`)
+/** A setting's flag; its env variable is read by config/load, so precedence stays flag > env > file > default. */
+function settingOption (s: ConfigSetting): Option {
+  const notes = [s.list ? 'repeatable' : undefined, s.default === 'required' ? 'required' : `default: ${s.default}`, `env ${s.env ?? ''}${s.list ? ', comma-separated' : ''}`]
+  const option = new Option(s.flag as string, `${s.doc} (${notes.filter(Boolean).join('; ')})`)
+  return s.list ? option.argParser(collect) : option
 }
 
 export async function main (argv: string[]): Promise<number> {

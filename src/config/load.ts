@@ -1,5 +1,5 @@
 /**
- * Config from file, environment and flags; flag > env > file > default (SPEC 1).
+ * Config from file, environment and flags; flag > env > file > default.
  * Relative paths in a file are taken relative to that file; from env and flags,
  * relative to the working directory.
  */
@@ -9,30 +9,19 @@ import { parse as parseYaml } from 'yaml'
 import { ZodError, type ZodIssue } from 'zod'
 import { normaliseSwarmKey, swarmKeyProblem } from '../mesh/swarm-key.js'
 import { ConfigError } from './errors.js'
-import { configSchema, type Config } from './schema.js'
 import type { AlertmanagerHttp } from '../alerts/http.js'
+import { describeSettings, type ConfigSetting } from './describe.js'
+import { configSchema, type Config } from './schema.js'
 import { readAlertmanagerHttp, readApiToken, readPeersAllow } from './secrets.js'
 
-/** Settings that `run` takes as flags and MESHMON_* variables, by config path. */
-export const RUN_SETTINGS = [
-  { flag: 'name', path: ['name'] },
-  { flag: 'dataDir', path: ['dataDir'] },
-  { flag: 'swarmKey', path: ['swarmKey'] },
-  { flag: 'listen', path: ['listen'], list: true },
-  { flag: 'bootstrap', path: ['bootstrap'], list: true },
-  { flag: 'apiListen', path: ['api', 'listen'] },
-  { flag: 'alertmanager', path: ['alertmanager', 'urls'], list: true },
-  { flag: 'heartbeatInterval', path: ['heartbeat', 'interval'] },
-  { flag: 'expect', path: ['expect'] },
-  { flag: 'logLevel', path: ['logLevel'] },
-  // secrets: environment only, never a flag (argv shows in `ps`); MESHMON_API_TOKEN is also what the CLI sends
-  { flag: 'apiToken', path: ['api', 'token'], envOnly: true, replaces: 'tokenFile' },
-  { flag: 'apiTokenFile', path: ['api', 'tokenFile'], envOnly: true, replaces: 'token' }
-] as const
+export { envName } from './describe.js'
 
-export type RunFlags = Partial<Record<(typeof RUN_SETTINGS)[number]['flag'], string | string[]>>
+/** Every setting, read from the schema; those with a flag or an env variable are also taken from MESHMON_* variables. */
+export const SETTINGS: readonly ConfigSetting[] = describeSettings(configSchema)
+const FROM_ENV = SETTINGS.filter(s => s.env !== undefined)
 
-export const envName = (flag: string): string => 'MESHMON_' + flag.replace(/[A-Z]/g, c => '_' + c).toUpperCase()
+/** Flag values by commander's key (apiListen), as `run` and `check` receive them. */
+export type RunFlags = Record<string, string | string[] | boolean | undefined>
 
 export interface LoadedConfig extends Config {
   /** the swarm key bytes as pnet wants them */
@@ -51,20 +40,16 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
   const cwd = options.cwd ?? process.cwd()
   const raw: Record<string, unknown> = options.file === undefined ? {} : await readConfigFile(resolve(cwd, options.file))
   const fileDir = options.file === undefined ? cwd : dirname(resolve(cwd, options.file))
-  for (const key of ['dataDir', 'swarmKey'] as const) {
-    if (typeof raw[key] === 'string' && !isAbsolute(raw[key])) raw[key] = resolve(fileDir, raw[key])
-  }
-  for (const path of FILE_SETTINGS) resolvePath(raw, path, fileDir)
+  for (const s of PATHS) resolvePath(raw, s.path, fileDir)
   const env = options.env ?? process.env
   for (const source of [fromEnv(env), options.flags ?? {}]) {
-    for (const s of RUN_SETTINGS) {
-      const value = source[s.flag]
-      if (value === undefined) continue
-      let v: unknown = 'list' in s ? [value].flat() : [value].flat().at(-1)
-      if (s.flag === 'dataDir' || s.flag === 'swarmKey') v = resolve(cwd, v as string)
-      setPath(raw, s.path, v)
+    for (const s of FROM_ENV) {
+      const value = source[s.flagKey as string]
+      if (value === undefined || typeof value === 'boolean') continue
+      const values = [value].flat().map(v => s.isPath ? resolve(cwd, v) : scalar(s, v))
+      setPath(raw, s.path, s.list ? values : values.at(-1))
       // a token from the environment overrides a token file from the config file, and the other way round
-      if ('replaces' in s) setPath(raw, [...s.path.slice(0, -1), s.replaces], null)
+      if (s.excludes !== undefined) setPath(raw, [...s.path.slice(0, -1), s.excludes], null)
     }
   }
   let config: Config
@@ -74,9 +59,7 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
     if (err instanceof ZodError) throw issueToError(err.issues[0], raw)
     throw err
   }
-  config.dataDir = resolve(cwd, config.dataDir)
-  config.swarmKey = resolve(cwd, config.swarmKey)
-  for (const path of FILE_SETTINGS) resolvePath(config as unknown as Record<string, unknown>, path, cwd)
+  for (const s of PATHS) resolvePath(config as unknown as Record<string, unknown>, s.path, cwd)
   return {
     ...config,
     swarmKeyBytes: await readSwarmKey(config.swarmKey),
@@ -89,12 +72,19 @@ export async function loadConfig (options: { file?: string, flags?: RunFlags, en
 
 function fromEnv (env: NodeJS.ProcessEnv): RunFlags {
   const out: RunFlags = {}
-  for (const s of RUN_SETTINGS) {
-    const value = env[envName(s.flag)]
+  for (const s of FROM_ENV) {
+    const value = env[s.env as string]
     if (value === undefined || value === '') continue
-    out[s.flag] = 'list' in s ? value.split(/[\s,]+/).filter(Boolean) : value
+    out[s.flagKey as string] = s.list ? value.split(/[\s,]+/).filter(Boolean) : value
   }
   return out
+}
+
+/** A flag or env string as the schema wants it: numbers and booleans are not strings in a config file. */
+function scalar (s: ConfigSetting, text: string): unknown {
+  if (s.scalar === 'number' && text.trim() !== '' && !Number.isNaN(Number(text))) return Number(text)
+  if (s.scalar === 'boolean' && (text === 'true' || text === 'false')) return text === 'true'
+  return text
 }
 
 async function readConfigFile (file: string): Promise<Record<string, unknown>> {
@@ -128,11 +118,8 @@ async function readSwarmKey (file: string): Promise<Uint8Array> {
   return normaliseSwarmKey(text)
 }
 
-/** Settings that name a file besides dataDir and swarmKey: relative to the config file (or, from env, the working directory). */
-const FILE_SETTINGS = [
-  ['api', 'tokenFile'], ['alertmanager', 'basicAuth', 'passwordFile'], ['alertmanager', 'bearerTokenFile'],
-  ['alertmanager', 'tls', 'caFile'], ['alertmanager', 'tls', 'certFile'], ['alertmanager', 'tls', 'keyFile'], ['peers', 'allowFile']
-] as const
+/** Settings that name a file or dir (type path in the schema): relative to the config file (or, from env and flags, the working directory). */
+const PATHS = SETTINGS.filter(s => s.isPath)
 
 function resolvePath (obj: Record<string, unknown>, path: readonly string[], dir: string): void {
   let at: unknown = obj
@@ -157,7 +144,7 @@ function issueToError (issue: ZodIssue | undefined, raw: unknown): ConfigError {
   const field = issue.path.join('.') || 'config'
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map(k => (field === 'config' ? k : `${field}.${k}`))
-    return new ConfigError(keys.join(', '), 'unknown setting; check the spelling against the config reference in the README')
+    return new ConfigError(keys.join(', '), 'unknown setting; check the spelling against the settings in docs/reference.md')
   }
   if (issue.code === 'invalid_type' && issue.received === 'undefined') {
     return new ConfigError(field, issue.message === 'Required' ? 'is required' : issue.message)

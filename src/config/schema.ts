@@ -1,12 +1,19 @@
 /**
- * The config file (SPEC 2): one zod schema that validates, applies defaults and
- * yields the typed config every module's init is built from. Unknown keys are
- * errors (`.strict()`): a typo must not silently fall back to a default.
+ * The config file: one zod schema that validates, applies defaults and yields
+ * the typed config every module's init is built from. Unknown keys are errors
+ * (`.strict()`): a typo must not silently fall back to a default.
+ *
+ * Each setting is defined here once: `setting()` gives its description and,
+ * for those `run` takes on the command line, its flag (the env variable
+ * follows from it). `meshmon run --help`, the config loader and
+ * docs/reference.md (`npm run docs`) are built from this file.
  */
 import { hostname } from 'node:os'
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 import { isLabelName, RECORD_LIMITS } from '../heartbeat/record.js'
+import { PATCH_NAMES } from '../patches.js'
+import { setting } from './describe.js'
 import { formatDuration, MAX_TIMER_MS, parseDuration } from './duration.js'
 
 const DAY = 86_400_000
@@ -15,7 +22,7 @@ const DAY = 86_400_000
  * a timer, more for one that is only compared with a time.
  */
 const duration = (fallback: string, max: { ms: number, why: string } = { ms: MAX_TIMER_MS, why: 'the longest a timer can wait' }) =>
-  z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' })
+  setting(z.string({ invalid_type_error: 'must be a duration like 500ms, 2s, 5m, 1h or 7d' }), { type: 'duration' })
     .default(fallback)
     .transform((text, ctx) => {
       const ms = parseDuration(text)
@@ -32,7 +39,7 @@ const duration = (fallback: string, max: { ms: number, why: string } = { ms: MAX
 /** a duration only compared with a time, never waited for */
 const COMPARED = { ms: 3650 * DAY, why: 'ten years' }
 
-const multiaddrText = z.string().superRefine((text, ctx) => {
+const multiaddrText = setting(z.string(), { type: 'multiaddr' }).superRefine((text, ctx) => {
   try {
     multiaddr(text)
     if (!text.startsWith('/')) throw new Error('not a multiaddr')
@@ -41,7 +48,7 @@ const multiaddrText = z.string().superRefine((text, ctx) => {
   }
 })
 
-const hostPort = z.string().superRefine((text, ctx) => {
+const hostPort = setting(z.string(), { type: 'host:port' }).superRefine((text, ctx) => {
   const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(text)
   if (m == null || Number(m[2]) > 65535) {
     ctx.addIssue({ code: 'custom', message: `"${text}" is not HOST:PORT; write it like 0.0.0.0:9521 or 127.0.0.1:9521` })
@@ -63,24 +70,31 @@ const labels = z.record(z.string().max(R.labelValue, `must be at most ${R.labelV
 })
 
 // messages never echo a URL: it may hold a password
-const alertmanagerUrl = z.string().superRefine((text, ctx) => {
+const alertmanagerUrl = setting(z.string(), { type: 'URL' }).superRefine((text, ctx) => {
   let url: URL | undefined
   try { url = new URL(text) } catch {}
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     ctx.addIssue({ code: 'custom', message: 'is not an http:// or https:// URL; write it like http://alertmanager:9093' })
   }
 })
-const file = z.string().min(1)
+/** a file or dir: relative to the config file that names it (from env or a flag, to the working dir) */
+const path = (schema: z.ZodString) => setting(schema, { type: 'path' })
+const file = path(z.string().min(1))
 const alertmanagerSchema = z.object({
-  urls: z.array(alertmanagerUrl).default([]),
-  resendInterval: duration('30s'),
-  /** HTTP basic auth for every URL (a URL's own user:password@ is used for that URL instead) */
-  basicAuth: z.object({ username: z.string().min(1), password: z.string().min(1).optional(), passwordFile: file.optional() }).strict()
+  urls: setting(z.array(alertmanagerUrl).default([]), { flag: '--alertmanager <url>', doc: 'Alertmanagers to push alerts to; user:password@ in a URL is used for that URL' }),
+  resendInterval: setting(duration('30s'), { doc: 'active alerts are sent again this often' }),
+  basicAuth: z.object({
+    username: setting(z.string().min(1), { doc: 'HTTP basic auth user for every URL (a URL\'s own user:password@ is used for that URL instead)' }),
+    password: setting(z.string().min(1).optional(), { doc: 'its password (or passwordFile)' }),
+    passwordFile: setting(file.optional(), { doc: 'a file holding the password' })
+  }).strict()
     .refine(b => (b.password === undefined) !== (b.passwordFile === undefined), { message: 'give password or passwordFile (one of the two)' }).optional(),
-  /** a file holding a bearer token sent to every URL */
-  bearerTokenFile: file.optional(),
-  /** https:// URLs: the CA that signed Alertmanager's certificate, and a client certificate (mTLS) */
-  tls: z.object({ caFile: file.optional(), certFile: file.optional(), keyFile: file.optional() }).strict()
+  bearerTokenFile: setting(file.optional(), { doc: 'a file holding a bearer token sent to every URL (not with basicAuth)' }),
+  tls: z.object({
+    caFile: setting(file.optional(), { doc: 'https:// URLs: the CA that signed Alertmanager\'s certificate (PEM)' }),
+    certFile: setting(file.optional(), { doc: 'a client certificate for mTLS (PEM), with keyFile' }),
+    keyFile: setting(file.optional(), { doc: 'the client certificate\'s key (PEM)' })
+  }).strict()
     .refine(t => (t.certFile === undefined) === (t.keyFile === undefined), { message: 'certFile and keyFile go together (the client certificate and its key)' }).optional()
 }).strict().default({}).superRefine((am, ctx) => {
   if (am.basicAuth !== undefined && am.bearerTokenFile !== undefined) ctx.addIssue({ code: 'custom', path: ['bearerTokenFile'], message: 'set basicAuth or bearerTokenFile, not both' })
@@ -95,95 +109,121 @@ const alertmanagerSchema = z.object({
 const checkName = z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -')
 const percent = z.number().min(0).max(100)
 const checkCommon = {
-  name: checkName,
-  interval: duration('30s'),
-  timeout: duration('10s'),
-  /** runs a new status must persist before it counts (flap damping) */
-  confirmRuns: z.number().int().min(1).max(100).default(1)
+  name: setting(checkName, { doc: 'unique name of the check: the `check` label of its metrics and alerts' }),
+  interval: setting(duration('30s'), { doc: 'how often the check runs' }),
+  timeout: setting(duration('10s'), { doc: 'a run that takes longer is CRITICAL (exec: its process group is killed)' }),
+  confirmRuns: setting(z.number().int().min(1).max(100).default(1), { doc: 'runs in a row a new status must be seen before it counts (flap damping); the first result counts at once' })
 }
 
 export const checkSchema = z.discriminatedUnion('type', [
-  z.object({ ...checkCommon, type: z.literal('exec'), command: z.array(z.string()).min(1, 'needs the program and its arguments, e.g. [/usr/lib/nagios/plugins/check_load, -w, 4, -c, 8]') }).strict(),
+  z.object({
+    ...checkCommon,
+    type: setting(z.literal('exec'), { doc: 'what the check does: exec runs a Nagios plugin, http fetches a URL, tcp connects, file-age watches a file, disk, memory and load compare a threshold' }),
+    command: setting(z.array(z.string()).min(1, 'needs the program and its arguments, e.g. [/usr/lib/nagios/plugins/check_load, -w, 4, -c, 8]'), { doc: 'program and arguments, no shell; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, first line of output is the message' })
+  }).strict(),
   z.object({
     ...checkCommon,
     type: z.literal('http'),
-    url: z.string().url(),
-    expectStatus: z.number().int().min(100).max(599).default(200),
-    bodyMatch: z.string().optional(),
-    /** a response slower than this is WARNING */
-    warnLatency: duration('5s', COMPARED).optional(),
-    /** days of TLS certificate validity left below which the check warns / fails */
-    certWarnDays: z.number().int().min(0).default(14),
-    certCritDays: z.number().int().min(0).default(3)
+    url: setting(z.string().url(), { doc: 'the URL to fetch' }),
+    expectStatus: setting(z.number().int().min(100).max(599).default(200), { doc: 'any other status is CRITICAL' }),
+    bodyMatch: setting(z.string().optional(), { doc: 'a regular expression the body must match' }),
+    warnLatency: setting(duration('5s', COMPARED).optional(), { doc: 'a response slower than this is WARNING' }),
+    certWarnDays: setting(z.number().int().min(0).default(14), { doc: 'https: fewer days of certificate validity left is WARNING' }),
+    certCritDays: setting(z.number().int().min(0).default(3), { doc: 'https: fewer days of certificate validity left is CRITICAL' })
   }).strict(),
-  z.object({ ...checkCommon, type: z.literal('tcp'), host: z.string().min(1), port: z.number().int().min(1).max(65535) }).strict(),
-  z.object({ ...checkCommon, type: z.literal('file-age'), path: z.string().min(1), warnAge: duration('5m', COMPARED).optional(), critAge: duration('15m', COMPARED) }).strict(),
-  z.object({ ...checkCommon, type: z.literal('disk'), path: z.string().default('/'), warning: percent.default(80), critical: percent.default(90) }).strict(),
-  z.object({ ...checkCommon, type: z.literal('memory'), warning: percent.default(10), critical: percent.default(5) }).strict(),
-  z.object({ ...checkCommon, type: z.literal('load'), warning: z.number().positive(), critical: z.number().positive() }).strict()
+  z.object({
+    ...checkCommon,
+    type: z.literal('tcp'),
+    host: setting(z.string().min(1), { doc: 'host to connect to' }),
+    port: setting(z.number().int().min(1).max(65535), { doc: 'port to connect to; OK when it connects within the timeout' })
+  }).strict(),
+  z.object({
+    ...checkCommon,
+    type: z.literal('file-age'),
+    path: setting(path(z.string().min(1)), { doc: 'the file to watch; a * or ? in the last part matches the newest of several' }),
+    warnAge: setting(duration('5m', COMPARED).optional(), { doc: 'not changed for longer is WARNING' }),
+    critAge: setting(duration('15m', COMPARED), { doc: 'not changed for longer is CRITICAL' })
+  }).strict(),
+  z.object({
+    ...checkCommon,
+    type: z.literal('disk'),
+    path: setting(path(z.string()).default('/'), { doc: 'a path on the filesystem to check' }),
+    warning: setting(percent.default(80), { doc: 'percent used above which it is WARNING' }),
+    critical: setting(percent.default(90), { doc: 'percent used above which it is CRITICAL' })
+  }).strict(),
+  z.object({
+    ...checkCommon,
+    type: z.literal('memory'),
+    warning: setting(percent.default(10), { doc: 'percent available (MemAvailable) below which it is WARNING' }),
+    critical: setting(percent.default(5), { doc: 'percent available below which it is CRITICAL' })
+  }).strict(),
+  z.object({
+    ...checkCommon,
+    type: z.literal('load'),
+    warning: setting(z.number().positive(), { doc: '1-minute load above which it is WARNING' }),
+    critical: setting(z.number().positive(), { doc: '1-minute load above which it is CRITICAL' })
+  }).strict()
 ], { errorMap: (issue, ctx) => issue.code === 'invalid_union_discriminator' ? { message: 'type must be one of exec, http, tcp, file-age, disk, memory, load' } : { message: ctx.defaultError } })
 
 export const configSchema = z.object({
-  name: z.string().trim().min(1, 'must not be empty; give the node a name, e.g. --name gpu-01').max(R.name).default(hostname()),
-  dataDir: z.string().min(1).default('./data'),
-  swarmKey: z.string({ required_error: 'is required: create one with `meshmon swarm-key generate --out swarm-key/swarm.key` and pass --swarm-key FILE' }).min(1),
-  listen: z.array(multiaddrText).min(1).default(['/ip4/0.0.0.0/tcp/4001']),
-  bootstrap: z.array(multiaddrText).default([]),
+  name: setting(z.string().trim().min(1, 'must not be empty; give the node a name, e.g. --name gpu-01').max(R.name).default(hostname()),
+    { flag: '--name <name>', defaultText: 'the hostname', doc: 'node name, shown in status, metrics (`node`) and alerts' }),
+  dataDir: setting(path(z.string().min(1)).default('./data'), { flag: '--data-dir <dir>', doc: 'peer key, peer store, blocks and event log' }),
+  swarmKey: setting(path(z.string({ required_error: 'is required: create one with `meshmon swarm-key generate --out swarm-key/swarm.key` and pass --swarm-key FILE' }).min(1)),
+    { flag: '--swarm-key <file>', doc: 'the mesh\'s pre-shared key (swarm.key v1): no key, no start' }),
+  listen: setting(z.array(multiaddrText).min(1).default(['/ip4/0.0.0.0/tcp/4001']), { flag: '--listen <multiaddr>', doc: 'p2p listen addresses' }),
+  bootstrap: setting(z.array(multiaddrText).default([]), { flag: '--bootstrap <multiaddr>', doc: 'peers to join through; /p2p/<id> optional, /dns4/ names resolve to every address' }),
   api: z.object({
-    /** closed unless opened: a wildcard address shows the mesh to whoever reaches the port */
-    listen: hostPort.default('127.0.0.1:9521'),
-    /** guards /api/* (and /metrics with protectMetrics); one of token and tokenFile */
-    token: apiToken.nullable().default(null),
-    /** a file holding the token (read at start, surrounding whitespace ignored) */
-    tokenFile: z.string().min(1).nullable().default(null),
-    /** the token guards /metrics too; off, so a Prometheus without credentials keeps scraping */
-    protectMetrics: z.boolean().default(false),
-    /** Host header names the API answers besides its own (DNS rebinding guard); `*.example.lan` matches subdomains, `*` any */
-    allowedHosts: z.array(z.string().trim().min(1).max(253)).default([])
+    // closed unless opened: a wildcard address shows the mesh to whoever reaches the port
+    listen: setting(hostPort.default('127.0.0.1:9521'), { flag: '--api-listen <host:port>', doc: 'HTTP API address (/metrics, /api/v1/*, /healthz); 127.0.0.1 is this host only, 0.0.0.0 opens it to the network: set a token then' }),
+    // secrets: environment only, never a flag (argv shows in `ps`); MESHMON_API_TOKEN is also what the CLI sends
+    token: setting(apiToken.nullable().default(null), { env: true, excludes: 'tokenFile', doc: 'a secret /api/* requires as "Authorization: Bearer <token>" (and /metrics with protectMetrics); one of token and tokenFile' }),
+    tokenFile: setting(path(z.string().min(1)).nullable().default(null), { env: true, excludes: 'token', doc: 'a file holding the token (read at start, surrounding whitespace ignored)' }),
+    protectMetrics: setting(z.boolean().default(false), { doc: 'the token guards /metrics too; off, so a Prometheus without credentials keeps scraping' }),
+    allowedHosts: setting(z.array(z.string().trim().min(1).max(253)).default([]), { doc: 'Host header names the API answers to besides its own address, localhost and, on 0.0.0.0, this host\'s name (DNS rebinding guard); `*.example.lan` matches subdomains, `*` any' })
   }).strict().default({}).superRefine((api, ctx) => {
     if (api.token !== null && api.tokenFile !== null) ctx.addIssue({ code: 'custom', path: ['tokenFile'], message: 'set api.token or api.tokenFile, not both' })
   }),
   heartbeat: z.object({
-    interval: duration('1s', { ms: R.intervalMaxMs, why: 'peers refuse records announcing a longer interval' })
+    interval: setting(duration('1s', { ms: R.intervalMaxMs, why: 'peers refuse records announcing a longer interval' })
       .refine(ms => ms >= R.intervalMinMs, `must be at least ${R.intervalMinMs}ms (peers refuse records announcing a shorter interval)`),
-    /** intervals of silence before a peer is `suspect` */
-    suspectAfter: z.number().positive().default(1.5),
-    /** intervals of silence (seen by nobody) before a peer is `down` */
-    downAfter: z.number().positive().default(2),
-    /** how often the bulky machine info is sent (also sent at once when checks change) */
-    machineInterval: duration('10s'),
-    /** a `down`/`left` peer not heard of for this long is forgotten */
-    forgetAfter: duration('1h', COMPARED),
-    /** a down peer's incident (event, alert) ends only once it has been back up this long: a flapping link is one incident */
-    recoverAfter: duration('5s')
+    { flag: '--heartbeat-interval <duration>', doc: 'the beat interval: each node beats twice an interval to the few peers watching it' }),
+    suspectAfter: setting(z.number().positive().default(1.5), { doc: 'intervals of silence before a watcher finds a peer late (a majority of its watchers late: suspect)' }),
+    downAfter: setting(z.number().positive().default(2), { doc: 'intervals of silence before a watcher finds a peer silent (a majority of its watchers: down)' }),
+    machineInterval: setting(duration('10s'), { doc: 'how often a node\'s record (machine info, checks) is made again; at once when a check changes' }),
+    forgetAfter: setting(duration('1h', COMPARED), { doc: 'a down or left peer not heard of for this long is forgotten, its series gone' }),
+    recoverAfter: setting(duration('5s'), { doc: 'a down peer\'s incident (peer.up event, alert resolved) ends once it has been back up this long: a flapping link is one incident' })
   }).strict().default({}).superRefine((hb, ctx) => {
     if (hb.downAfter < hb.suspectAfter) ctx.addIssue({ code: 'custom', path: ['downAfter'], message: `must be >= suspectAfter (${hb.suspectAfter})` })
   }),
   peers: z.object({
-    /** only these peer ids may join (a list); none: any holder of the swarm key */
-    allow: z.array(z.string().min(1).max(64)).nullable().default(null),
-    /** a file of peer ids that may join, one per line (# comments); with allow, both count */
-    allowFile: z.string().min(1).nullable().default(null),
-    /** most peers a node keeps (records from further new peers are refused until some are forgotten) */
-    max: z.number().int().min(2).max(100_000).default(5000),
-    /** most peers new to a node in a minute (the rest are admitted later, when they come again) */
-    maxNewPerMinute: z.number().int().min(1).max(100_000).default(1000)
+    allow: setting(z.array(z.string().min(1).max(64)).nullable().default(null), { doc: 'only these peer ids may join (and connect); none: any holder of the swarm key' }),
+    allowFile: setting(path(z.string().min(1)).nullable().default(null), { doc: 'a file of peer ids that may join, one per line (# comments); counted with allow' }),
+    max: setting(z.number().int().min(2).max(100_000).default(5000), { doc: 'most peers a node keeps; records of further new peers are refused (counted) until some are forgotten' }),
+    maxNewPerMinute: setting(z.number().int().min(1).max(100_000).default(1000), { doc: 'most peers new to a node in a minute; the rest are admitted when they come again' })
   }).strict().default({}),
-  expect: z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'),
-  labels,
-  /** the `mesh` label of alerts; default: derived from the swarm key, the same on every node */
-  mesh: z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
+  expect: setting(z.enum(['always-on', 'intermittent'], { errorMap: () => ({ message: 'must be always-on or intermittent' }) }).default('always-on'),
+    { flag: '--expect <mode>', doc: 'always-on: silence is an alert; intermittent: silence is shown, never alerted' }),
+  labels: setting(labels, { doc: 'Prometheus labels of this node, shown on meshmon_node_info and in events' }),
+  mesh: setting(z.string().regex(/^[a-zA-Z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
+    { defaultText: 'mesh- and 8 hex of the swarm key\'s SHA-256', doc: 'the `mesh` label of alerts; the default is the same on every node of a mesh' }),
   alertmanager: alertmanagerSchema,
   // one log is kept open per day of retention, and peers exchange at most a year of history
-  events: z.object({ retention: duration('7d', { ms: 366 * DAY, why: 'a year of history' }) }).strict().default({}),
-  checks: z.array(checkSchema).default([]).superRefine((checks, ctx) => {
+  events: z.object({
+    retention: setting(duration('7d', { ms: 366 * DAY, why: 'a year of history' }), { doc: 'events older than this are not served, and their storage is reclaimed' })
+  }).strict().default({}),
+  checks: setting(z.array(checkSchema).default([]), { doc: 'checks this node runs; their states travel in heartbeats' }).superRefine((checks, ctx) => {
     const seen = new Set<string>()
     checks.forEach((c, i) => {
       if (seen.has(c.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `"${c.name}" is used twice; check names must be unique` })
       seen.add(c.name)
     })
   }),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info')
+  logLevel: setting(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'), { flag: '--log-level <level>', doc: 'logs go to stderr as JSON lines' }),
+  patchesOff: setting(z.array(z.enum(PATCH_NAMES, { errorMap: () => ({ message: `must be one of ${PATCH_NAMES.join(', ')}` }) })).default([]), {
+    flag: '--patches-off <patch>',
+    doc: 'library patches not to install (each saves CPU or writes, see docs/decisions/; off to measure it, or if an upgrade misbehaves); meshmon_patch_active{patch} shows which are on'
+  })
 }).strict()
 
 export type ConfigInput = z.input<typeof configSchema>

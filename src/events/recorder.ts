@@ -1,7 +1,10 @@
 /**
- * Turns the peer table's transitions and check changes into events, one entry
- * per incident rather than one per observer:
- *  - a peer transition is written by one deterministic writer: the live (`up`)
+ * Turns the peer table's transitions, down incidents and check changes into
+ * events, one entry per incident rather than one per observer:
+ *  - a down is `peer.down` when its incident opens and `peer.up` when it ends
+ *    (the peer held up for a while: a flapping peer is one pair, incidents.ts);
+ *    joins and leaves come from the table's transitions;
+ *  - a peer event is written by one deterministic writer: the live (`up`)
  *    peer with the smallest peer id, self included, the subject excluded. The
  *    other observers write it too only if, `fallbackMs` later, no event of that
  *    type about that peer is in the log (the writer died or was cut off);
@@ -12,8 +15,10 @@
  */
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { CheckState } from '../checks/types.js'
+import { statusName, type CheckState } from '../checks/types.js'
+import type { Incident, PeerIncidents } from '../heartbeat/incidents.js'
 import type { Peer, PeerTable, Transition } from '../heartbeat/peer-table.js'
+import { clip } from '../text.js'
 import type { EventInput, EventType, MeshEvent, Severity } from './types.js'
 
 export interface RecorderSink {
@@ -30,22 +35,28 @@ export interface RecorderInit {
 export const incidentId = (...parts: Array<string | number>): string =>
   createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 24)
 
-const STATUS = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const
-const clip = (text: string, max = 1000): string => (text.length > max ? text.slice(0, max - 1) + '…' : text)
 
 export class IncidentRecorder {
   readonly #table: PeerTable
+  readonly #incidents: PeerIncidents
   readonly #self: string
   readonly #log: Logger
   readonly #sink: RecorderSink
   readonly #fallbackMs: number
-  readonly #wasDown = new Set<string>()
   readonly #timers = new Set<NodeJS.Timeout>()
   readonly #onTransition = (t: Transition): void => { this.#transition(t) }
+  readonly #onOpen = ({ peer, incident }: { peer: Peer, incident: Incident }): void => {
+    const silent = Math.max(0, Math.round((Date.now() - peer.lastSeen) / 1000))
+    this.#record(peer, this.#peerEvent(peer, 'peer.down', 'critical', `${peer.name} is down: its watchers have not heard it for ${silent}s`, incident.key))
+  }
+  readonly #onClose = ({ peer, incident, recovered }: { peer: Peer, incident: Incident, recovered: boolean }): void => {
+    if (recovered) this.#record(peer, this.#peerEvent(peer, 'peer.up', 'info', `${peer.name} is up again`, incident.key))
+  }
   readonly #onCheck = (c: { peer: Peer, check: CheckState, previous: CheckState | undefined }): void => { this.#check(c.peer, c.check, c.previous) }
 
-  constructor (c: { table: PeerTable, peerId: string, log: Logger }, sink: RecorderSink, init: RecorderInit = {}) {
+  constructor (c: { table: PeerTable, incidents: PeerIncidents, peerId: string, log: Logger }, sink: RecorderSink, init: RecorderInit = {}) {
     this.#table = c.table
+    this.#incidents = c.incidents
     this.#self = c.peerId
     this.#log = c.log
     this.#sink = sink
@@ -55,11 +66,15 @@ export class IncidentRecorder {
   start (): void {
     this.#table.on('transition', this.#onTransition)
     this.#table.on('check', this.#onCheck)
+    this.#incidents.on('open', this.#onOpen)
+    this.#incidents.on('close', this.#onClose)
   }
 
   stop (): void {
     this.#table.off('transition', this.#onTransition)
     this.#table.off('check', this.#onCheck)
+    this.#incidents.off('open', this.#onOpen)
+    this.#incidents.off('close', this.#onClose)
     for (const t of this.#timers) clearTimeout(t)
     this.#timers.clear()
   }
@@ -73,40 +88,31 @@ export class IncidentRecorder {
     return writer
   }
 
+  /** joins and leaves; downs and their ends come from incidents */
   #transition ({ peer, from, to, reason }: Transition): void {
     if (peer.self || peer.peerId === this.#self || to === null || to === 'suspect') return
     const name = peer.name
     let e: EventInput | undefined
-    if (to === 'down') {
-      this.#wasDown.add(peer.peerId)
-      const silent = Math.max(0, Math.round((Date.now() - peer.lastSeen) / 1000))
-      e = this.#peerEvent(peer, 'peer.down', 'critical', `${name} is down: no heartbeat for ${silent}s and no live peer heard it`, peer.seq)
-    } else if (to === 'left') {
-      this.#wasDown.delete(peer.peerId)
+    if (to === 'left') {
       e = this.#peerEvent(peer, 'peer.left', 'info', reason === 'bye'
         ? `${name} left the mesh`
-        : `${name} went silent (intermittent peer, not an alert)`, peer.seq)
-    } else if (to === 'up') {
-      const wasDown = from === 'down' || (from === 'suspect' && this.#wasDown.has(peer.peerId))
-      this.#wasDown.delete(peer.peerId)
-      if (wasDown) {
-        e = this.#peerEvent(peer, 'peer.up', 'info', `${name} is up again`, peer.seq)
-      } else if (from === 'left') {
-        e = this.#peerEvent(peer, 'peer.joined', 'info', `${name} joined the mesh again`, peer.seq)
-      } else if (from === null && this.#joinedAfterMe(peer)) {
-        e = this.#peerEvent(peer, 'peer.joined', 'info', `${name} joined the mesh`)
-      }
+        : `${name} went silent (intermittent peer, not an alert)`, `${peer.boot}/${peer.seq}`)
+    } else if (to === 'up' && from === 'left') {
+      e = this.#peerEvent(peer, 'peer.joined', 'info', `${name} joined the mesh again`, `${peer.boot}/${peer.seq}`)
+    } else if (to === 'up' && from === null && this.#joinedAfterMe(peer)) {
+      e = this.#peerEvent(peer, 'peer.joined', 'info', `${name} joined the mesh`)
     }
-    if (e === undefined) return
-    const event = e
+    if (e !== undefined) this.#record(peer, e)
+  }
+
+  /** written by the designated writer, or after `fallbackMs` by this node if nobody did */
+  #record (peer: Peer, event: EventInput): void {
     const write = (): void => {
       event.labels = { ...peer.labels }
       if (this.writerFor(peer.peerId) === this.#self) this.#write(event)
       else this.#fallback(event)
     }
-    // a new peer's first heartbeat is often a light one: give its full beat (labels) a moment
-    if (event.type === 'peer.joined' && Object.keys(peer.labels).length === 0) this.#later(write, Math.min(5000, 2 * peer.interval))
-    else write()
+    write()
   }
 
   #later (fn: () => void, ms: number): void {
@@ -124,9 +130,10 @@ export class IncidentRecorder {
     return me !== undefined && peer.boot > me.boot
   }
 
-  #peerEvent (peer: Peer, type: EventType, severity: Severity, message: string, seq?: number): EventInput {
+  /** `key`: what tells this incident apart, the same on every observer (a down's silence, a leave's record) */
+  #peerEvent (peer: Peer, type: EventType, severity: Severity, message: string, key?: string): EventInput {
     return {
-      id: incidentId(type, peer.peerId, peer.boot, seq ?? 'boot'),
+      id: incidentId(type, peer.peerId, key ?? `${peer.boot}/boot`),
       ts: new Date().toISOString(),
       type,
       severity,
@@ -144,14 +151,14 @@ export class IncidentRecorder {
     if (!first && previous?.status === check.status) return
     const type: EventType = check.status === 0 ? 'check.recovered' : check.status === 1 ? 'check.warning' : 'check.failed'
     const severity: Severity = check.status === 0 ? 'info' : check.status === 1 ? 'warning' : 'critical'
-    const what = check.status === 0 ? 'recovered' : `is ${STATUS[check.status]}`
+    const what = check.status === 0 ? 'recovered' : `is ${statusName(check.status)}`
     this.#write({
       id: incidentId(type, peer.peerId, check.name, check.since),
       ts: new Date(check.since > 0 ? check.since : Date.now()).toISOString(),
       type,
       severity,
       subject: { peer: peer.peerId, name: peer.name, check: check.name },
-      message: clip(`${check.name} on ${peer.name} ${what}: ${check.output}`),
+      message: clip(`${check.name} on ${peer.name} ${what}: ${check.output}`, 1000),
       labels: peer.labels
     })
   }

@@ -1,4 +1,4 @@
-/** The event entry of SPEC 4, as stored, replicated and served. */
+/** The event entry, as the API serves it. */
 export const EVENT_TYPES = ['peer.joined', 'peer.left', 'peer.down', 'peer.up', 'check.failed', 'check.warning', 'check.recovered'] as const
 export type EventType = typeof EVENT_TYPES[number]
 export type Severity = 'info' | 'warning' | 'critical'
@@ -10,15 +10,21 @@ export interface MeshEvent {
   ts: string
   type: EventType
   severity: Severity
-  /** peer id of the node that wrote it */
+  /** peer id of the node that wrote it: the key that signed it */
   source: string
   subject: { peer: string, name: string, check?: string }
   message: string
   labels: Record<string, string>
 }
 
-/** What a caller appends: id, ts and source are filled in when missing. */
-export type EventInput = Omit<MeshEvent, 'id' | 'ts' | 'source'> & Partial<Pick<MeshEvent, 'id' | 'ts' | 'source'>>
+/** As stored and replicated: signed by its source's libp2p key (trust/signature.ts). */
+export interface SignedEvent extends MeshEvent {
+  /** ed25519 signature, base64 */
+  sig: string
+}
+
+/** What a caller appends: id and ts are filled in when missing; the source is always the writing node. */
+export type EventInput = Omit<MeshEvent, 'id' | 'ts' | 'source'> & Partial<Pick<MeshEvent, 'id' | 'ts'>>
 
 export interface EventQuery {
   /** unix ms: only events at or after this time */
@@ -33,7 +39,7 @@ export interface EventQuery {
 
 export const isEventType = (t: string): t is EventType => (EVENT_TYPES as readonly string[]).includes(t)
 
-/** A replicated event comes from another swarm member: check its shape before indexing it. */
+/** An event as the index stored it (checked when it arrived; older data may lack fields): the API's shape, no signature. */
 export function asMeshEvent (v: unknown): MeshEvent | undefined {
   if (typeof v !== 'object' || v === null) return undefined
   const e = v as Record<string, any>

@@ -4,8 +4,8 @@
  * its fresh records to `fanout` random connected peers; a record new to a node
  * becomes fresh there for `transmits` sends (~ln N + 2, so each node receives a
  * record a handful of times, and the mesh converges in O(log N) rounds); an
- * urgent record (a verdict, a check change, a goodbye) is forwarded at once
- * instead of at the next round. On every new connection, and every `syncMs`
+ * urgent record (a peer found silent, a check change, a goodbye) is flooded at
+ * once to every connected peer instead of waiting for the next round. On every new connection, and every `syncMs`
  * with one random peer, two nodes swap a digest of what they hold and send
  * each other what the other lacks: a new node learns the whole mesh at once,
  * and nothing missed stays missed.
@@ -66,7 +66,8 @@ export interface GossipInit {
   maxBatchBytes?: number
 }
 
-interface Held { env: Envelope, size: number, fresh: number, urgent: boolean, knownBy: Set<string> }
+/** `knownBy`: peers known to hold this version, while it is fresh (then dropped: it costs memory per record) */
+interface Held { env: Envelope, size: number, fresh: number, urgent: boolean, knownBy?: Set<string> }
 
 export interface GossipStats { sent: number, received: number, itemsSent: number, itemsReceived: number, bytesSent: number, bytesReceived: number }
 
@@ -132,7 +133,7 @@ export class Gossip {
       this.stats.itemsReceived++
       const h = this.#held.get(env.o)
       if (h !== undefined && (env.b < h.env.b || (env.b === h.env.b && env.q <= h.env.q))) {
-        if (env.b === h.env.b && env.q === h.env.q) h.knownBy.add(from)
+        if (env.b === h.env.b && env.q === h.env.q) h.knownBy?.add(from)
         continue
       }
       const verdict = this.#c.admit(env)
@@ -144,9 +145,7 @@ export class Gossip {
   }
 
   #hold (env: Envelope, from: string | undefined, urgent: boolean): void {
-    const knownBy = new Set<string>()
-    if (from !== undefined) knownBy.add(from)
-    this.#held.set(env.o, { env, size: env.r.length + env.s.length + env.o.length + 40, fresh: this.#transmits(), urgent, knownBy })
+    this.#held.set(env.o, { env, size: env.r.length + env.s.length + env.o.length + 40, fresh: this.#transmits(), urgent, knownBy: new Set(from === undefined ? [] : [from]) })
   }
 
   /** sends of a fresh record per node: ~ln N + 2 reaches every node with high probability (infection-style dissemination) */
@@ -163,25 +162,33 @@ export class Gossip {
     this.#urgent = this.#c.setTimer(() => { this.#urgent = undefined; this.#roundNow(true) }, this.#init.urgentDelayMs)
   }
 
+  /**
+   * A round: fresh records to `fanout` random peers. An urgent round (urgentOnly) floods the
+   * urgent records to every connected peer not known to hold them: news of a death must reach
+   * every node in the few hops of the link graph's diameter, not in the tail of an epidemic.
+   */
   #roundNow (urgentOnly: boolean): void {
     if (!this.#running) return
     const peers = this.#c.transport.peers()
-    const fresh = [...this.#held.values()].filter(h => h.fresh > 0 && (!urgentOnly || h.urgent))
+    const fresh = [...this.#held.values()].filter(h => urgentOnly ? h.urgent : h.fresh > 0)
     if (fresh.length > 0 && peers.length > 0) {
       fresh.sort((a, b) => Number(b.urgent) - Number(a.urgent))
-      for (const peer of this.#pick(peers, this.#init.fanout)) {
+      for (const peer of urgentOnly ? peers : this.#pick(peers, this.#init.fanout)) {
         const batch: Envelope[] = []
         let bytes = 0
         for (const h of fresh) {
-          if (h.fresh <= 0 || h.knownBy.has(peer) || bytes + h.size > this.#init.maxBatchBytes) continue
+          if ((!urgentOnly && h.fresh <= 0) || h.knownBy?.has(peer) === true || bytes + h.size > this.#init.maxBatchBytes) continue
           batch.push(h.env)
           bytes += h.size
-          h.fresh--
-          h.knownBy.add(peer)
+          h.fresh = Math.max(0, h.fresh - 1)
+          h.knownBy?.add(peer)
         }
         if (batch.length > 0) this.#sendTo(peer, { k: 'push', items: batch }, bytes)
       }
-      for (const h of fresh) if (h.fresh <= 0) { h.urgent = false; h.knownBy.clear() }
+      for (const h of fresh) {
+        if (urgentOnly) h.urgent = false
+        if (h.fresh <= 0) h.knownBy = undefined
+      }
     }
     if (urgentOnly) return
     const now = this.#c.monotonic()

@@ -58,7 +58,7 @@ export class PeerIncidents extends EventEmitter<IncidentEvents> {
     const open = peer.incident
     if (to === 'down') {
       if (open === undefined) {
-        peer.incident = { since: this.#wall() }
+        peer.incident = { since: this.#wall(), key: peer.silentAt === undefined ? `${peer.boot}/${peer.seq}` : peer.silentAt.join('/') }
         this.emit('open', { peer, incident: peer.incident })
       } else {
         // down again before it held: the same incident goes on

@@ -2,8 +2,11 @@
  * The watcher's side of liveness: for each peer this node watches (its ring
  * subjects), when a beat was last heard and what that says: 0 in time,
  * 1 late (`suspectAfter` intervals of silence), 2 silent past `downAfter`
- * intervals. A change of level is reported in this node's record, where the
- * verdict (verdict.ts) of every node counts it as one vote.
+ * intervals, 3 not heard yet. A change of level is reported in this node's
+ * record, where the verdict (verdict.ts) of every node counts it as one vote.
+ * A watcher that never heard a peer abstains (3): where some nodes cannot reach
+ * others at all (TCP-only and WebSockets-only nodes, a firewall), it says
+ * nothing of the peer, and the next nodes on the ring watch it instead.
  *
  * A hung host closes no socket, so only the silence of beats says anything
  * (libp2p noticed a SIGSTOPped peer after 5-15 s here). The clock is injected
@@ -45,11 +48,17 @@ export class Observer extends EventEmitter<ObserverEvents> {
     this.#monotonic = init.monotonic ?? (() => performance.now())
   }
 
-  /** Start watching `peerId` (beating every `iv` ms): its silence counts from now, as if a beat had just been heard. */
+  /** Start watching `peerId` (beating every `iv` ms): nothing is said of it until its first beat. */
   watch (peerId: string, iv: number): void {
     const w = this.#watches.get(peerId)
     if (w !== undefined) { w.iv = iv; return }
-    this.#watches.set(peerId, { boot: 0, seq: 0, iv, heardAt: this.#monotonic(), level: 0 })
+    this.#watches.set(peerId, { boot: 0, seq: 0, iv, heardAt: this.#monotonic(), level: 3 })
+  }
+
+  /** What this node says of one watched peer, if it watches it. */
+  get (peerId: string): Obs | undefined {
+    const w = this.#watches.get(peerId)
+    return w === undefined ? undefined : [w.level, w.boot, w.seq]
   }
 
   unwatch (peerId: string): boolean { return this.#watches.delete(peerId) }
@@ -88,6 +97,7 @@ export class Observer extends EventEmitter<ObserverEvents> {
     }
     if (now < this.#graceUntil) return
     for (const [id, w] of this.#watches) {
+      if (w.level === 3) continue
       const silent = now - w.heardAt
       this.#set(id, w, silent >= this.#downAfter * w.iv ? 2 : silent >= this.#suspectAfter * w.iv ? 1 : 0)
     }
@@ -97,7 +107,7 @@ export class Observer extends EventEmitter<ObserverEvents> {
   nextDeadline (): number | undefined {
     let next: number | undefined
     for (const w of this.#watches.values()) {
-      const due = w.level === 0 ? w.heardAt + this.#suspectAfter * w.iv : w.level === 1 ? w.heardAt + this.#downAfter * w.iv : undefined
+      const due = w.level === 0 ? w.heardAt + this.#suspectAfter * w.iv : w.level === 1 ? w.heardAt + this.#downAfter * w.iv : undefined // silent or not heard yet: a beat changes it
       if (due !== undefined && (next === undefined || due < next)) next = due
     }
     return next === undefined ? undefined : Math.max(next, this.#graceUntil)

@@ -17,6 +17,8 @@ export const PEER_STATES: readonly PeerState[] = ['up', 'suspect', 'down', 'left
 export interface Incident {
   /** unix ms the peer went down */
   since: number
+  /** the silence it began with, the same on every observer: "boot/seq" of the last beat its watchers heard */
+  key: string
   /** unix ms it came back up, while waiting for it to hold */
   recovering?: number
 }
@@ -49,6 +51,8 @@ export interface Peer {
   silentAt?: [number, number]
   /** its open down incident (incidents.ts) */
   incident?: Incident
+  /** a watcher has heard its beats: it is a live node, not just a record (one that never is can never page) */
+  confirmed?: true
 }
 
 export type TransitionReason = 'joined' | 'alive' | 'silent' | 'bye' | 'forgotten' | 'reachable'
@@ -145,6 +149,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   heard (peerId: string): void {
     const peer = this.#peers.get(peerId)
     if (peer === undefined) return
+    peer.confirmed = true
     peer.lastSeen = this.#wall()
     peer.heardAt = this.#monotonic()
   }

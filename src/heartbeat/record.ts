@@ -39,8 +39,11 @@ export const RECORD_LIMITS = {
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 export const isLabelName = (s: string): boolean => LABEL_NAME.test(s) && !s.startsWith('__')
 
-/** What a watcher says of a peer it watches: 0 heard in time, 1 late (suspect), 2 silent past the down bound. */
-export type ObsLevel = 0 | 1 | 2
+/**
+ * What a watcher says of a peer it watches: 0 heard in time, 1 late (suspect), 2 silent past the down
+ * bound, 3 not heard yet since it began watching (it may be unable to reach the peer at all: it abstains).
+ */
+export type ObsLevel = 0 | 1 | 2 | 3
 /** [level, boot of the watched peer, last beat sequence number heard] */
 export type Obs = [ObsLevel, number, number]
 
@@ -118,7 +121,7 @@ export const recordSchema = z.object({
   addrs: z.array(str(R.addr)).max(R.addrs),
   machine: machineSchema.nullable(),
   checks: z.array(checkSchema).max(R.checks),
-  obs: z.record(str(64), z.tuple([z.union([z.literal(0), z.literal(1), z.literal(2)]), nonNeg, nonNeg]))
+  obs: z.record(str(64), z.tuple([z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]), nonNeg, nonNeg]))
     .refine(o => Object.keys(o).length <= R.obs, `more than ${R.obs} observations`)
 }).strict() satisfies z.ZodType<NodeRecord>
 

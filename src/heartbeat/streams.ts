@@ -175,14 +175,23 @@ export class MeshStreams implements GossipTransport {
   }
 
   readonly #opening = new Set<string>()
+  /** subjects whose beat stream could not be opened: not before `until`, then with a doubled wait */
+  readonly #backoff = new Map<string, { until: number, waitMs: number }>()
 
   async #open (peer: string): Promise<void> {
+    const b = this.#backoff.get(peer)
+    if (b !== undefined && b.until > Date.now()) return
     this.#opening.add(peer)
     let stream: Stream
     try {
       stream = await this.#c.libp2p.dialProtocol(peerIdFromString(peer), BEAT_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+      this.#backoff.delete(peer)
     } catch (err: any) {
-      this.#c.log.debug({ peer, err: err?.message }, 'cannot open a beat stream')
+      // a peer this node cannot reach (another transport, a firewall) is not dialled twice a second
+      const waitMs = Math.min(30_000, (b?.waitMs ?? 500) * 2)
+      this.#backoff.set(peer, { until: Date.now() + waitMs, waitMs })
+      if (this.#backoff.size > 10_000) this.#backoff.delete(this.#backoff.keys().next().value as string)
+      this.#c.log.debug({ peer, err: err?.message, retryInMs: waitMs }, 'cannot open a beat stream')
       return
     } finally {
       this.#opening.delete(peer)

@@ -5,14 +5,17 @@
  *  - the watchers that count are the peer's `2k` successors on this node's
  *    ring (ring.ts): a member can only vote on peers next to it, so one liar
  *    cannot keep a dead peer alive or kill a live one anywhere in the mesh;
- *  - `down` when at least a quorum of those reporting on it found it silent
- *    past the down bound; the quorum is a majority of the reporters and never
- *    fewer than two while two others could watch it, so one broken link (one
- *    watcher cut off from its subject) pages nobody;
+ *  - `down` when a majority of those reporting on it (watchers that heard it
+ *    once; one that never could abstains) found it silent past the down bound:
+ *    one broken link (one of three watchers cut off from its subject) pages
+ *    nobody, and one liar is outvoted;
  *  - `suspect` when a quorum finds it late; `up` otherwise;
  *  - an `intermittent` peer found silent becomes `left`: shown, never alerted;
  *  - `down` and `left` hold until a record made after the silence arrives
- *    (peer-table.ts), so a late copy of an old record brings nobody back.
+ *    (peer-table.ts), so a late copy of an old record brings nobody back;
+ *  - a peer no watcher ever heard (only its record is known) is forgotten once
+ *    the record is stale, never `down`: keys made up by a member that holds the
+ *    swarm key cannot page anyone.
  *
  * A node that can reach only a minority of the mesh (cut off, or on the small
  * side of a partition) cannot tell a dead peer from an unreachable one: there
@@ -99,8 +102,29 @@ export class Verdict {
     this.#c.table.off('obs', this.#onObs)
   }
 
-  /** The peers this node should watch: its `k` predecessors on the ring. */
-  subjects (): string[] { return this.ring.predecessors(this.#self, this.#k) }
+  /**
+   * The peers this node should watch: its `k` predecessors on the ring, and
+   * further ones (up to 2k back) whose nearer watchers cannot all reach them:
+   * each peer is watched by `k` nodes that hear it, where there are such.
+   */
+  subjects (): string[] {
+    const out: string[] = []
+    this.ring.predecessors(this.#self, 2 * this.#k).forEach((p, i) => {
+      if (i < this.#k) { out.push(p); return }
+      let reached = 0
+      for (const w of this.ring.successors(p, i)) {
+        const obs = this.#obsOf(w, p)
+        if (obs !== undefined && obs[0] !== 3) reached++
+      }
+      if (reached < this.#k) out.push(p)
+    })
+    return out
+  }
+
+  /** What `watcher` reports of `peerId` (this node's own observer for itself). */
+  #obsOf (watcher: string, peerId: string): Obs | undefined {
+    return watcher === this.#self ? this.#c.observer.get(peerId) : this.#c.table.get(watcher)?.obs[peerId]
+  }
 
   partition (): PartitionView { return this.#partition }
 
@@ -113,16 +137,16 @@ export class Verdict {
     let late = 0
     let lastSeq = peer.seq
     for (const w of this.ring.successors(peerId, 2 * this.#k)) {
-      const obs = w === this.#self ? this.#c.observer.report()[peerId] : this.#c.table.get(w)?.obs[peerId]
-      // a report on an earlier life of the peer (it restarted since) says nothing of this one
-      if (obs === undefined || (obs[1] !== 0 && obs[1] < peer.boot)) continue
+      const obs = this.#obsOf(w, peerId)
+      // a watcher that never heard it abstains; a report on an earlier life of the peer (it restarted since) says nothing of this one
+      if (obs === undefined || obs[0] === 3 || obs[1] < peer.boot) continue
       reporting++
       if (obs[0] === 2) silent++
       if (obs[0] >= 1) late++
       if (obs[1] === peer.boot) lastSeq = Math.max(lastSeq, obs[2])
     }
-    const others = this.ring.size - (this.ring.has(peerId) ? 2 : 1)
-    const quorum = Math.max(Math.floor(reporting / 2) + 1, Math.min(2, others))
+    if (reporting > 0) peer.confirmed = true
+    const quorum = Math.floor(reporting / 2) + 1
     if (reporting > 0 && silent >= quorum) {
       if (this.#partition.minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
       peer.silentAt = [peer.boot, lastSeq]
@@ -145,13 +169,16 @@ export class Verdict {
     for (const p of this.#c.table.values()) {
       if (p.self) continue
       if ((p.state === 'down' || p.state === 'left') && now - p.heardAt > this.#forgetAfterMs) { this.#c.table.forget(p); continue }
+      // a record whose origin no watcher ever heard beat, and no newer one since: not a node (a key made up
+      // by a member holding the swarm key, or a node that died at once). Forgotten, never paged for
+      if (p.confirmed !== true && (p.state === 'up' || p.state === 'suspect') && now - p.heardAt > this.#staleAfterMs) { this.#c.table.forget(p); continue }
       if (p.state === 'left') continue
       members++
       if (p.state === 'up' && now - p.heardAt <= this.#staleAfterMs) reachable++
     }
     const watched = this.#c.observer.report()
     const levels = Object.values(watched)
-    const isolated = members > 1 && levels.length > 0 && levels.every((o: Obs) => o[0] === 2) &&
+    const isolated = members > 1 && levels.length > 0 && levels.every((o: Obs) => o[0] >= 2) &&
       now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs()
     // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
     const minority = members > 2 && (isolated || reachable * 2 <= members)

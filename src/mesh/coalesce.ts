@@ -1,5 +1,8 @@
 /**
- * One socket write per burst instead of one per chunk.
+ * Patch `coalesce` (fenced, see src/patches.ts): one socket write per burst
+ * instead of one per chunk. Upstream would make it unnecessary if yamux wrote
+ * a frame's header and data as one chunk, or the TCP socket corked writes of
+ * one event-loop turn.
  *
  * Yamux writes a frame's 12-byte header and its data as separate chunks, and
  * Noise and pnet keep them separate, so every gossip message left as two
@@ -9,9 +12,13 @@
  * sits under pnet, on the raw connection: chunks that are ready within the
  * same turn of the event loop are joined into one write. Bytes and order are
  * unchanged; a chunk waits at most until the event loop's next check phase.
+ * The wrapped connection is a copy with another `sink`: that relies on
+ * @libp2p/tcp handing over a plain object (checked for every connection; one
+ * that is not is passed on untouched and the patch reported lost).
  */
 import type { MultiaddrConnection } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import type { Patches } from '../patches.js'
 
 type Chunk = Uint8Array | Uint8ArrayList
 
@@ -48,6 +55,10 @@ export async function * coalesce (source: AsyncIterable<Chunk> | Iterable<Chunk>
 async function * toAsync<T> (source: Iterable<T>): AsyncGenerator<T> { yield * source }
 
 /** The same connection, writing through coalesce(). */
-export function coalesceWrites (conn: MultiaddrConnection): MultiaddrConnection {
+export function coalesceWrites (conn: MultiaddrConnection, patches: Patches): MultiaddrConnection {
+  if (Object.getPrototypeOf(conn) !== Object.prototype || typeof conn.sink !== 'function') {
+    patches.lost('coalesce', 'a connection is not a plain object: a copy would lose its methods')
+    return conn
+  }
   return { ...conn, sink: async source => { await conn.sink(coalesce(source)) } }
 }

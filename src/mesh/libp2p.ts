@@ -2,7 +2,8 @@
  * The libp2p node of a private swarm: pnet from the swarm key, TCP and
  * WebSockets, Noise, Yamux, identify, gossipsub registered as `pubsub`
  * (OrbitDB's sync looks for that name). Limits and scoring are set for a
- * private swarm where many peers may share one IP (STACK-NOTES).
+ * private swarm where many peers may share one IP (the defaults reset
+ * connections and collapsed the gossip mesh at 20 peers on one IP).
  */
 import { gossipsub } from '@chainsafe/libp2p-gossipsub'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -13,6 +14,7 @@ import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import type { Datastore } from 'interface-datastore'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { Patches } from '../patches.js'
 import { coalesceWrites } from './coalesce.js'
 import { fastMsgId } from './fast-msg-id.js'
 import { meshWebSockets } from './websockets/index.js'
@@ -35,11 +37,17 @@ export interface MeshLibp2pInit {
   fastDuplicates?: boolean
   /** only these peers may connect (peers.allow); null or absent: any holder of the swarm key */
   allow?: ReadonlySet<string> | null
+  /** which library patches to install, and where they report (src/patches.ts) @default all, unreported */
+  patches?: Patches
 }
 
 export type MeshLibp2p = Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>>, identify: unknown }>
 
 export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2p> {
+  const patches = init.patches ?? new Patches()
+  const coalescing = patches.wanted('coalesce')
+  // its library at the version it was written for is its whole start-up check; each connection is checked too
+  if (coalescing) patches.checked('coalesce', true)
   return await createLibp2p({
     privateKey: init.privateKey,
     datastore: init.datastore,
@@ -50,7 +58,7 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     // pnet over a raw connection whose writes are coalesced (see coalesce.ts)
     connectionProtector: components => {
       const pnet = preSharedKey({ psk: init.swarmKey, timeout: 5000 })(components)
-      return { protect: async (conn, options) => await pnet.protect(coalesceWrites(conn), options) }
+      return { protect: async (conn, options) => await pnet.protect(coalescing ? coalesceWrites(conn, patches) : conn, options) }
     },
     connectionEncrypters: [noise()],
     // an allow-list refuses others once Noise has told who they are, before any protocol runs
@@ -61,7 +69,10 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
           denyOutboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString())
         },
     // window updates ride with other frames instead of one write per received frame (yamux-window.ts)
-    streamMuxers: [components => lazyWindowUpdates(yamux()(components))],
+    streamMuxers: [components => {
+      const factory = yamux()(components)
+      return patches.wanted('yamux-window') ? lazyWindowUpdates(factory, patches) : factory
+    }],
     connectionManager: {
       maxConnections: init.maxConnections ?? 300,
       // a dialer with the wrong swarm key holds a pending slot until this fires (10 s by default)

@@ -1,7 +1,7 @@
 /**
  * Prometheus text exposition for the mesh families, written directly: the mesh
  * view is rebuilt at every scrape from the peer table, and prom-client's
- * labelled gauges cost ~30 ms at 500 peers here (STACK-NOTES). Self metrics
+ * labelled gauges cost ~30 ms at 500 peers here (docs/decisions). Self metrics
  * still go through prom-client (see self.ts).
  */
 const NEEDS_ESCAPE = /[\\\n"]/

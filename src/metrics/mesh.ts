@@ -1,5 +1,5 @@
 /**
- * The whole mesh as this node sees it (SPEC 6). Every series is labelled
+ * The whole mesh as this node sees it. Every series is labelled
  * `peer` (peer id) and `node` (name) and never names the serving node, so any
  * peer answers the same and Prometheus can scrape the mesh through one
  * load-balanced address. No histograms; per peer the series count is
@@ -10,7 +10,7 @@
  * info lines once per change, so a scrape mostly copies bytes: 500 peers
  * (2.5 MB) in a few ms instead of ~60.
  */
-import type { CheckState } from '../checks/types.js'
+import { STATUS_NAMES, type CheckState } from '../checks/types.js'
 import type { Peer } from '../heartbeat/peer-table.js'
 import { PEER_STATES } from '../heartbeat/peer-table.js'
 import type { MachineInfo } from '../machine/types.js'
@@ -40,7 +40,7 @@ const FAMILIES = [
   g('node_uptime_seconds', 'seconds since the host booted'),
   // check families
   g('check_up', '1 if the check is OK, 0 otherwise'),
-  g('check_status', 'check status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN'),
+  g('check_status', `check status: ${STATUS_NAMES.map((name, code) => `${code} ${name}`).join(', ')}`),
   g('check_duration_seconds', 'duration of the last run of the check'),
   g('node_info_labels_dropped', 'labels of the peer left out of meshmon_node_info: names Prometheus does not take (or taken twice)')
 ] as const

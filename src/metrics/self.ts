@@ -19,6 +19,10 @@ export interface SelfSources {
   eventlogEntries?: () => number
   /** present once alerting exists: sends by result */
   alertmanagerSends?: () => Record<string, number>
+  /** the library patches and whether each is active (src/patches.ts) */
+  patches?: () => Array<{ patch: string, active: boolean }>
+  /** present once the event log exists: events from peers refused, by how they came (sync, log) and why */
+  eventsRefused?: () => Record<string, Partial<Record<string, number>>>
 }
 
 export interface SelfMetrics {
@@ -41,13 +45,14 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
     name: 'meshmon_gossip_messages_received_total', help: 'heartbeat messages received (valid and invalid)', registers,
     collect () { this.reset(); this.inc(s.gossip().received) }
   })
-  new Counter({
-    name: 'meshmon_gossip_messages_invalid_total', help: 'heartbeat messages dropped, by reason', labelNames: ['reason'], registers,
-    collect () {
-      this.reset()
-      for (const [reason, n] of Object.entries(s.gossip().invalid)) this.inc({ reason }, n)
-    }
-  })
+  /** a labelled family read at scrape time: every (labels, value) the source gives now */
+  const labelled = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], read: () => Array<[Record<string, string>, number]>): void => {
+    const family = { name, help, labelNames, registers }
+    if (kind === 'gauge') new Gauge({ ...family, collect () { this.reset(); for (const [labels, n] of read()) this.set(labels, n) } })
+    else new Counter({ ...family, collect () { this.reset(); for (const [labels, n] of read()) this.inc(labels, n) } })
+  }
+  labelled('counter', 'meshmon_gossip_messages_invalid_total', 'heartbeat messages dropped, by reason', ['reason'],
+    () => Object.entries(s.gossip().invalid).map(([reason, n]) => [{ reason }, n]))
   new Gauge({ name: 'meshmon_connected_peers', help: 'peers this node has a connection to', registers, collect () { this.set(s.connectedPeers()) } })
   const conflicts = s.nameConflicts
   if (conflicts !== undefined) new Gauge({ name: 'meshmon_peer_name_conflicts', help: 'node names carried by more than one peer that has not left', registers, collect () { this.set(conflicts()) } })
@@ -62,13 +67,18 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
   if (entries !== undefined) new Gauge({ name: 'meshmon_eventlog_entries', help: 'events held in the local copy of the event log', registers, collect () { this.set(entries()) } })
   const sends = s.alertmanagerSends
   if (sends !== undefined) {
-    new Counter({
-      name: 'meshmon_alertmanager_sends_total', help: 'alert batches pushed to Alertmanager, by result', labelNames: ['result'], registers,
-      collect () {
-        this.reset()
-        for (const [result, n] of Object.entries(sends())) this.inc({ result }, n)
-      }
-    })
+    labelled('counter', 'meshmon_alertmanager_sends_total', 'alert batches pushed to Alertmanager, by result', ['result'],
+      () => Object.entries(sends()).map(([result, n]) => [{ result }, n]))
+  }
+  const refused = s.eventsRefused
+  if (refused !== undefined) {
+    labelled('counter', 'meshmon_events_refused_total', 'events from peers refused (unsigned, forged, oversized, misdated, over quota, replacing a held incident), by path and reason', ['via', 'reason'],
+      () => Object.entries(refused()).flatMap(([via, reasons]) => Object.entries(reasons).map(([reason, n]): [Record<string, string>, number] => [{ via, reason }, n ?? 0])))
+  }
+  const patches = s.patches
+  if (patches !== undefined) {
+    labelled('gauge', 'meshmon_patch_active', 'a library patch is installed and its start-up check passed (1), or not: switched off, its library at another version, or its internals changed (0)', ['patch'],
+      () => patches().map(p => [{ patch: p.patch }, p.active ? 1 : 0]))
   }
   // one histogram for the process, not per peer: network delay plus the clock skew between hosts
   const delay = new Histogram({

@@ -97,7 +97,7 @@ describe('deriveAlerts', () => {
   })
 
   it('a peer back up within its incident keeps its one MeshPeerDown, dated from when it went down', () => {
-    const alerts = deriveAlerts([peer({ state: 'up', stateSince: T0 + 9000, incident: { since: T0, recovering: T0 + 9000 } })], init)
+    const alerts = deriveAlerts([peer({ state: 'up', stateSince: T0 + 9000, incident: { since: T0, key: '1/9', recovering: T0 + 9000 } })], init)
     expect(alerts.map(a => [a.labels.alertname, a.startsAt])).toEqual([['MeshPeerDown', new Date(T0).toISOString()]])
   })
 

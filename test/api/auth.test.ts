@@ -62,8 +62,8 @@ describe('API token', () => {
     const metrics = await guarded.request('/metrics')
     expect(metrics.status).toBe(200)
     expect(await metrics.text()).toContain('meshmon_peer_up 1')
-    // no page in this API: not found, not refused
-    expect((await guarded.request('/')).status).toBe(404)
+    // no page built into this API: 503 saying so, and an unknown path not found; neither refused
+    expect((await guarded.request('/')).status).toBe(503)
     expect((await guarded.request('/app.js')).status).toBe(404)
   })
 

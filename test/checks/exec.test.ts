@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runExec } from '../../src/checks/exec.js'
 import { MAX_TEXT } from '../../src/checks/nagios.js'
 import { Status } from '../../src/checks/types.js'
-import { alive, PLUGINS, tempDir, waitFor } from './helpers.js'
+import { waitFor } from '../support/wait.js'
+import { alive, PLUGINS, tempDir } from './helpers.js'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 beforeEach(async () => { tmp = await tempDir() })
@@ -74,7 +75,7 @@ describe('runExec failures', () => {
     expect(grandchild).toBeGreaterThan(0)
     expect(child).toBeGreaterThan(0)
     expect(alive(child!)).toBe(false) // runExec resolves only after the child has exited
-    await waitFor(() => !alive(grandchild!), 2000, 'the grandchild to die')
+    await waitFor('the grandchild to die', () => !alive(grandchild!), 2000, 10)
   })
 
   it('does not wait for (and kills) a background child left holding the output pipe', async () => {
@@ -83,7 +84,7 @@ describe('runExec failures', () => {
     expect(r).toMatchObject({ status: Status.OK, output: 'OK - done' })
     expect(r.durationSeconds).toBeLessThan(5) // not the 30 s timeout
     const leftover = Number(await readFile(pidFile, 'utf8'))
-    await waitFor(() => !alive(leftover), 2000, 'the leftover to die')
+    await waitFor('the leftover to die', () => !alive(leftover), 2000, 10)
   })
 
   it('names a missing command', async () => {
@@ -104,7 +105,7 @@ describe('runExec failures', () => {
     const pidFile = join(tmp.dir, 'pid')
     const controller = new AbortController()
     const run = runExec({ command: ['sh', '-c', `echo $$ > ${pidFile}; exec sleep 100`], timeoutMs: 60_000, signal: controller.signal })
-    await waitFor(async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== '', 5000, 'the pid file')
+    await waitFor('the pid file', async () => (await readFile(pidFile, 'utf8').catch(() => '')).trim() !== '', 5000, 10)
     controller.abort()
     expect(await run).toMatchObject({ status: Status.UNKNOWN, output: 'aborted' })
     expect(alive(Number(await readFile(pidFile, 'utf8')))).toBe(false)

@@ -1,4 +1,4 @@
-/** Shared test helpers: bounded condition waits, process liveness, temp dirs, local servers. */
+/** Shared test helpers for checks: process liveness, temp dirs, local servers. */
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:net'
@@ -6,15 +6,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 export const PLUGINS = '/usr/lib/nagios/plugins'
-
-/** Poll `cond` until it holds; fail after `timeoutMs` instead of hanging the suite. */
-export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}
 
 /**
  * Is `pid` a live process? A zombie counts as gone: it has exited and only

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { clip, exitStatus, MAX_TEXT, parsePluginOutput, seconds, timerMs } from '../../src/checks/nagios.js'
+import { exitStatus, MAX_TEXT, parsePluginOutput, seconds, timerMs } from '../../src/checks/nagios.js'
+import { clip } from '../../src/text.js'
 
 describe('parsePluginOutput', () => {
   it('splits the first line at | into output and perfdata', () => {
@@ -19,7 +20,7 @@ describe('parsePluginOutput', () => {
     const { output } = parsePluginOutput('x'.repeat(MAX_TEXT * 3))
     expect(output.length).toBe(MAX_TEXT)
     expect(output.endsWith('…')).toBe(true)
-    expect(clip('short')).toBe('short')
+    expect(clip('short', MAX_TEXT)).toBe('short')
   })
 
   it('maps exit codes the Nagios way', () => {

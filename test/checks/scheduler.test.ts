@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { checkScheduler, type CheckScheduler } from '../../src/checks/scheduler.js'
 import { Status, type CheckResult, type CheckState } from '../../src/checks/types.js'
 import { checkSchema, type CheckConfig } from '../../src/config/schema.js'
-import { alive, tempDir, waitFor } from './helpers.js'
+import { waitFor } from '../support/wait.js'
+import { alive, tempDir } from './helpers.js'
 
 let tmp: Awaited<ReturnType<typeof tempDir>>
 let scheduler: CheckScheduler | undefined
@@ -35,7 +36,7 @@ describe('checkScheduler', () => {
     const check = exec('slow', `echo start >> ${log}; sleep 0.2; echo end >> ${log}`, { interval: '20ms' })
     scheduler = checkScheduler({ checks: [check], jitterMs: () => 0 })
     scheduler.start()
-    await waitFor(async () => (await lines(log)).filter(l => l === 'end').length >= 3, 10_000, 'three finished runs')
+    await waitFor('three finished runs', async () => (await lines(log)).filter(l => l === 'end').length >= 3, 10_000, 10)
     await scheduler.stop()
     const seen = await lines(log)
     // strictly start, end, start, end...: a second start before an end would be an overlap
@@ -81,11 +82,11 @@ describe('checkScheduler', () => {
     const check = exec('stuck', `sleep 100 & echo $! > ${pids}; echo $$ >> ${pids}; wait`, { interval: '1h', timeout: '1h' })
     scheduler = checkScheduler({ checks: [check], jitterMs: () => 0 })
     scheduler.start()
-    await waitFor(async () => (await lines(pids)).length === 2, 5000, 'the check to start')
+    await waitFor('the check to start', async () => (await lines(pids)).length === 2, 5000, 10)
     await scheduler.stop()
     const [grandchild, child] = (await lines(pids)).map(Number)
     expect(alive(child!)).toBe(false)
-    await waitFor(() => !alive(grandchild!), 2000, 'the grandchild to die')
+    await waitFor('the grandchild to die', () => !alive(grandchild!), 2000, 10)
     // the killed run says nothing about the service
     expect(scheduler.states()[0]).toMatchObject({ status: Status.UNKNOWN, output: 'pending first run', lastRun: 0 })
   })
@@ -156,7 +157,7 @@ describe('checkScheduler', () => {
       onError: e => errors.push(e)
     })
     scheduler.start()
-    await waitFor(() => errors.length >= 2, 5_000, 'two failed ticks reported')
+    await waitFor('two failed ticks reported', () => errors.length >= 2, 5_000, 10)
     expect((errors[0] as Error).message).toBe('clock broke')
   })
 })

@@ -29,7 +29,8 @@ describe('meshmon run on an uncaught error', () => {
     expect(fatal, node.logs.join('\n')).toHaveLength(1)
     const line = JSON.parse(fatal[0] as string)
     expect(line).toMatchObject({ kind, msg: `${kind}: ${message}; leaving the mesh and exiting`, err: { type: 'Error', message } })
-    expect(line.err.stack).toMatch(/fatal\.(ts|js):\d+/)
+    // the stack: where it was thrown, in the compiled modules or in the one-file build
+    expect(line.err.stack).toMatch(/(fatal\.(ts|js)|meshmon\.mjs):\d+/)
     // every line on stderr is JSON: no raw stack from Node's default handler
     for (const l of node.logs) expect(() => JSON.parse(l), l).not.toThrow()
     await waitFor('the observer records it left, not down', async () => await cluster.stateOf(observer, node) === 'left')

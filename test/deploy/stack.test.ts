@@ -14,7 +14,7 @@ import { delimiter, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
 import { parse as parseYaml } from 'yaml'
-import { envName, RUN_SETTINGS } from '../../src/config/load.js'
+import { SETTINGS } from '../../src/config/load.js'
 import { BIN, collect, meshmon, type CliResult } from '../support/cli.js'
 import { Cluster } from '../support/cluster.js'
 import { freePort } from '../support/ports.js'
@@ -25,7 +25,7 @@ const CI = process.env.CI === 'true'
 /** The stack's own settings (stack.yml's ${...}), unset so its defaults are what is tested. */
 const STACK_VARS = ['MESHMON_IMAGE', 'SWARM_KEY_SECRET', 'CONFIG_REV', 'KARMA_PORT', 'PROMETHEUS_PORT']
 /** Every MESHMON_* setting blanked (load.ts ignores empty ones): the files alone are under test. */
-const NO_MESHMON_ENV = Object.fromEntries(RUN_SETTINGS.map(s => [envName(s.flag), '']))
+const NO_MESHMON_ENV = Object.fromEntries(SETTINGS.flatMap(s => s.env === undefined ? [] : [[s.env, '']]))
 
 function which (program: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
@@ -97,7 +97,7 @@ describe('docker/stack.yml', () => {
     expect(stack.configs.meshmon_yml.file).toBe('./meshmon.yml')
     // the node is named after the swarm node; every MESHMON_* variable is a real setting
     expect(svc.environment.MESHMON_NAME).toBe('{{.Node.Hostname}}')
-    const settings = RUN_SETTINGS.map(s => envName(s.flag))
+    const settings = SETTINGS.flatMap(s => s.env ?? [])
     for (const name of Object.keys(svc.environment).filter(n => n.startsWith('MESHMON_'))) expect(settings).toContain(name)
     // the swarm key: an external secret at the path the config names
     expect(svc.secrets).toContainEqual(expect.objectContaining({ source: 'swarm_key', target: 'swarm.key', uid: '10001' }))

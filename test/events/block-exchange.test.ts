@@ -15,9 +15,10 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, describe, expect, it } from 'vitest'
-import { BLOCKS_PROTOCOL } from '../../src/events/block-exchange.js'
-import { createEventsHelia, type EventsHelia } from '../../src/events/helia.js'
+import { BLOCKS_PROTOCOL } from '../../src/events/orbit/block-exchange.js'
+import { createEventsHelia, type EventsHelia } from '../../src/events/orbit/helia.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
+import { silent } from './helpers.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
 import { waitFor } from '../support/wait.js'
 
@@ -33,7 +34,7 @@ async function peer (name: string): Promise<Peer> {
   const datastore = new LevelDatastore(join(dir, 'datastore'))
   await datastore.open()
   const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], datastore })
-  const h = await createEventsHelia(libp2p, datastore, join(dir, 'blocks'))
+  const h = await createEventsHelia(libp2p, datastore, join(dir, 'blocks'), silent)
   const p = { libp2p, datastore, h }
   peers.push(p)
   return p

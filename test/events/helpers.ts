@@ -9,8 +9,9 @@ import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { LevelDatastore } from 'datastore-level'
-import pino from 'pino'
-import { openEventLog, type EventLog, type EventLogInit } from '../../src/events/index.js'
+import pino, { type Logger } from 'pino'
+import { IncidentRecorder, openEventLog, type EventLog, type EventLogInit, type RecorderInit } from '../../src/events/index.js'
+import { PeerIncidents } from '../../src/heartbeat/incidents.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
@@ -42,7 +43,8 @@ export class Nodes {
     return d
   }
 
-  async start (name: string, init: Partial<EventLogInit> = {}, opts: { dataDir?: string, privateKey?: PrivateKey, table?: PeerTable } = {}): Promise<TestNode> {
+  /** A node with its event log; like `meshmon run`, it records the incidents of its peer table unless `record: false`. */
+  async start (name: string, init: Partial<EventLogInit & RecorderInit> & { record?: boolean } = {}, opts: { dataDir?: string, privateKey?: PrivateKey, table?: PeerTable, log?: Logger } = {}): Promise<TestNode> {
     const dataDir = opts.dataDir ?? await this.dir(name)
     const privateKey = opts.privateKey ?? await generateKeyPair('Ed25519')
     const datastore = new LevelDatastore(join(dataDir, 'datastore'))
@@ -52,19 +54,26 @@ export class Nodes {
     const table = opts.table ?? new PeerTable()
     let events: EventLog
     try {
-      events = await openEventLog({ libp2p, datastore, table, log: silent, peerId }, { dataDir, meshKey: this.meshKey, retentionMs: 7 * 86_400_000, ...init })
+      events = await openEventLog({ libp2p, datastore, log: opts.log ?? silent, peerId, privateKey }, { dataDir, meshKey: this.meshKey, retentionMs: 7 * 86_400_000, ...init })
       await events.ready().catch(async err => { await events.stop(); throw err })
     } catch (err) {
       await libp2p.stop()
       await datastore.close()
       throw err
     }
+    // a peer's down as an incident (incidents.ts), as the node wires it
+    const incidents = new PeerIncidents(table)
+    incidents.start()
+    const recorder = init.record === false ? undefined : new IncidentRecorder({ table, incidents, peerId, log: silent }, events, init)
+    recorder?.start()
     let stopped = false
     const node: TestNode = {
       name, dataDir, privateKey, libp2p, datastore, table, events, peerId,
       stop: async () => {
         if (stopped) return
         stopped = true
+        recorder?.stop()
+        incidents.stop()
         await events.stop()
         await libp2p.stop()
         await datastore.close()
@@ -87,6 +96,13 @@ export class Nodes {
     for (const n of this.all) await n.stop().catch(() => {})
     for (const d of this.#dirs) await rm(d, { recursive: true, force: true })
   }
+}
+
+/** A logger at debug level that keeps its lines (parsed), for tests that read what a node logged. */
+export function capturingLogger (): { log: Logger, lines: Array<Record<string, any>> } {
+  const lines: Array<Record<string, any>> = []
+  const log = pino({ level: 'debug' }, { write: (line: string) => { lines.push(JSON.parse(line)) } })
+  return { log, lines }
 }
 
 /** Wait until `node` holds every one of `ids`. */

@@ -78,7 +78,7 @@ describe('one event per incident', () => {
     const events = await a.node.events.query({ limit: 1000 })
     const down = about(events, 'peer.down', cId)[0]!
     expect(down).toMatchObject({ severity: 'critical', subject: { peer: cId, name: 'c' }, labels: { role: 'test' } })
-    expect(down.message).toMatch(/^c is down: no heartbeat for \d+s/)
+    expect(down.message).toMatch(/^c is down: its watchers have not heard it for \d+s/)
     // written by the deterministic writer: the live peer with the smallest id, the subject excluded
     expect(down.source).toBe([a.node.peerId, b.node.peerId].sort()[0])
     expect(about(events, 'peer.up', cId)[0]!.source).toBe([a.node.peerId, b.node.peerId].sort()[0])

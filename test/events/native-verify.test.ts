@@ -1,12 +1,12 @@
 /**
- * Entry signatures checked by OpenSSL (src/events/native-verify.ts) give the
+ * Entry signatures checked by OpenSSL (src/events/orbit/orbitdb-patches.ts) give the
  * same answer as OrbitDB's own check, for good and bad signatures alike.
  */
 import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { verifyMessage } from '@orbitdb/core/src/key-store.js'
 import { describe, expect, it } from 'vitest'
-import { derS, nativeVerify } from '../../src/events/native-verify.js'
+import { derS, nativeVerify } from '../../src/events/orbit/orbitdb-patches.js'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')

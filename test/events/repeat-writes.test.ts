@@ -13,9 +13,10 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { afterEach, describe, expect, it } from 'vitest'
+import { openEventsLevel } from '../../src/events/index/level.js'
+import { blockStorage } from '../../src/events/orbit/block-storage.js'
 import { BoundedSet } from '../../src/events/bounded-set.js'
-import { EventIndex } from '../../src/events/index-store.js'
-import { blockStorage } from '../../src/events/period-log.js'
+import { OrbitState } from '../../src/events/orbit/state-storage.js'
 
 describe('repeated OrbitDB writes', () => {
   const dirs: string[] = []
@@ -39,10 +40,11 @@ describe('repeated OrbitDB writes', () => {
   })
 
   it('the entry index writes a key once per process; a delete or clear through it forgets that', async () => {
-    const index = await EventIndex.open(join(await tempDir(), 'events'))
-    cleanups.push(async () => { await index.close() })
-    const a = index.storage('1000/1', 'i')
-    const other = index.storage('1000/1', 'i') // another handle on the same keys, as a second open would be
+    const level = await openEventsLevel(join(await tempDir(), 'events'))
+    cleanups.push(async () => { await level.close() })
+    const state = new OrbitState(level.db)
+    const a = state.storage('1000/1', 'i')
+    const other = state.storage('1000/1', 'i') // another handle on the same keys, as a second open would be
     await a.put('zdpuEntry', true)
     expect(await a.get('zdpuEntry')).toBeDefined()
     await other.del('zdpuEntry') // behind a's back
@@ -59,9 +61,9 @@ describe('repeated OrbitDB writes', () => {
     await other.del('zdpuOther')
     await a.put('zdpuOther', { not: 'true' })
     expect(await a.get('zdpuOther')).toBeDefined()
-    const heads = index.storage('1000/1', 'h')
+    const heads = state.storage('1000/1', 'h')
     await heads.put('heads', [{ hash: 'zdpuEntry' }])
-    await index.storage('1000/1', 'h').del('heads')
+    await state.storage('1000/1', 'h').del('heads')
     await heads.put('heads', [{ hash: 'zdpuEntry' }])
     expect(await heads.get('heads')).toBeDefined()
   })

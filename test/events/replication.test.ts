@@ -1,6 +1,6 @@
 /** Every node of a mesh opens the same log with no config, and sees the others' events. */
 import { afterEach, describe, expect, it } from 'vitest'
-import { BLOCKS_PROTOCOL } from '../../src/events/block-exchange.js'
+import { BLOCKS_PROTOCOL } from '../../src/events/orbit/block-exchange.js'
 import { waitFor } from '../support/wait.js'
 import { Nodes, sample, waitForIds } from './helpers.js'
 

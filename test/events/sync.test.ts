@@ -8,7 +8,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { SYNC_PROTOCOL } from '../../src/events/sync.js'
+import { SYNC_PROTOCOL } from '../../src/events/sync/protocol.js'
+import { signEvent } from '../../src/events/trust/signature.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { waitFor } from '../support/wait.js'
 import { Nodes, sample, waitForIds } from './helpers.js'
@@ -97,17 +98,21 @@ describe('index sync', () => {
 
   it('an answer with an invalid event ends the exchange; the valid events before it are kept', async () => {
     nodes = new Nodes()
-    raw = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey: nodes.meshKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+    const key = await generateKeyPair('Ed25519')
+    raw = await createMeshLibp2p({ privateKey: key, swarmKey: nodes.meshKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
     const now = Date.now()
-    const event = (i: number): Record<string, unknown> => ({ id: `evil-${i}`, ts: new Date(now - i * 1000).toISOString(), type: 'peer.down', severity: 'critical', source: 'x', subject: { peer: `p${i}`, name: `n${i}` }, message: 'm', labels: {} })
+    // events this peer wrote itself: signed by its key, its peer id as the source
+    const event = async (i: number): Promise<unknown> => await signEvent({ id: `evil-${i}`, ts: new Date(now - i * 1000).toISOString(), type: 'peer.down', severity: 'critical', source: raw!.peerId.toString(), subject: { peer: `p${i}`, name: `n${i}` }, message: 'm', labels: {} }, key)
+    const first = [await event(1), await event(2), await event(3)]
+    const second = [await event(4), { id: 'bad', type: 'no.such.type' }]
     let requests = 0
     await raw.handle(SYNC_PROTOCOL, ({ stream }: { stream: Stream }) => {
       void (async () => {
         const lp = lpStream(stream)
         await lp.read()
         requests++
-        await lp.write(json({ events: [event(1), event(2), event(3)] }))
-        await lp.write(json({ events: [event(4), { id: 'bad', type: 'no.such.type' }] }))
+        await lp.write(json({ events: first }))
+        await lp.write(json({ events: second }))
         await lp.write(json({ done: true, sent: 5 }))
         await stream.close()
       })().catch(() => { stream.abort(new Error('closed')) })
@@ -116,7 +121,7 @@ describe('index sync', () => {
     await raw.dial(a.libp2p.getMultiaddrs()[0]!)
     await waitFor('the exchange with the bad peer', () => a.events.syncStats().failed === 1, 15_000)
     expect(requests).toBe(1)
-    expect(a.events.syncStats()).toMatchObject({ added: 3, exchanges: 0 })
+    expect(a.events.syncStats()).toMatchObject({ added: 3, exchanges: 0, refused: { invalid: 1 } })
     expect((await a.events.query({ limit: 10 })).map(e => e.id).sort()).toEqual(['evil-1', 'evil-2', 'evil-3'])
     // the node goes on: it writes and serves as before
     await a.events.append(sample(1, 'after'))

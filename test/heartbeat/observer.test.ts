@@ -22,7 +22,7 @@ describe('the watcher\'s judgement of the peers it watches', () => {
     expect(o.report().x).toEqual([2, 5, 1])
     o.beat('x', 5, 2)
     expect(o.report().x).toEqual([0, 5, 2])
-    expect(levels).toEqual([['x', 1], ['x', 2], ['x', 0]])
+    expect(levels).toEqual([['x', 0], ['x', 1], ['x', 2], ['x', 0]])
   })
 
   it('ignores replayed and stale beats', () => {
@@ -37,14 +37,16 @@ describe('the watcher\'s judgement of the peers it watches', () => {
     expect(o.report().x).toEqual([2, 5, 10])
   })
 
-  it('a newly watched peer gets a full window before it is judged', () => {
+  it('a peer not heard yet is not judged: the watcher abstains until its first beat (it may not reach it at all)', () => {
     const c = clock()
     const o = new Observer({ monotonic: c.monotonic })
     o.watch('x', 1000)
-    c.now += 1900; o.tick()
-    expect(o.report().x?.[0]).toBe(1)
-    c.now += 200; o.tick()
-    expect(o.report().x?.[0]).toBe(2)
+    c.now += 10_000; o.tick()
+    expect(o.report().x).toEqual([3, 0, 0])
+    o.beat('x', 7, 1)
+    expect(o.get('x')).toEqual([0, 7, 1])
+    c.now += 2000; o.tick()
+    expect(o.get('x')?.[0]).toBe(2)
   })
 
   it('its own stall is not blamed on the peers: a grace to read what queued meanwhile', () => {
@@ -68,6 +70,8 @@ describe('the watcher\'s judgement of the peers it watches', () => {
     const o = new Observer({ monotonic: c.monotonic })
     expect(o.nextDeadline()).toBeUndefined()
     o.watch('x', 1000)
+    expect(o.nextDeadline()).toBeUndefined()
+    o.beat('x', 1, 1)
     expect(o.nextDeadline()).toBe(2500)
     c.now = 2600; o.tick()
     expect(o.nextDeadline()).toBe(3000)

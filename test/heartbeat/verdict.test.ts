@@ -26,11 +26,13 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) 
     table.apply(id, record({ name: `n${ids.indexOf(id)}`, boot: 1, seq, obs, expect: id === self ? 'always-on' : (opts.expect ?? 'always-on'), ...over }), id === self)
   }
   for (const id of ids) publish(id)
+  // watchers have heard every peer (a peer only known by its record is the ghost test's case)
+  for (const id of ids) if (id !== self) table.heard(id)
   verdict.start()
   const state = (id: string): string | undefined => table.get(id)?.state
   /** the peers that judge `id` in this view: its first k ring successors other than self */
   const watchersOf = (id: string, k = 3): string[] => verdict.ring.successors(id, 2 * k).filter(w => w !== self).slice(0, k)
-  const report = (watcher: string, subject: string, level: 0 | 1 | 2): void => {
+  const report = (watcher: string, subject: string, level: 0 | 1 | 2 | 3): void => {
     publish(watcher, { ...(obsOf.get(watcher) ?? {}), [subject]: [level, 1, seqs.get(subject) ?? 0] })
   }
   const tick = (ms: number): void => { clock.now += ms; meshAt = clock.now; verdict.tick() }
@@ -38,17 +40,42 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) 
 }
 
 describe('the verdict from the watchers\' reports', () => {
-  it('down once a quorum of its watchers find it silent; one broken link is not enough', () => {
+  it('down once a majority of its watchers find it silent; one broken link is not enough', () => {
     const v = view(10)
     const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
     const [w1, w2, w3] = v.watchersOf(x)
+    for (const w of [w1, w2, w3]) v.report(w!, x, 0)
     v.report(w1!, x, 2)
-    expect(v.state(x)).toBe('up')
-    v.report(w2!, x, 0)
-    v.report(w3!, x, 0)
     expect(v.state(x)).toBe('up')
     v.report(w2!, x, 2)
     expect(v.state(x)).toBe('down')
+  })
+
+  it('a watcher that never heard a peer abstains: where only one can reach it, that one decides', () => {
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2, w3] = v.watchersOf(x)
+    v.report(w1!, x, 3)
+    v.report(w2!, x, 3)
+    v.report(w3!, x, 0)
+    expect(v.state(x)).toBe('up')
+    v.report(w3!, x, 2)
+    expect(v.state(x)).toBe('down')
+  })
+
+  it('the next nodes on the ring watch a peer whose nearer watchers cannot reach it', () => {
+    const v = view(12)
+    // a peer with this node at distance 4..6 on the ring: not among its first three watchers
+    const x = v.ids.find(id => id !== v.self && v.verdict.ring.successors(id, 6).indexOf(v.self) === 3)!
+    // until its nearer watchers say they hear it, this node watches it too
+    expect(v.verdict.subjects()).toContain(x)
+    const [w1, w2, w3] = v.verdict.ring.successors(x, 3)
+    for (const w of [w1, w2, w3]) v.report(w!, x, 0)
+    expect(v.verdict.subjects()).not.toContain(x)
+    v.report(w2!, x, 3)
+    expect(v.verdict.subjects()).toContain(x)
+    v.report(w2!, x, 0)
+    expect(v.verdict.subjects()).not.toContain(x)
   })
 
   it('late from a quorum is suspect, and up again when they hear it', () => {
@@ -140,5 +167,27 @@ describe('the verdict from the watchers\' reports', () => {
     v.tick(0)
     expect(v.verdict.partition().minority).toBe(false)
     expect(v.state(x)).toBe('down')
+  })
+
+  it('a peer known only by its record, never heard by a watcher, is forgotten once stale: never down, never paged', () => {
+    const v = view(6)
+    const ghost = v.ids[5]!
+    delete v.table.get(ghost)!.confirmed
+    const [w1, w2] = v.watchersOf(ghost)
+    v.report(w1!, ghost, 3)
+    v.report(w2!, ghost, 3)
+    expect(v.state(ghost)).toBe('up')
+    // the others keep sending records; the ghost does not
+    v.clock.now += 31_000
+    for (const id of v.ids) if (id !== ghost && id !== v.self) v.publish(id)
+    v.tick(0)
+    expect(v.table.get(ghost)).toBeUndefined()
+    // a peer a watcher heard is not forgotten for going quiet: it is judged
+    const x = v.ids[4]!
+    v.report(w1!, x, 0)
+    v.clock.now += 31_000
+    for (const id of v.ids) if (id !== x && id !== v.self && id !== ghost) v.publish(id)
+    v.tick(0)
+    expect(v.table.get(x)).toBeDefined()
   })
 })

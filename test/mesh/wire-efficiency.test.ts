@@ -14,6 +14,7 @@ import { coalesce } from '../../src/mesh/coalesce.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
 import { lazyWindowUpdates } from '../../src/mesh/yamux-window.js'
+import { Patches } from '../../src/patches.js'
 import { freePort } from '../support/ports.js'
 
 const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
@@ -49,7 +50,7 @@ describe('lazy yamux window updates', () => {
   /** two yamux muxers piped in memory; counts plain window updates sent by the receiving side */
   async function windowUpdatesFor (messages: number, lazy: boolean): Promise<{ updates: number, received: number }> {
     const components = { logger: defaultLogger() }
-    const factory = lazy ? lazyWindowUpdates(yamux()(components)) : yamux()(components)
+    const factory = lazy ? lazyWindowUpdates(yamux()(components), new Patches()) : yamux()(components)
     let received = 0
     let resolveDone = (): void => {}
     const done = new Promise<void>(resolve => { resolveDone = resolve })

@@ -23,9 +23,11 @@
  * again after 0.25, 0.5, 1, 2, then every 4 s until the caller's signal ends.
  */
 import { setTimeout as delay } from 'node:timers/promises'
-import type { ComponentLogger, Libp2p, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { Libp2p, PeerId, Startable, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
+import type { Logger } from 'pino'
 import { CID } from 'multiformats/cid'
+import { backoffDelay } from '../../backoff.js'
 
 export const BLOCKS_PROTOCOL = '/meshmon/blocks/1.0.0'
 
@@ -37,7 +39,8 @@ const MAX_REQUEST_BYTES = 256
 const ASK_TIMEOUT_MS = 5_000
 /** a retrieval without a signal of its own gives up after this */
 const DEFAULT_RETRIEVE_MS = 30_000
-const RETRY_MS = [250, 500, 1_000, 2_000, 4_000]
+/** waits between rounds when no connected peer holds the block */
+const RETRY = { initialMs: 250, maxMs: 4_000 }
 const HELD = 1
 const NOT_HELD = 0
 
@@ -66,11 +69,13 @@ export interface BlockExchangeComponents {
   libp2p: Libp2p
   /** the node's own blockstore, not Helia's networked one: answers never fetch */
   blockstore: { get: (cid: CID) => Promise<Uint8Array> }
-  logger: ComponentLogger
+  log: Logger
 }
 
-/** a peer's request or answer that breaks the protocol (logged as an error, not as a trace) */
-class BadMessage extends Error {}
+/** a peer's request or answer that breaks the protocol (logged as a warning, not at debug level) */
+export class BadMessageError extends Error {
+  override name = 'BadMessageError'
+}
 
 export class BlockExchange implements Startable {
   readonly stats: BlockExchangeStats = { fetched: 0, asked: 0, notHeld: 0, failed: 0, served: 0, servedNotHeld: 0 }
@@ -82,12 +87,12 @@ export class BlockExchange implements Startable {
 
   constructor (components: BlockExchangeComponents) {
     this.#c = components
-    this.#log = components.logger.forComponent('meshmon:blocks')
+    this.#log = components.log.child({ part: 'blocks' })
   }
 
   async start (): Promise<void> {
     this.#stop = new AbortController()
-    await this.#c.libp2p.handle(BLOCKS_PROTOCOL, ({ stream }) => { void this.#serve(stream) }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
+    await this.#c.libp2p.handle(BLOCKS_PROTOCOL, ({ stream, connection }) => { void this.#serve(stream, connection.remotePeer.toString()) }, { maxInboundStreams: 64, maxOutboundStreams: 64 })
   }
 
   async stop (): Promise<void> {
@@ -106,7 +111,7 @@ export class BlockExchange implements Startable {
           await options.validateFn?.(block)
         } catch (err: any) {
           this.stats.failed++
-          this.#log.error('peer %p sent a block that is not %c: %s', peer, cid, err.message)
+          this.#log.warn({ peer: peer.toString(), cid: cid.toString(), err: err.message }, 'a peer sent a block that does not match its CID')
           continue
         }
         this.stats.fetched++
@@ -114,7 +119,7 @@ export class BlockExchange implements Startable {
         return block
       }
       // rejects with the signal's own reason (timeout or stop), not the timer's AbortError
-      await delay(RETRY_MS[Math.min(round, RETRY_MS.length - 1)], undefined, { signal }).catch(() => { signal.throwIfAborted() })
+      await delay(backoffDelay(round, RETRY), undefined, { signal }).catch(() => { signal.throwIfAborted() })
     }
   }
 
@@ -146,16 +151,16 @@ export class BlockExchange implements Startable {
         return undefined
       }
       if (answer.length > 1 && answer[0] === HELD) return answer.subarray(1)
-      throw new BadMessage(`answer of ${answer.length} bytes starting ${answer[0] ?? 'with nothing'}`)
+      throw new BadMessageError(`answer of ${answer.length} bytes starting ${answer[0] ?? 'with nothing'}`)
     } catch (err: any) {
       stream?.abort(err)
       this.stats.failed++
-      if (!outer.aborted) this.#log[err instanceof BadMessage ? 'error' : 'trace']('asking %p for %c failed: %s', peer, cid, err.message)
+      if (!outer.aborted) this.#log[err instanceof BadMessageError ? 'warn' : 'debug']({ peer: peer.toString(), cid: cid.toString(), err: err.message }, 'asking a peer for a block failed')
       return undefined
     }
   }
 
-  async #serve (stream: Stream): Promise<void> {
+  async #serve (stream: Stream, peer: string): Promise<void> {
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(ASK_TIMEOUT_MS)])
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
@@ -164,7 +169,7 @@ export class BlockExchange implements Startable {
       try {
         cid = CID.decode(request)
       } catch {
-        throw new BadMessage(`request of ${request.length} bytes is not a CID`)
+        throw new BadMessageError(`request of ${request.length} bytes is not a CID`)
       }
       const block = await this.#held(cid)
       if (block === undefined) {
@@ -180,7 +185,7 @@ export class BlockExchange implements Startable {
       await stream.close({ signal })
     } catch (err: any) {
       stream.abort(err)
-      if (!this.#stop.signal.aborted) this.#log[err instanceof BadMessage ? 'error' : 'trace']('block request not answered: %s', err.message)
+      if (!this.#stop.signal.aborted) this.#log[err instanceof BadMessageError ? 'warn' : 'debug']({ peer, err: err.message }, 'block request not answered')
     }
   }
 

@@ -69,7 +69,14 @@ declare module '@orbitdb/core' {
   export interface KeyStoreInstance { close: () => Promise<void> }
   /** (signature hex, public key hex, signed bytes) */
   export type VerifyFn = (signature: string, publicKey: string, data: Uint8Array | string) => Promise<boolean>
-  export interface Identity { id: string, publicKey: string, hash: string, verify: VerifyFn }
+  export interface Identity {
+    id: string
+    publicKey: string
+    hash: string
+    verify: VerifyFn
+    /** signs with the identity's key from the keystore: (itself, data) -> signature hex */
+    sign: (identity: Identity, data: Uint8Array | string) => Promise<string>
+  }
   export interface IdentitiesInstance {
     keystore: KeyStoreInstance
     createIdentity: (params: { id: string }) => Promise<Identity>

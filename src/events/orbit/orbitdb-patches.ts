@@ -1,7 +1,25 @@
 /**
- * OrbitDB entry signatures checked by Node's own crypto (OpenSSL) instead of
+ * The two places meshmon reaches into @orbitdb/core 3.0.2, fenced as patches
+ * `orbitdb-heads` and `orbitdb-verify` (src/patches.ts: pinned, checked at
+ * start-up, reported, switchable).
+ *
+ * 1. Received heads kept in hand (keepReceivedHeads), by wrapping the log's
+ * `joinEntry`. Upstream would make it unnecessary by storing a head's block
+ * from the bytes it arrived in.
+ * A head arrives whole (pubsub or the head exchange), but OrbitDB hands the
+ * log only the decoded entry, and the log then "persists" it by hash: through
+ * Helia that is a network fetch of a block we already had in hand. Over
+ * bitswap (before block-exchange.ts) every event entry became ~19 fetches at
+ * 20 nodes, each want sent to every connected peer. While the log joins
+ * a head, the entry is kept here, and `persist` stores its bytes (re-encoded:
+ * the same dag-cbor, checked against its hash) instead of fetching them. Only
+ * entries the log has verified are persisted, so only those are stored, and
+ * a head the log already holds is never encoded.
+ *
+ * 2. OrbitDB entry signatures checked by Node's own crypto (OpenSSL) instead of
  * the pure-JS secp256k1 of @noble/curves that OrbitDB reaches through
- * @libp2p/crypto.
+ * @libp2p/crypto, by replacing the identity's `verify`. Upstream would make it
+ * unnecessary by verifying through a native implementation where there is one.
  *
  * Every entry a peer replicates is verified once. Profiled here (a fresh peer
  * catching up on one-event entries): noble's verify took ~2.4 ms an entry, a
@@ -15,6 +33,32 @@
  * goes to OrbitDB's own verify, unchanged.
  */
 import { createPublicKey, verify as ecdsaVerify, type KeyObject } from 'node:crypto'
+import { Entry, type Identity, type Log, type LogEntry } from '@orbitdb/core'
+
+/** While the log joins an entry, hold it so its block is stored from hand, not fetched (see 1. above). */
+export function keepReceivedHeads (log: Log, inHand: Map<string, LogEntry>): void {
+  const join = log.joinEntry.bind(log)
+  log.joinEntry = async (entry: LogEntry): Promise<boolean> => {
+    if (inHand.has(entry.hash)) return await join(entry)
+    inHand.set(entry.hash, entry)
+    try {
+      return await join(entry)
+    } finally {
+      inHand.delete(entry.hash)
+    }
+  }
+}
+
+/** Start-up check of `orbitdb-heads`: the log still joins entries through a `joinEntry` it looks up on itself. */
+export const canKeepReceivedHeads = (log: Log): boolean => typeof log.joinEntry === 'function'
+
+/** The bytes of an entry held in hand, if it encodes to its hash. */
+export async function bytesInHand (inHand: Map<string, LogEntry> | undefined, hash: string): Promise<Uint8Array | undefined> {
+  const entry = inHand?.get(hash)
+  if (entry === undefined) return undefined
+  const encoded = await Entry.encode(entry)
+  return encoded.hash === hash ? encoded.bytes : undefined
+}
 
 export type VerifyFn = (signature: string, publicKey: string, data: Uint8Array | string) => Promise<boolean>
 
@@ -66,5 +110,23 @@ export function nativeVerify (fallback: VerifyFn, maxKeys = 256): VerifyFn {
     } catch {
       return false
     }
+  }
+}
+
+/**
+ * Start-up check of `orbitdb-verify`: the identity signs as OrbitDB does, and
+ * the native check takes that signature itself (never handing it to the
+ * fallback) and finds it good.
+ */
+export async function nativeVerifyWorks (identity: Identity): Promise<boolean> {
+  if (typeof identity.sign !== 'function' || typeof identity.verify !== 'function') return false
+  const data = new TextEncoder().encode('meshmon orbitdb-verify start-up check')
+  let fellBack = false
+  try {
+    const sig = await identity.sign(identity, data)
+    const ok = await nativeVerify(async () => { fellBack = true; return false })(sig, identity.publicKey, data)
+    return ok && !fellBack
+  } catch {
+    return false
   }
 }

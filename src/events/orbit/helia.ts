@@ -1,7 +1,8 @@
 /**
- * Helia built from @helia/utils on the node's own libp2p (STACK-NOTES: the
- * `helia` package pulls a native WebRTC module that does not install here, and
- * its public gateway routing has no place in a private swarm). Blocks live in
+ * Helia built from @helia/utils on the node's own libp2p (the `helia` package
+ * pulls a native WebRTC module whose install downloads a prebuilt binary from
+ * outside the npm registry, and its public gateway routing has no place in a
+ * private swarm). Blocks live in
  * a LevelBlockstore at DATA/blocks; the block exchange (block-exchange.ts)
  * fetches missing ones from swarm peers. No routers: there is no DHT or
  * gateway to ask, only connected peers.
@@ -10,6 +11,7 @@ import { Helia } from '@helia/utils'
 import { stop, type Libp2p } from '@libp2p/interface'
 import { LevelBlockstore } from 'blockstore-level'
 import type { Datastore } from 'interface-datastore'
+import type { Logger } from 'pino'
 import { BlockExchange } from './block-exchange.js'
 
 export interface EventsHelia {
@@ -21,7 +23,7 @@ export interface EventsHelia {
   stop: () => Promise<void>
 }
 
-export async function createEventsHelia (libp2p: Libp2p, datastore: Datastore, blocksDir: string): Promise<EventsHelia> {
+export async function createEventsHelia (libp2p: Libp2p, datastore: Datastore, blocksDir: string, log: Logger): Promise<EventsHelia> {
   const blockstore = new LevelBlockstore(blocksDir)
   await blockstore.open()
   try {
@@ -31,7 +33,7 @@ export async function createEventsHelia (libp2p: Libp2p, datastore: Datastore, b
       blockstore,
       datastore,
       logger: libp2p.logger,
-      blockBrokers: [(components) => (exchange = new BlockExchange(components))],
+      blockBrokers: [(components) => (exchange = new BlockExchange({ libp2p: components.libp2p, blockstore: components.blockstore, log }))],
       routers: []
     })
     // helia.start() would also start libp2p (already running: a no-op)

@@ -11,39 +11,32 @@
  *
  * OrbitDB stays the log of record: its replication runs as before and brings
  * the entries; the index keeps one event per id, so events that arrived both
- * ways are held once. Only swarm members can open this protocol (pnet), the
- * same members that may write any event to the log.
- *
- * Protocol `/meshmon/events-sync/1.0.0`, length-prefixed JSON messages:
- *   -> {"v":1,"bucketMs":N,"notBefore":ISO,"counts":{"<bucket>":n,...}}
- *   <- {"events":[...]}   (up to 500 events each, oldest first; only buckets
- *                          where the answering peer holds more events)
- *   <- {"done":true,"sent":n}
- * Every event is checked as a log entry's event is; a bad message ends the
- * exchange with that peer (logged), and what was valid before it is kept.
+ * ways are held once, and sync never replaces an incident held here. Only
+ * swarm members can open this protocol (pnet), but a member is not trusted
+ * further: every event must be signed by its source and within the bounds
+ * (intake.ts), and a peer sends at most its quota. A bad message or event
+ * ends the exchange and cuts the peer off (logged); what it sent before is
+ * kept. The messages are in protocol.ts.
  */
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import type { Logger } from 'pino'
-import { asMeshEvent, type MeshEvent } from './types.js'
+import { EVENT_BOUNDS } from '../trust/bounds.js'
+import { EventRefusedError } from '../trust/check.js'
+import type { SignedEvent } from '../types.js'
+import { addCounts, Intake, type RefusalCounts } from './intake.js'
+import { EXCHANGE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, parseJson, parseRequest, SYNC_PROTOCOL, SyncError } from './protocol.js'
+import { PeerQuota, type QuotaInit } from './quota.js'
 
-export const SYNC_PROTOCOL = '/meshmon/events-sync/1.0.0'
+export { SYNC_PROTOCOL } from './protocol.js'
 
-/** a request names at most this many buckets (7-21 periods in practice) */
-const MAX_BUCKETS = 10_000
-const MAX_REQUEST_BYTES = 1 << 20
-const MAX_MESSAGE_BYTES = 4 << 20
-/** events taken from one peer in one exchange */
-const MAX_EVENTS = 1_000_000
-const EXCHANGE_TIMEOUT_MS = 120_000
-/** events from a clock this far ahead are refused */
-const MAX_FUTURE_MS = 86_400_000
+const enc = new TextEncoder()
 
 export interface SyncStore {
-  bucketCounts: (bucketMs: number, notBefore: number) => Promise<Map<number, number>>
-  eventTexts: (bucketMs: number, buckets: Set<number>, notBefore: number) => AsyncIterable<string[]>
-  /** index events; returns how many were new */
-  ingest: (events: MeshEvent[]) => Promise<number>
+  bucketCounts: (bucketMs: number, notBefore: number, notAfter: number) => Promise<Map<number, number>>
+  eventTexts: (bucketMs: number, buckets: Set<number>, notBefore: number, notAfter: number) => AsyncIterable<string[]>
+  /** index events, never replacing a held id; how many were new, and how many would have replaced one */
+  ingest: (events: SignedEvent[]) => Promise<{ added: number, replaces: number }>
 }
 
 export interface SyncStats {
@@ -53,56 +46,33 @@ export interface SyncStats {
   added: number
   /** events sent to peers */
   served: number
-  /** exchanges that failed (peer gone, timeout, bad message) */
+  /** exchanges that failed (peer gone, timeout, bad message, refused event) */
   failed: number
+  /** events refused, by reason */
+  refused: RefusalCounts
+  /** times a peer was cut off (a bad event, or its quota passed) */
+  cutOff: number
 }
 
-export class SyncError extends Error {}
-
-const enc = new TextEncoder()
-const dec = new TextDecoder()
-
-function parseJson (bytes: Uint8Array, what: string): Record<string, unknown> {
-  let v: unknown
-  try { v = JSON.parse(dec.decode(bytes)) } catch { throw new SyncError(`${what} is not JSON`) }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SyncError(`${what} is not a JSON object`)
-  return v as Record<string, unknown>
-}
-
-export interface SyncRequest { bucketMs: number, notBefore: number, counts: Map<number, number> }
-
-/** Read and check a request; throws SyncError naming what is wrong. */
-export function parseRequest (bytes: Uint8Array): SyncRequest {
-  const r = parseJson(bytes, 'request')
-  if (r.v !== 1) throw new SyncError(`request version ${JSON.stringify(r.v)} is not 1`)
-  const bucketMs = r.bucketMs
-  if (typeof bucketMs !== 'number' || !Number.isInteger(bucketMs) || bucketMs < 1000 || bucketMs > 366 * 86_400_000) throw new SyncError('request bucketMs is not an integer from 1000 to a year')
-  const notBefore = typeof r.notBefore === 'string' ? Date.parse(r.notBefore) : NaN
-  if (Number.isNaN(notBefore)) throw new SyncError('request notBefore is not a date')
-  if (typeof r.counts !== 'object' || r.counts === null || Array.isArray(r.counts)) throw new SyncError('request counts is not an object')
-  const entries = Object.entries(r.counts as Record<string, unknown>)
-  if (entries.length > MAX_BUCKETS) throw new SyncError(`request names more than ${MAX_BUCKETS} buckets`)
-  const counts = new Map<number, number>()
-  for (const [k, n] of entries) {
-    const bucket = Number(k)
-    if (!Number.isSafeInteger(bucket) || typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new SyncError(`request count ${JSON.stringify(k)}: ${JSON.stringify(n)} is not a bucket and a count`)
-    counts.set(bucket, n)
-  }
-  return { bucketMs, notBefore, counts }
-}
-
-export interface EventSyncInit {
+export interface EventSyncComponents {
   libp2p: Libp2p
   store: SyncStore
   log: Logger
+}
+
+export interface EventSyncInit {
   retentionMs: number
   /** bucket length: the log's period */
   bucketMs: number
+  /** events one peer may send per window (quota.ts) */
+  quota?: QuotaInit
 }
 
 export class EventSync {
-  readonly stats: SyncStats = { exchanges: 0, added: 0, served: 0, failed: 0 }
-  readonly #c: EventSyncInit
+  readonly stats: SyncStats = { exchanges: 0, added: 0, served: 0, failed: 0, refused: {}, cutOff: 0 }
+  readonly #c: EventSyncComponents
+  readonly #init: EventSyncInit
+  readonly #quota: PeerQuota
   readonly #queue: string[] = []
   readonly #queued = new Set<string>()
   readonly #stop = new AbortController()
@@ -111,8 +81,10 @@ export class EventSync {
   #started = false
   readonly #onConnect = (evt: CustomEvent<PeerId>): void => { this.enqueue(evt.detail) }
 
-  constructor (init: EventSyncInit) {
-    this.#c = init
+  constructor (components: EventSyncComponents, init: EventSyncInit) {
+    this.#c = components
+    this.#init = init
+    this.#quota = new PeerQuota(init.quota)
   }
 
   async start (): Promise<void> {
@@ -148,7 +120,8 @@ export class EventSync {
       for (let id = this.#queue.shift(); id !== undefined && this.#started; id = this.#queue.shift()) {
         this.#queued.delete(id)
         const peer = this.#c.libp2p.getPeers().find(p => p.toString() === id)
-        if (peer !== undefined) await this.syncWith(peer).catch(() => {})
+        if (peer !== undefined && this.#quota.isCutOff(id)) this.#c.log.debug({ peer: id }, 'index sync skipped: the peer is cut off until its quota window ends')
+        else if (peer !== undefined) await this.syncWith(peer).catch(() => {})
       }
     } finally {
       // in the same turn as the last look at the queue: an enqueue after this starts a new drain
@@ -160,46 +133,49 @@ export class EventSync {
   async syncWith (peer: PeerId): Promise<number> {
     const signal = this.#exchangeSignal()
     const t0 = performance.now()
+    const id = peer.toString()
     let stream: Stream | undefined
     let added = 0
     let received = 0
+    const now = Date.now()
+    const notBefore = now - this.#init.retentionMs
+    const intake = new Intake(id, this.#quota, { now, notBefore })
     try {
-      const notBefore = Date.now() - this.#c.retentionMs
-      const counts = await this.#c.store.bucketCounts(this.#c.bucketMs, notBefore)
+      const counts = await this.#c.store.bucketCounts(this.#init.bucketMs, notBefore, now + EVENT_BOUNDS.futureMs)
       stream = await this.#c.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-      const request = { v: 1, bucketMs: this.#c.bucketMs, notBefore: new Date(notBefore).toISOString(), counts: Object.fromEntries(counts) }
+      const request = { v: 1, bucketMs: this.#init.bucketMs, notBefore: new Date(notBefore).toISOString(), counts: Object.fromEntries(counts) }
       await lp.write(enc.encode(JSON.stringify(request)), { signal })
       for (;;) {
         const msg = parseJson((await lp.read({ signal })).subarray(), 'answer')
         if (msg.done === true) break
         if (!Array.isArray(msg.events)) throw new SyncError('answer has neither events nor done')
         received += msg.events.length
-        if (received > MAX_EVENTS) throw new SyncError(`answer has more than ${MAX_EVENTS} events`)
-        const events: MeshEvent[] = []
-        const latest = Date.now() + MAX_FUTURE_MS
-        for (const raw of msg.events as unknown[]) {
-          const e = asMeshEvent(raw)
-          if (e === undefined) throw new SyncError(`answer holds an invalid event: ${JSON.stringify(raw).slice(0, 120)}`)
-          const ts = Date.parse(e.ts)
-          if (ts < notBefore) continue
-          if (ts > latest) throw new SyncError(`answer holds an event from ${e.ts}, more than a day ahead`)
-          events.push(e)
-        }
-        if (events.length > 0) added += await this.#c.store.ingest(events)
+        const events = await intake.take(msg.events)
+        if (events.length === 0) continue
+        const r = await this.#c.store.ingest(events)
+        added += r.added
+        intake.count('replaces', r.replaces)
       }
       await stream.close({ signal })
       this.stats.exchanges++
-      this.stats.added += added
       const ms = Math.round(performance.now() - t0)
-      if (added > 0) this.#c.log.info({ peer: peer.toString(), added, received, ms }, 'events caught up from a peer\'s index')
+      if (added > 0) this.#c.log.info({ peer: id, added, received, ms }, 'events caught up from a peer\'s index')
+      if (Object.keys(intake.refused).length > 0) this.#c.log.info({ peer: id, refused: intake.refused }, 'events from a peer\'s index refused: past the retention, or another version of an incident held here')
       return added
     } catch (err: any) {
       this.stats.failed++
-      this.stats.added += added
       stream?.abort(err)
-      this.#ended(err, { peer: peer.toString(), added }, 'event index sync with a peer ended early')
+      if (err instanceof EventRefusedError) {
+        this.stats.cutOff++
+        this.#c.log.warn({ peer: id, reason: err.reason, err: err.message, added }, 'peer cut off from index sync: it sent an event this node refuses (what it sent before is kept)')
+      } else {
+        this.#ended(err, { peer: id, added }, 'event index sync with a peer ended early')
+      }
       throw err
+    } finally {
+      this.stats.added += added
+      addCounts(this.stats.refused, intake.refused)
     }
   }
 
@@ -209,8 +185,9 @@ export class EventSync {
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_REQUEST_BYTES })
       const req = parseRequest((await lp.read({ signal })).subarray())
-      const notBefore = Math.max(req.notBefore, Date.now() - this.#c.retentionMs)
-      const ours = await this.#c.store.bucketCounts(req.bucketMs, notBefore)
+      const notBefore = Math.max(req.notBefore, Date.now() - this.#init.retentionMs)
+      const notAfter = Date.now() + EVENT_BOUNDS.futureMs
+      const ours = await this.#c.store.bucketCounts(req.bucketMs, notBefore, notAfter)
       const buckets = new Set([...ours].filter(([b, n]) => n > (req.counts.get(b) ?? 0)).map(([b]) => b))
       if (buckets.size > 0) {
         // up to 500 events a message, and never near the reader's 4 MiB limit
@@ -222,7 +199,7 @@ export class EventSync {
           chunk = []
           bytes = 0
         }
-        for await (const texts of this.#c.store.eventTexts(req.bucketMs, buckets, notBefore)) {
+        for await (const texts of this.#c.store.eventTexts(req.bucketMs, buckets, notBefore, notAfter)) {
           for (const text of texts) {
             if (bytes + text.length * 3 > MAX_MESSAGE_BYTES / 4 && chunk.length > 0) await flush()
             chunk.push(text)

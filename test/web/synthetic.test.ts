@@ -1,0 +1,89 @@
+/**
+ * The page over a node's real API in this process (feed, stream, files) and a
+ * synthetic peer table: a mesh of 500 renders whole and filters, and devices
+ * show as GET /api/v1/devices lists them (the endpoint's shape, served here
+ * by the test).
+ */
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { join } from 'node:path'
+import pino from 'pino'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { deriveAlerts } from '../../src/alerts/index.js'
+import { createApi } from '../../src/api/app.js'
+import { MeshFeed } from '../../src/api/feed.js'
+import { closeServer, listenApi } from '../../src/api/server.js'
+import { loadWebFiles } from '../../src/api/web.js'
+import { PeerTable } from '../../src/heartbeat/peer-table.js'
+import { CHROMIUM, launchChromium, watchPage, type Browser, type PageWatch } from '../support/browser.js'
+import { lacks } from '../support/packages.js'
+import { repoRoot } from '../support/root.js'
+import { syntheticPeers } from '../support/synthetic.js'
+import { waitFor } from '../support/wait.js'
+
+const DEVICES = [
+  { id: 'rig-07', project: 'DecentralGPT', via: '12D3KooWVia', state: 'up', stateSince: new Date().toISOString(), lastSeen: new Date().toISOString(), gpus: [{ index: 0, name: 'RTX 4090', utilizationRatio: 0.3 }], models: [{ model: 'llama-3' }], memoryTotal: 24564, metrics: {}, status: 'ok', message: '' },
+  { id: 'rig-02', project: 'DecentralGPT', via: '12D3KooWVia', state: 'down', stateSince: new Date().toISOString(), lastSeen: new Date(Date.now() - 120_000).toISOString(), gpus: [], models: [], memoryTotal: 0, metrics: {}, status: 'critical', message: 'fan failed' }
+]
+
+describe.skipIf(lacks('chromium', CHROMIUM))('the web page over a synthetic mesh', () => {
+  const table = new PeerTable()
+  let feed: MeshFeed
+  let server: Server
+  let url: string
+  let browser: Browser
+  let page: Page
+  let watch: PageWatch
+
+  beforeAll(async () => {
+    for (const { peerId, record } of syntheticPeers(500)) table.apply(peerId, record)
+    feed = new MeshFeed({ table, alerts: () => deriveAlerts(table.list(), { mesh: 't', generatorURL: 'http://t/' }), recentEvents: async () => [], onEvents: () => () => {}, log: pino({ level: 'silent' }) })
+    feed.start()
+    const app = createApi({ table, running: () => true, feed, web: await loadWebFiles(join(repoRoot(), 'dist', 'web')) })
+    app.get('/api/v1/devices', ctx => ctx.json(DEVICES))
+    server = await listenApi(app, '127.0.0.1:0')
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+    browser = await launchChromium()
+    page = await browser.context.newPage()
+    watch = watchPage(page)
+    await page.goto(url)
+  })
+  afterAll(async () => {
+    await browser?.close()
+    feed?.stop()
+    if (server !== undefined) await closeServer(server)
+  })
+
+  it('renders all 500 nodes, trouble first, and filters them', async () => {
+    await waitFor('500 rows', async () => await page.locator('#nodes .row').count() === 500, 30_000)
+    // 88 failing checks: the first alerts show, the rest fold away, and the list starts on the first screen
+    expect(await page.locator('#alerts > ul > li').count()).toBe(5)
+    expect(await page.locator('#alerts details summary').innerText()).toBe('83 more')
+    expect(await page.evaluate('document.querySelector("#nodes").getBoundingClientRect().top < innerHeight')).toBe(true)
+    // textContent: rows off screen are not laid out (content-visibility), so they have no innerText
+    const first = await page.locator('#nodes .row .c-checks').first().textContent()
+    expect(first).toMatch(/^✕ 1 failing: /)
+    await page.locator('input[type=search]').fill('role=web')
+    await waitFor('250 rows', async () => await page.locator('#nodes .row').count() === 250)
+    await page.locator('input[type=search]').fill('node-042')
+    await waitFor('one row', async () => await page.locator('#nodes .row').count() === 1)
+    await page.locator('input[type=search]').fill('')
+  })
+
+  it('follows a change to one of 500 without a reload', async () => {
+    const victim = table.list().find(p => p.name === 'node-321')
+    if (victim === undefined) throw new Error('node-321 is in the table')
+    table.setState(victim, 'down', 'silent')
+    await waitFor('node-321 first, down', async () => (await page.locator('#nodes .row').first().textContent())?.includes('node-321'))
+    expect(await page.locator('#nodes .row').first().locator('.badge').textContent()).toBe('down')
+  })
+
+  it('lists devices from /api/v1/devices, the down one first', async () => {
+    await waitFor('the devices section', async () => await page.locator('#devices .row').count() === 2)
+    const rows = await page.locator('#devices .row').allInnerTexts()
+    expect(rows[0]).toMatch(/down[\s\S]*rig-02[\s\S]*critical: fan failed/)
+    expect(rows[1]).toMatch(/up[\s\S]*rig-07[\s\S]*DecentralGPT[\s\S]*gpu 30%/)
+    expect(watch.errors).toEqual([])
+  })
+})

@@ -1,0 +1,89 @@
+/** The overview's panels beside the node list: active alerts, devices, recent events. */
+import { ago, clock, span } from '../format.js'
+import { nodeHash } from '../route.js'
+import type { AlertView, DeviceView, MeshEvent } from '../wire.js'
+import { Bar, StateBadge } from './bits.js'
+
+/** alerts shown before the rest fold away, so the node list still starts on the first screen */
+const ALERTS_SHOWN = 5
+
+function AlertList ({ alerts, now }: { alerts: AlertView[], now: number }) {
+  return (
+    <ul class="alerts">
+      {alerts.map(a => (
+        <li key={JSON.stringify(a.labels)} class={`sev-${a.labels.severity ?? 'none'}`}>
+          <span class="sev">{a.labels.severity === 'critical' ? '✕' : '!'} {a.labels.severity}</span>{' '}
+          {a.labels.peer !== undefined
+            ? <a href={nodeHash(a.labels.peer)}>{a.annotations.summary ?? a.labels.alertname}</a>
+            : <span>{a.annotations.summary ?? a.labels.alertname}</span>}
+          <small> for {span(now - Date.parse(a.startsAt))}</small>
+          {a.labels.alertname === 'MeshCheckFailed' && a.annotations.description !== undefined ? <div class="out">{a.annotations.description}</div> : null}
+        </li>
+      ))}
+    </ul>
+  )
+}
+
+export function Alerts ({ alerts, now }: { alerts: AlertView[], now: number }) {
+  if (alerts.length === 0) return <p class="quiet" id="alerts">No active alerts.</p>
+  // critical first, then the oldest
+  const sorted = [...alerts].sort((a, b) => Number(b.labels.severity === 'critical') - Number(a.labels.severity === 'critical') || a.startsAt.localeCompare(b.startsAt))
+  return (
+    <section id="alerts" aria-label="active alerts">
+      <h2>{alerts.length} active alert{alerts.length === 1 ? '' : 's'}</h2>
+      <AlertList alerts={sorted.slice(0, ALERTS_SHOWN)} now={now} />
+      {sorted.length > ALERTS_SHOWN
+        ? <details><summary>{sorted.length - ALERTS_SHOWN} more</summary><AlertList alerts={sorted.slice(ALERTS_SHOWN)} now={now} /></details>
+        : null}
+    </section>
+  )
+}
+
+export function Events ({ events, title = 'Recent events', limit = 30 }: { events: MeshEvent[], title?: string, limit?: number }) {
+  return (
+    <section aria-label={title.toLowerCase()} class="events">
+      <h2>{title}</h2>
+      {events.length === 0 ? <p class="quiet">None.</p> : (
+        <ol>
+          {events.slice(0, limit).map(e => (
+            <li key={e.id} class={`sev-${e.severity}`}>
+              <time dateTime={e.ts}>{clock(e.ts)}</time>{' '}
+              <span class="etype">{e.type}</span>{' '}
+              <a href={nodeHash(e.subject.peer)}>{e.subject.name}</a>{' '}
+              <span class="msg">{e.message}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  )
+}
+
+const num = (v: unknown): number | undefined => typeof v === 'number' && Number.isFinite(v) ? v : undefined
+
+/** mean GPU utilization of a device, 0..1, from whichever field its reports used */
+function gpuRatio (d: DeviceView): number | null {
+  const values = (d.gpus ?? []).map(g => num(g.utilizationRatio) ?? (num(g.utilization) !== undefined ? (num(g.utilization) as number) / 100 : undefined)).filter((v): v is number => v !== undefined)
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length
+}
+
+export function Devices ({ devices, now }: { devices: DeviceView[], now: number }) {
+  const order: Record<string, number> = { down: 0, unknown: 1, up: 2, left: 3 }
+  const sorted = [...devices].sort((a, b) => (order[a.state] ?? 1) - (order[b.state] ?? 1) || a.id.localeCompare(b.id))
+  return (
+    <section id="devices" aria-label="devices">
+      <h2>{devices.length} device{devices.length === 1 ? '' : 's'}</h2>
+      <div class="list">
+        {sorted.map(d => (
+          <div class={`row dev st-${d.state}`} key={d.id}>
+            <span class="c-state"><StateBadge state={d.state} /></span>
+            <span class="c-name"><b>{d.id}</b><small class="labels">{[d.project, d.via !== undefined ? `via ${d.via}` : undefined].filter(Boolean).join(' · ')}</small></span>
+            <span class="c-bars"><Bar label="gpu" ratio={gpuRatio(d)} /></span>
+            <span class="c-checks">{d.status !== undefined ? `${d.status}${d.message !== undefined && d.message !== '' ? `: ${d.message}` : ''}` : (d.models ?? []).map(m => typeof m === 'object' && m !== null ? String((m as Record<string, unknown>).model ?? '') : String(m)).join(', ')}</span>
+            <span class="c-seen">{d.state === 'up' ? 'live' : ago(d.lastSeen, now)}</span>
+          </div>
+        ))}
+      </div>
+    </section>
+  )
+}
