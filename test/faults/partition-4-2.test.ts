@@ -37,7 +37,8 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
     try {
       m.lab.cutSide(1)
       await m.waitView(big, { n5: 'down', n6: 'down' }, 15_000)
-      await m.waitView(small, { n1: 'suspect', n2: 'suspect', n3: 'suspect', n4: 'suspect' }, 15_000)
+      // soft: what follows still runs and reports when this one fails
+      await expect.soft(m.waitView(small, { n1: 'suspect', n2: 'suspect', n3: 'suspect', n4: 'suspect' }, 15_000), 'the small side shows the large side suspect').resolves.toBeUndefined()
       await waitFor('two MeshPeerDown in Alertmanager', () => history.active('MeshPeerDown').length === 2, 15_000)
       expect(history.of('MeshPeerDown').map(i => i.labels.node).sort()).toEqual(['n5', 'n6'])
       expect(history.of('MeshPeerDown').map(i => i.labels.peer).sort()).toEqual(small.map(n => n.peerId).sort())
