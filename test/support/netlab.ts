@@ -169,6 +169,8 @@ export class NetLab {
     const ns = `${this.id}-h${index}`
     const host: LabHost = { index, ns, side, meshIp: `10.77.0.${index}`, mgmtIp: `10.78.${this.mgmtNet}.${index}` }
     ip(['netns', 'add', ns])
+    // listed at once, so destroy() removes it even if the rest of its set-up fails
+    this.hosts.push(host)
     const inHub = (...args: string[]): string => ip(['-n', this.hub, ...args])
     const inHost = (...args: string[]): string => ip(['-n', ns, ...args])
     inHub('link', 'add', `h${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns)
@@ -181,7 +183,6 @@ export class NetLab {
     inHost('addr', 'add', `${host.mgmtIp}/24`, 'dev', 'eth1')
     inHost('link', 'set', 'eth0', 'up')
     inHost('link', 'set', 'eth1', 'up')
-    this.hosts.push(host)
   }
 
   host (index: number): LabHost {
