@@ -7,10 +7,10 @@
  */
 import { join } from 'node:path'
 import { unlink, writeFile } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { lacks } from '../support/packages.js'
 import { lacksNetlab } from '../support/netlab.js'
-import { holdsFor, waitFor } from '../support/wait.js'
+import { holdsFor, outcome, waitFor } from '../support/wait.js'
 import { ALERTMANAGER } from '../alerts/helpers.js'
 import { LabMesh, markerCheck } from './lab-mesh.js'
 import { sameEventIds } from './events.js'
@@ -34,54 +34,50 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
     const big = m.nodes(MAJORITY)
     const small = m.nodes(MINORITY)
     const all = [...big, ...small]
-    try {
-      m.lab.cutSide(1)
-      await m.waitView(big, { n5: 'down', n6: 'down' }, 15_000)
-      // soft: what follows still runs and reports when this one fails
-      await expect.soft(m.waitView(small, { n1: 'suspect', n2: 'suspect', n3: 'suspect', n4: 'suspect' }, 15_000), 'the small side shows the large side suspect').resolves.toBeUndefined()
-      await waitFor('two MeshPeerDown in Alertmanager', () => history.active('MeshPeerDown').length === 2, 15_000)
-      expect(history.of('MeshPeerDown').map(i => i.labels.node).sort()).toEqual(['n5', 'n6'])
-      expect(history.of('MeshPeerDown').map(i => i.labels.peer).sort()).toEqual(small.map(n => n.peerId).sort())
-      // the small side (two nodes, not one alone) says the mesh is split: one alert from both
-      await waitFor('MeshPartitioned in Alertmanager', () => history.active('MeshPartitioned').length === 1, 15_000)
-      expect(history.of('MeshPartitioned').map(i => i.labels)).toEqual([{ alertname: 'MeshPartitioned', mesh: m.mesh, severity: 'critical' }])
+    onTestFailed(async () => { await m.report('partition-4-2') })
+    m.lab.cutSide(1)
+    await m.waitView(big, { n5: 'down', n6: 'down' }, 15_000)
+    // soft: what follows still runs and reports when this one fails
+    expect.soft(await outcome(m.waitView(small, { n1: 'suspect', n2: 'suspect', n3: 'suspect', n4: 'suspect' }, 15_000)), 'the small side shows the large side suspect').toBe('ok')
+    await waitFor('two MeshPeerDown in Alertmanager', () => history.active('MeshPeerDown').length === 2, 15_000)
+    expect(history.of('MeshPeerDown').map(i => i.labels.node).sort()).toEqual(['n5', 'n6'])
+    expect(history.of('MeshPeerDown').map(i => i.labels.peer).sort()).toEqual(small.map(n => n.peerId).sort())
+    // the small side (two nodes, not one alone) says the mesh is split: one alert from both
+    await waitFor('MeshPartitioned in Alertmanager', () => history.active('MeshPartitioned').length === 1, 15_000)
+    expect(history.of('MeshPartitioned').map(i => i.labels)).toEqual([{ alertname: 'MeshPartitioned', mesh: m.mesh, severity: 'critical' }])
 
-      // a check goes bad on each side while they are apart
-      await writeFile(marker(2), '')
-      await writeFile(marker(6), '')
-      await waitFor('n2\'s check failing as its side sees it', async () => (await m.events(big[0]!, { type: 'check.failed' })).length === 1, 15_000)
-      await waitFor('n6\'s check failing as its side sees it', async () => (await m.events(small[0]!, { type: 'check.failed' })).length === 1, 15_000)
-      await unlink(marker(2))
-      await unlink(marker(6))
+    // a check goes bad on each side while they are apart
+    await writeFile(marker(2), '')
+    await writeFile(marker(6), '')
+    await waitFor('n2\'s check failing as its side sees it', async () => (await m.events(big[0]!, { type: 'check.failed' })).length === 1, 15_000)
+    await waitFor('n6\'s check failing as its side sees it', async () => (await m.events(small[0]!, { type: 'check.failed' })).length === 1, 15_000)
+    await unlink(marker(2))
+    await unlink(marker(6))
 
-      // long enough for a wrong page: nothing for the four, and the two see nobody down
-      await holdsFor('no MeshPeerDown for the large side, the small side sees nobody down', async () => {
-        const views = await Promise.all(small.map(async n => await m.view(n)))
-        return history.of('MeshPeerDown').every(i => i.labels.node === 'n5' || i.labels.node === 'n6') &&
-          views.every(v => Object.values(v).every(s => s !== 'down'))
-      }, 20_000)
+    // long enough for a wrong page: nothing for the four, and the two see nobody down
+    await holdsFor('no MeshPeerDown for the large side, the small side sees nobody down', async () => {
+      const views = await Promise.all(small.map(async n => await m.view(n)))
+      return history.of('MeshPeerDown').every(i => i.labels.node === 'n5' || i.labels.node === 'n6') &&
+        views.every(v => Object.values(v).every(s => s !== 'down'))
+    }, 20_000)
 
-      m.lab.healSide(1)
-      await m.waitView(all, Object.fromEntries(all.map(n => [n.name, 'up'])), 10_000 + RECOVER_HOLD_MS)
-      await waitFor('every alert resolved', async () => { await history.poll(); return history.active().length === 0 }, 10_000 + RECOVER_HOLD_MS)
-      expect(history.of('MeshPeerDown')).toHaveLength(2)
+    m.lab.healSide(1)
+    await m.waitView(all, Object.fromEntries(all.map(n => [n.name, 'up'])), 10_000 + RECOVER_HOLD_MS)
+    await waitFor('every alert resolved', async () => { await history.poll(); return history.active().length === 0 }, 10_000 + RECOVER_HOLD_MS)
+    expect(history.of('MeshPeerDown')).toHaveLength(2)
 
-      const ids = await waitFor('every event on every node within 30 s', async () => await sameEventIds(all), 30_000, 500)
-      const events = await m.events(big[0]!)
-      const about = (type: string, i: number): number => events.filter(e => e.type === type && e.subject.peer === m.node(i).peerId).length
-      for (const i of MINORITY) {
-        expect(about('peer.down', i)).toBe(1)
-        expect(about('peer.up', i)).toBe(1)
-      }
-      for (const i of MAJORITY) expect(about('peer.down', i)).toBe(0)
-      for (const i of [2, 6]) {
-        expect(about('check.failed', i)).toBe(1)
-        expect(about('check.recovered', i)).toBe(1)
-      }
-      expect(ids.size).toBe(events.length)
-    } catch (err) {
-      await m.report('partition-4-2')
-      throw err
+    const ids = await waitFor('every event on every node within 30 s', async () => await sameEventIds(all), 30_000, 500)
+    const events = await m.events(big[0]!)
+    const about = (type: string, i: number): number => events.filter(e => e.type === type && e.subject.peer === m.node(i).peerId).length
+    for (const i of MINORITY) {
+      expect(about('peer.down', i)).toBe(1)
+      expect(about('peer.up', i)).toBe(1)
     }
+    for (const i of MAJORITY) expect(about('peer.down', i)).toBe(0)
+    for (const i of [2, 6]) {
+      expect(about('check.failed', i)).toBe(1)
+      expect(about('check.recovered', i)).toBe(1)
+    }
+    expect(ids.size).toBe(events.length)
   }, 240_000)
 })

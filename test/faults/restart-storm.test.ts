@@ -4,7 +4,7 @@
  * dir, wait until every node sees it up, next). Each leaves and rejoins: no
  * MeshPeerDown at all, no peer.down, and every event log the same after.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { lacks } from '../support/packages.js'
 import { waitFor } from '../support/wait.js'
 import { ALERTMANAGER } from '../alerts/helpers.js'
@@ -21,34 +21,30 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER))('a rolling resta
 
   it('each node leaves and rejoins: no MeshPeerDown, no peer.down, the same event log everywhere', async () => {
     const history = m.history!
-    try {
-      for (let i = 1; i <= N; i++) {
-        const old = m.node(i)
-        old.child.kill('SIGTERM')
-        expect(await m.cluster.exited(old, 30_000)).toBe(0)
-        const again = await m.startNode(i)
-        expect(again.peerId).toBe(old.peerId)
-        // up everywhere, and it sees everyone up, before the next one goes
-        const everyone = Object.fromEntries(Array.from({ length: N }, (_, k) => [`n${k + 1}`, 'up']))
-        await m.waitView(m.cluster.live(), everyone, 60_000)
-      }
-      const all = m.cluster.live()
-      expect(all).toHaveLength(N)
-      const ids = await waitFor('the same events on every node', async () => await sameEventIds(all), 60_000, 500)
-      await history.poll()
-      expect(history.of('MeshPeerDown')).toEqual([])
-      const events = await m.events(all[0]!)
-      expect(events.filter(e => e.type === 'peer.down')).toEqual([])
-      // each restart is a leave and a join, once each, in the one log
-      for (let i = 1; i <= N; i++) {
-        const about = (type: string): number => events.filter(e => e.type === type && e.subject.peer === m.node(i).peerId).length
-        expect(about('peer.left')).toBe(1)
-        expect(about('peer.joined')).toBeGreaterThanOrEqual(1)
-      }
-      expect(ids.size).toBe(events.length)
-    } catch (err) {
-      await m.report('restart-storm')
-      throw err
+    onTestFailed(async () => { await m.report('restart-storm') })
+    for (let i = 1; i <= N; i++) {
+      const old = m.node(i)
+      old.child.kill('SIGTERM')
+      expect(await m.cluster.exited(old, 30_000)).toBe(0)
+      const again = await m.startNode(i)
+      expect(again.peerId).toBe(old.peerId)
+      // up everywhere, and it sees everyone up, before the next one goes
+      const everyone = Object.fromEntries(Array.from({ length: N }, (_, k) => [`n${k + 1}`, 'up']))
+      await m.waitView(m.cluster.live(), everyone, 60_000)
     }
+    const all = m.cluster.live()
+    expect(all).toHaveLength(N)
+    const ids = await waitFor('the same events on every node', async () => await sameEventIds(all), 60_000, 500)
+    await history.poll()
+    expect(history.of('MeshPeerDown')).toEqual([])
+    const events = await m.events(all[0]!)
+    expect(events.filter(e => e.type === 'peer.down')).toEqual([])
+    // each restart is a leave and a join, once each, in the one log
+    for (let i = 1; i <= N; i++) {
+      const about = (type: string): number => events.filter(e => e.type === type && e.subject.peer === m.node(i).peerId).length
+      expect(about('peer.left')).toBe(1)
+      expect(about('peer.joined')).toBeGreaterThanOrEqual(1)
+    }
+    expect(ids.size).toBe(events.length)
   }, 600_000)
 })

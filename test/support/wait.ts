@@ -25,3 +25,16 @@ export async function holdsFor (what: string, fn: () => boolean | Promise<boolea
     await new Promise(resolve => setTimeout(resolve, Math.min(everyMs, Math.max(0, end - Date.now()))))
   }
 }
+
+/**
+ * 'ok' when `p` resolves, else its error's message: for expect.soft, so a test
+ * goes on past a wait that timed out and reports every miss of one run.
+ */
+export async function outcome (p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'ok'
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err)
+  }
+}
