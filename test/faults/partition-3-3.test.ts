@@ -40,11 +40,12 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
     }
 
     // long enough for a wrong page: no MeshPeerDown, nobody down anywhere, still one MeshPartitioned
-    await holdsFor('no MeshPeerDown, nobody down', async () => {
+    // soft: the heal is still tested when this fails
+    expect.soft(await outcome(holdsFor('no MeshPeerDown, nobody down', async () => {
       const views = await Promise.all(all.map(async n => await m.view(n)))
       return history.of('MeshPeerDown').length === 0 && history.of('MeshPartitioned').length === 1 &&
         views.every(v => Object.values(v).every(s => s !== 'down'))
-    }, 20_000)
+    }, 20_000))).toBe('ok')
 
     m.lab.healSide(1)
     await m.waitView(all, states(all, 'up'), 10_000 + RECOVER_HOLD_MS)

@@ -39,9 +39,10 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
     await m.waitView(big, { n5: 'down', n6: 'down' }, 15_000)
     // soft: what follows still runs and reports when this one fails
     expect.soft(await outcome(m.waitView(small, { n1: 'suspect', n2: 'suspect', n3: 'suspect', n4: 'suspect' }, 15_000)), 'the small side shows the large side suspect').toBe('ok')
-    await waitFor('two MeshPeerDown in Alertmanager', () => history.active('MeshPeerDown').length === 2, 15_000)
-    expect(history.of('MeshPeerDown').map(i => i.labels.node).sort()).toEqual(['n5', 'n6'])
-    expect(history.of('MeshPeerDown').map(i => i.labels.peer).sort()).toEqual(small.map(n => n.peerId).sort())
+    await waitFor('MeshPeerDown for n5 and n6 in Alertmanager', () => history.active('MeshPeerDown').filter(i => i.labels.node === 'n5' || i.labels.node === 'n6').length === 2, 15_000)
+    // soft, here and below: one run reports every miss, the heal included
+    expect.soft(history.of('MeshPeerDown').map(i => i.labels.node).sort(), 'MeshPeerDown for the small side only').toEqual(['n5', 'n6'])
+    expect(history.of('MeshPeerDown').filter(i => i.labels.node === 'n5' || i.labels.node === 'n6').map(i => i.labels.peer).sort()).toEqual(small.map(n => n.peerId).sort())
     // the small side (two nodes, not one alone) says the mesh is split: one alert from both
     await waitFor('MeshPartitioned in Alertmanager', () => history.active('MeshPartitioned').length === 1, 15_000)
     expect(history.of('MeshPartitioned').map(i => i.labels)).toEqual([{ alertname: 'MeshPartitioned', mesh: m.mesh, severity: 'critical' }])
@@ -55,16 +56,16 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
     await unlink(marker(6))
 
     // long enough for a wrong page: nothing for the four, and the two see nobody down
-    await holdsFor('no MeshPeerDown for the large side, the small side sees nobody down', async () => {
+    expect.soft(await outcome(holdsFor('no MeshPeerDown for the large side, the small side sees nobody down', async () => {
       const views = await Promise.all(small.map(async n => await m.view(n)))
       return history.of('MeshPeerDown').every(i => i.labels.node === 'n5' || i.labels.node === 'n6') &&
         views.every(v => Object.values(v).every(s => s !== 'down'))
-    }, 20_000)
+    }, 20_000))).toBe('ok')
 
     m.lab.healSide(1)
     await m.waitView(all, Object.fromEntries(all.map(n => [n.name, 'up'])), 10_000 + RECOVER_HOLD_MS)
     await waitFor('every alert resolved', async () => { await history.poll(); return history.active().length === 0 }, 10_000 + RECOVER_HOLD_MS)
-    expect(history.of('MeshPeerDown')).toHaveLength(2)
+    expect.soft(history.of('MeshPeerDown')).toHaveLength(2)
 
     const ids = await waitFor('every event on every node within 30 s', async () => await sameEventIds(all), 30_000, 500)
     const events = await m.events(big[0]!)
