@@ -118,12 +118,16 @@ export abstract class MeshUnderTest {
 
   /**
    * For a failed test: the last lines of each node and what Alertmanager showed on stderr,
-   * every node's whole log in a file kept for a look after the run (its path is printed).
+   * every node's whole log and the events each holds in a file kept for a look after the run (its path is printed).
    */
   async report (title: string): Promise<void> {
     this.cluster.dumpLogs(15)
     const file = join(tmpdir(), `meshmon-faults-${title}-${Date.now()}.log`)
-    await writeFile(file, this.cluster.nodes.map(n => `--- ${n.name} (${n.peerId ?? '?'}) ---\n${n.logs.join('\n')}\n`).join(''))
+    const events = await Promise.all(this.cluster.live().map(async n => {
+      const evs = await eventsOf(n).catch(err => [String(err)])
+      return `--- events held by ${n.name} ---\n${evs.map(e => JSON.stringify(e)).join('\n')}\n`
+    }))
+    await writeFile(file, this.cluster.nodes.map(n => `--- ${n.name} (${n.peerId ?? '?'}) ---\n${n.logs.join('\n')}\n`).join('') + events.join(''))
     process.stderr.write(`alerts seen:\n${this.history?.describe() ?? ''}\nevery node's log: ${file}\n`)
   }
 

@@ -36,7 +36,7 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())
     expect(history.of('MeshPartitioned').map(i => i.labels)).toEqual([{ alertname: 'MeshPartitioned', mesh: m.mesh, severity: 'critical' }])
     for (const n of all) {
       const self = (await m.cluster.peers(n)).find(p => p.self)
-      expect(self?.partition).toMatchObject({ isolated: false, minority: true, reachable: 3, members: 6 })
+      expect.soft(self?.partition, `${n.name}'s own view of the split`).toMatchObject({ isolated: false, minority: true, members: 6 })
     }
 
     // long enough for a wrong page: no MeshPeerDown, nobody down anywhere, still one MeshPartitioned
