@@ -24,6 +24,8 @@ export interface PeerView {
   downSince?: string | null
   /** another peer that has not left carries the same name: tell them apart by peerId */
   nameConflict?: true
+  /** a watcher has heard its beats; until then it is known only by its record (one that never is, is forgotten, never paged) */
+  confirmed: boolean
 }
 
 
@@ -62,6 +64,7 @@ export function peerView (p: Peer): PeerView {
     agent: p.agent,
     machine: p.machine,
     checks: p.checks.map(c => ({ ...c, statusName: statusName(c.status), lastRun: iso(c.lastRun), since: iso(c.since) })),
+    confirmed: p.self || p.confirmed === true,
     ...(p.incident !== undefined ? { downSince: iso(p.incident.since) } : {})
   }
 }

@@ -45,6 +45,8 @@ export interface MemberTransport extends GossipTransport {
   beat: (boot: number, seq: number) => void
   /** keep beat streams open to exactly these peers */
   watch: (subjects: string[]) => void
+  /** make sure a connection to these peers exists (a node's watchers: they can then open their beat streams over it, even to a node others cannot dial) */
+  reach?: (peers: string[]) => void
 }
 
 export interface Timer { cancel: () => void }
@@ -98,6 +100,7 @@ export class Member {
   #judgeTimer?: Timer
   #judgeDue = 0
   #urgentTimer?: Timer
+  #laterTimer?: Timer
   #lastRefute = -Infinity
   #heardFromMeshAt: number
   #running = false
@@ -144,6 +147,8 @@ export class Member {
     this.observer.on('level', ({ peerId, level, from }) => {
       this.verdict.judge(peerId)
       if (level === 2 || from === 2) this.publishSoon()
+      // heard for the first time: not urgent, but others count this watcher's vote from then on
+      else if (from === 3) this.#publishLater()
     })
     this.verdict.start()
     this.gossip.start()
@@ -167,6 +172,7 @@ export class Member {
     this.#recordTimer?.cancel()
     this.#judgeTimer?.cancel()
     this.#urgentTimer?.cancel()
+    this.#laterTimer?.cancel()
     this.gossip.stop()
     this.verdict.stop()
   }
@@ -182,6 +188,12 @@ export class Member {
   publishSoon (): void {
     if (this.#urgentTimer !== undefined || this.#leaving || !this.#running) return
     this.#urgentTimer = this.#setTimer(() => { this.#urgentTimer = undefined; this.#publish(true) }, 20)
+  }
+
+  /** A record within a second or so, spread by the regular rounds: news, but nobody waits on it. */
+  #publishLater (): void {
+    if (this.#laterTimer !== undefined || this.#leaving || !this.#running) return
+    this.#laterTimer = this.#setTimer(() => { this.#laterTimer = undefined; this.#publish(false) }, 1000)
   }
 
   partition (): PartitionView { return this.verdict.partition() }
@@ -214,6 +226,7 @@ export class Member {
     for (const id of this.observer.watching()) if (!want.has(id)) this.observer.unwatch(id)
     for (const id of subjects) this.observer.watch(id, this.#c.table.get(id)?.interval ?? this.#init.intervalMs)
     this.#c.transport.watch(subjects)
+    this.#c.transport.reach?.(this.verdict.watchers())
     this.verdict.tick()
     this.#judgeSoon()
   }

@@ -162,6 +162,29 @@ export class MeshStreams implements GossipTransport {
     for (const lp of this.#watchers) write(lp)
   }
 
+  /** Dial these peers if not connected (backing off as for beat streams): this node's watchers open their streams over the connection. */
+  reach (peers: string[]): void {
+    if (!this.#running) return
+    const connected = new Set(this.#c.libp2p.getPeers().map(p => p.toString()))
+    for (const peer of peers) {
+      if (connected.has(peer) || this.#opening.has(peer)) continue
+      const b = this.#backoff.get(peer)
+      if (b !== undefined && b.until > Date.now()) continue
+      this.#opening.add(peer)
+      this.#c.libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(5000) }).then(() => { this.#backoff.delete(peer) }, () => { this.#failed(peer) })
+        .finally(() => { this.#opening.delete(peer) })
+    }
+  }
+
+  /** a peer this node cannot reach (another transport, a firewall) is not dialled twice a second */
+  #failed (peer: string): number {
+    const b = this.#backoff.get(peer)
+    const waitMs = Math.min(30_000, (b?.waitMs ?? 100) * 2)
+    this.#backoff.set(peer, { until: Date.now() + waitMs, waitMs })
+    if (this.#backoff.size > 10_000) this.#backoff.delete(this.#backoff.keys().next().value as string)
+    return waitMs
+  }
+
   // --- beats: watcher side -------------------------------------------------
 
   /** Watch exactly these peers: open beat streams to new ones (and to those whose stream ended), close the rest. */
@@ -187,11 +210,7 @@ export class MeshStreams implements GossipTransport {
       stream = await this.#c.libp2p.dialProtocol(peerIdFromString(peer), BEAT_PROTOCOL, { signal: AbortSignal.timeout(5000) })
       this.#backoff.delete(peer)
     } catch (err: any) {
-      // a peer this node cannot reach (another transport, a firewall) is not dialled twice a second
-      const waitMs = Math.min(30_000, (b?.waitMs ?? 500) * 2)
-      this.#backoff.set(peer, { until: Date.now() + waitMs, waitMs })
-      if (this.#backoff.size > 10_000) this.#backoff.delete(this.#backoff.keys().next().value as string)
-      this.#c.log.debug({ peer, err: err?.message, retryInMs: waitMs }, 'cannot open a beat stream')
+      this.#c.log.debug({ peer, err: err?.message, retryInMs: this.#failed(peer) }, 'cannot open a beat stream')
       return
     } finally {
       this.#opening.delete(peer)

@@ -56,7 +56,7 @@ export interface VerdictComponents {
 export interface PartitionView {
   /** live peers this node reaches, itself included */
   reachable: number
-  /** every peer known and not gone on purpose (`left`), itself included */
+  /** the peers up or suspect, itself included (one found down is known dead, not unreachable) */
   members: number
   /** this node hears nobody: every peer it watches is silent and nothing else arrives */
   isolated: boolean
@@ -121,6 +121,9 @@ export class Verdict {
     return out
   }
 
+  /** The peers that should watch this node: its `k` successors on the ring. */
+  watchers (): string[] { return this.ring.successors(this.#self, this.#k) }
+
   /** What `watcher` reports of `peerId` (this node's own observer for itself). */
   #obsOf (watcher: string, peerId: string): Obs | undefined {
     return watcher === this.#self ? this.#c.observer.get(peerId) : this.#c.table.get(watcher)?.obs[peerId]
@@ -148,7 +151,8 @@ export class Verdict {
     if (reporting > 0) peer.confirmed = true
     const quorum = Math.floor(reporting / 2) + 1
     if (reporting > 0 && silent >= quorum) {
-      if (this.#partition.minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
+      // judged with what this node reaches now, not at its last tick: a cut cable silences many at once
+      if (this.#refreshPartition().minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
       peer.silentAt = [peer.boot, lastSeq]
       this.#c.table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent')
     } else if (reporting > 0 && late >= quorum) {
@@ -164,20 +168,36 @@ export class Verdict {
    */
   tick (): void {
     const now = this.#monotonic()
+    for (const p of this.#c.table.values()) {
+      if (p.self) continue
+      if ((p.state === 'down' || p.state === 'left') && now - p.heardAt > this.#forgetAfterMs) this.#c.table.forget(p)
+      // a record whose origin no watcher ever heard beat, and no newer one since: not a node (a key made up
+      // by a member holding the swarm key, or a node that died at once). Forgotten, never paged for
+      else if (p.confirmed !== true && (p.state === 'up' || p.state === 'suspect') && now - p.heardAt > this.#staleAfterMs) this.#c.table.forget(p)
+    }
+    const was = this.#partition
+    const { minority } = this.#refreshPartition()
+    // back on the large side: peers found silent meanwhile are judged again (and are down now)
+    if (was.minority && !minority) for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
+  }
+
+  /**
+   * Who this node reaches of the members. Members are itself and the peers up
+   * or suspect: one found down (by a quorum, while this node was on the large
+   * side) is known dead, and is no reason to doubt the rest. Reachable are those
+   * up with news within `staleAfter`. A suspect peer is a member not reached:
+   * many at once (a cut cable, a split) leave this node on the small side.
+   */
+  #refreshPartition (): PartitionView {
+    const now = this.#monotonic()
     let members = 1
     let reachable = 1
     for (const p of this.#c.table.values()) {
-      if (p.self) continue
-      if ((p.state === 'down' || p.state === 'left') && now - p.heardAt > this.#forgetAfterMs) { this.#c.table.forget(p); continue }
-      // a record whose origin no watcher ever heard beat, and no newer one since: not a node (a key made up
-      // by a member holding the swarm key, or a node that died at once). Forgotten, never paged for
-      if (p.confirmed !== true && (p.state === 'up' || p.state === 'suspect') && now - p.heardAt > this.#staleAfterMs) { this.#c.table.forget(p); continue }
-      if (p.state === 'left') continue
+      if (p.self || (p.state !== 'up' && p.state !== 'suspect')) continue
       members++
       if (p.state === 'up' && now - p.heardAt <= this.#staleAfterMs) reachable++
     }
-    const watched = this.#c.observer.report()
-    const levels = Object.values(watched)
+    const levels = Object.values(this.#c.observer.report())
     const isolated = members > 1 && levels.length > 0 && levels.every((o: Obs) => o[0] >= 2) &&
       now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs()
     // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
@@ -185,8 +205,7 @@ export class Verdict {
     const was = this.#partition
     this.#partition = { reachable, members, isolated, minority, since: was.minority === minority && was.isolated === isolated ? was.since : this.#wall() }
     if (was.minority !== minority || was.isolated !== isolated) this.#c.onPartition?.(this.#partition)
-    // back on the large side: peers found silent meanwhile are judged again (and are down now)
-    if (was.minority && !minority) for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
+    return this.#partition
   }
 
   /** Live peers (up, suspect) are on the ring; a change there changes who watches the peers next to it. */

@@ -56,6 +56,8 @@ describe('one event per incident', () => {
     // up, and known in full (labels ride in every record)
     await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up' && m.node.table.get(o.node.peerId)?.labels.role === 'test')), 15_000)
     const cId = c.node.peerId
+    // c's watchers hear its beats (a node that dies before any watcher heard it is forgotten, not down)
+    await waitFor('a and b hear c', () => [a, b].every(m => m.membership.member.observer.get(cId)?.[0] === 0), 15_000)
     const { dataDir, privateKey } = c.node
 
     await c.kill()
@@ -102,6 +104,7 @@ describe('one event per incident', () => {
     const all = [a, b, c]
     await waitFor('everyone up everywhere', () => all.every(m => all.every(o => m.node.table.get(o.node.peerId)?.state === 'up')), 15_000)
     const cId = c.node.peerId
+    await waitFor('a and b hear c', () => [a, b].every(m => m.membership.member.observer.get(cId)?.[0] === 0), 15_000)
     await c.kill()
     await waitFor('b records c down after the fallback delay', async () => about(await b.node.events.query(), 'peer.down', cId).length === 1, 15_000)
     const down = about(await b.node.events.query(), 'peer.down', cId)[0]!

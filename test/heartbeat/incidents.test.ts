@@ -33,11 +33,11 @@ describe('a peer\'s down as one incident', () => {
   it('opens at the down, ends once the peer has been up for recoverAfter', () => {
     const s = setup()
     s.down()
-    expect(s.peer.incident).toEqual({ since: 1_000_000 })
+    expect(s.peer.incident).toEqual({ since: 1_000_000, key: '1700000000000/1' })
     s.advance(3000)
     s.up()
     expect(s.peer.state).toBe('up')
-    expect(s.peer.incident).toEqual({ since: 1_000_000, recovering: 1_003_000 })
+    expect(s.peer.incident).toEqual({ since: 1_000_000, key: '1700000000000/1', recovering: 1_003_000 })
     s.advance(4999)
     expect(s.log).toEqual(['open'])
     s.advance(1)

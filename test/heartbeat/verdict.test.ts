@@ -149,24 +149,43 @@ describe('the verdict from the watchers\' reports', () => {
   })
 
   it('on the small side of the mesh, silent peers are suspect, not down; back on the large side they are down', () => {
-    const v = view(6)
-    // this node hears nothing new from 4 of the 5 others for longer than staleAfter (30 s)
-    const [, a, ...rest] = v.ids
-    v.clock.now += 31_000
-    v.publish(a!)
-    v.tick(0)
-    expect(v.verdict.partition()).toMatchObject({ reachable: 2, members: 6, minority: true })
-    const x = rest[0]!
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
     const [w1, w2] = v.watchersOf(x)
+    // this node hears nothing new for longer than staleAfter (30 s) but from x's two watchers: 3 of 10
+    v.clock.now += 31_000
+    v.publish(w1!)
+    v.publish(w2!)
+    v.tick(0)
+    expect(v.verdict.partition()).toMatchObject({ reachable: 3, members: 10, minority: true })
     v.report(w1!, x, 2)
     v.report(w2!, x, 2)
     expect(v.state(x)).toBe('suspect')
-    // news again from everyone: majority, and x (still reported silent) is down now
-    for (const id of rest) if (id !== x) v.publish(id)
-    v.publish(a!)
+    // news again from everyone else: the large side, and x (still reported silent) is down now
+    for (const id of v.ids) if (id !== x && id !== v.self) v.publish(id)
     v.tick(0)
     expect(v.verdict.partition().minority).toBe(false)
     expect(v.state(x)).toBe('down')
+  })
+
+  it('a peer found down is known dead: a second death later is judged among the rest, not taken for a split', () => {
+    const v = view(3)
+    const [, y, z] = v.ids
+    v.report(z!, y!, 2)
+    v.observer.watch(y!, 1000)
+    v.observer.beat(y!, 1, 1)
+    v.clock.now += 2100
+    v.observer.tick()
+    v.verdict.judge(y!)
+    expect(v.state(y!)).toBe('down')
+    // now z goes silent too: members are this node and z; a mesh of two pages
+    v.observer.watch(z!, 1000)
+    v.observer.beat(z!, 1, 1)
+    v.clock.now += 2100
+    v.observer.tick()
+    v.verdict.judge(z!)
+    expect(v.verdict.partition()).toMatchObject({ members: 2, minority: false })
+    expect(v.state(z!)).toBe('down')
   })
 
   it('a peer known only by its record, never heard by a watcher, is forgotten once stale: never down, never paged', () => {

@@ -135,10 +135,13 @@ export class Cluster {
     return (await this.peers(observer)).find(p => p.peerId === subject.peerId)?.state
   }
 
-  /** Wait until every live node lists `count` peers in `state`. */
+  /**
+   * Wait until every live node lists `count` peers in `state`; `up` ones heard by their watchers
+   * too (until then a peer is known by its record only, and one killed then is not found down).
+   */
   async waitAll (count: number, state = 'up', among = this.live(), timeoutMs = 20_000): Promise<void> {
     for (const n of among) {
-      await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state).length === count, timeoutMs)
+      await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state && (state !== 'up' || p.confirmed !== false)).length === count, timeoutMs)
     }
   }
 
