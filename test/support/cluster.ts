@@ -146,7 +146,7 @@ export class Cluster {
   }
 
   /**
-   * Wait until every live node has listed `count` peers up, none with an open down
+   * Wait until every live node has listed `count` peers up (and confirmed), none with an open down
    * incident, for `quietMs` straight: a fault injected while nodes still join tests
    * the join, not the fault (and the alerts of a flap at the start, resolved and
    * resent for a few rounds, would mix with the fault's).
@@ -154,7 +154,7 @@ export class Cluster {
   async settle (count: number, quietMs = 5_000, timeoutMs = 90_000): Promise<void> {
     const allUp = async (): Promise<boolean> => {
       const lists = await Promise.all(this.live().map(async n => await this.peers(n)))
-      return lists.every(l => l.filter(p => p.state === 'up' && p.downSince === undefined).length === count)
+      return lists.every(l => l.filter(p => p.state === 'up' && p.confirmed !== false && p.downSince === undefined).length === count)
     }
     await waitFor(`every node to list ${count} peers up for ${quietMs} ms straight`, async () => {
       try { await holdsFor('all up', allUp, quietMs, 200); return true } catch { return false }
