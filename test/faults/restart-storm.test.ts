@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { lacks } from '../support/packages.js'
-import { waitFor } from '../support/wait.js'
 import { ALERTMANAGER } from '../alerts/helpers.js'
 import { LoopbackMesh } from './loopback-mesh.js'
-import { sameEventIds } from './events.js'
+import { settledEventIds } from './events.js'
 
 const N = 10
 
@@ -34,7 +33,7 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER))('a rolling resta
     }
     const all = m.cluster.live()
     expect(all).toHaveLength(N)
-    const ids = await waitFor('the same events on every node', async () => await sameEventIds(all), 60_000, 500)
+    const ids = await settledEventIds(all, 90_000)
     await history.poll()
     expect(history.of('MeshPeerDown')).toEqual([])
     const events = await m.events(all[0]!)
