@@ -35,6 +35,8 @@ export abstract class MeshUnderTest {
   am = ''
   amProc?: ChildProcess
   history?: AlertHistory
+  /** unix ms when the mesh had settled: what happened before is how it came up, not the fault */
+  settledAt = 0
 
   constructor (readonly init: MeshUnderTestInit) {}
 
@@ -66,6 +68,7 @@ export abstract class MeshUnderTest {
       throw err
     }
     // recorded from here: what the faults do, not how the mesh came up
+    this.settledAt = Date.now()
     this.history = new AlertHistory(this.am, this.mesh)
     this.history.start()
     return this

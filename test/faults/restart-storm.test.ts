@@ -37,7 +37,8 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER))('a rolling resta
     await history.poll()
     expect(history.of('MeshPeerDown')).toEqual([])
     const events = await m.events(all[0]!)
-    expect(events.filter(e => e.type === 'peer.down')).toEqual([])
+    // (a flap while the mesh came up, before it settled, is not the restarts')
+    expect(events.filter(e => e.type === 'peer.down' && Date.parse(e.ts) >= m.settledAt)).toEqual([])
     // each restart is a leave and a join, once each, in the one log
     for (let i = 1; i <= N; i++) {
       const about = (type: string): number => events.filter(e => e.type === type && e.subject.peer === m.node(i).peerId).length
