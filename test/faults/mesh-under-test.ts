@@ -114,8 +114,10 @@ export abstract class MeshUnderTest {
     }, timeoutMs, 200)))
   }
 
-  /** The events node `n` serves (newest first). */
-  async events (n: NodeProc, query: Record<string, string> = {}): Promise<any[]> { return await eventsOf(n, query) }
+  /** The events node `n` serves (newest first) that were written since the mesh settled: the fault's. */
+  async events (n: NodeProc, query: Record<string, string> = {}): Promise<any[]> {
+    return (await eventsOf(n, query)).filter(e => Date.parse(e.ts) >= this.settledAt)
+  }
 
   async metrics (n: NodeProc): Promise<string> { return await (await fetch(`${n.api}/metrics`)).text() }
 
