@@ -25,7 +25,11 @@ const PACKAGES = {
   // the device tests' Go client (test/devices/client) and HTTP pushes
   'golang-go': '/usr/bin/go',
   'golang-github-gorilla-websocket-dev': '/usr/share/gocode/src/github.com/gorilla/websocket/conn.go',
-  curl: '/usr/bin/curl'
+  curl: '/usr/bin/curl',
+  // `ip netns`, veth and bridges for the network-namespace fault tests (test/support/netlab.ts)
+  iproute2: '/usr/bin/ip',
+  // the lab's own test pings across the cables it cuts
+  'iputils-ping': '/usr/bin/ping'
 }
 
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { stdio: 'inherit', ...opts }).status ?? 1

@@ -38,11 +38,14 @@ export async function amGet (url: string, access: AmAccess = {}): Promise<{ stat
   })
 }
 
+/** Where Alertmanager runs: its listen address, and a command prefix (a network namespace, netlab.ts) @default 127.0.0.1, here */
+export interface AmPlace { ip?: string, exec?: string[] }
+
 /**
  * Start Alertmanager on `port` with its config and storage in `dir`; resolves once /-/ready.
  * `webConfig` is the text of its --web.config.file (basic_auth_users, tls_server_config).
  */
-export async function startAlertmanager (procs: Procs, dir: string, port: number, web: { config?: string, access?: AmAccess } = {}): Promise<ChildProcess> {
+export async function startAlertmanager (procs: Procs, dir: string, port: number, web: { config?: string, access?: AmAccess } = {}, at: AmPlace = {}): Promise<ChildProcess> {
   const config = join(dir, 'am.yml')
   await writeFile(config, 'route: { receiver: "null", group_wait: 1s }\nreceivers: [{ name: "null" }]\n')
   const webArgs: string[] = []
@@ -51,11 +54,13 @@ export async function startAlertmanager (procs: Procs, dir: string, port: number
     webArgs.push(`--web.config.file=${join(dir, 'web.yml')}`)
   }
   // an empty cluster address turns gossip off: no network but loopback
-  const child = procs.start(ALERTMANAGER, [`--config.file=${config}`, `--storage.path=${dir}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', ...webArgs])
+  const ip = at.ip ?? '127.0.0.1'
+  const [cmd, ...pre] = [...(at.exec ?? []), ALERTMANAGER]
+  const child = procs.start(cmd as string, [...pre, `--config.file=${config}`, `--storage.path=${dir}`, `--web.listen-address=${ip}:${port}`, '--cluster.listen-address=', ...webArgs])
   const scheme = web.config?.includes('tls_server_config') === true ? 'https' : 'http'
   await waitFor('alertmanager /-/ready', async () => {
     if (child.exitCode !== null) throw new Error(`alertmanager exited ${child.exitCode}: ${procs.logs.get(child)?.join('')}`)
-    return (await amGet(`${scheme}://127.0.0.1:${port}/-/ready`, web.access)).status === 200
+    return (await amGet(`${scheme}://${ip}:${port}/-/ready`, web.access)).status === 200
   }, 20_000)
   return child
 }

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { generateSwarmKey } from '../../src/mesh/swarm-key.js'
 import { freePort } from './ports.js'
 import { repoRoot } from './root.js'
-import { waitFor } from './wait.js'
+import { holdsFor, waitFor } from './wait.js'
 
 /** bin/meshmon.js, for the tests (run from source) and the benchmark (compiled into .bench/) */
 export const BIN = join(repoRoot(), 'bin', 'meshmon.js')
@@ -59,6 +59,19 @@ function killNode (n: NodeProc): boolean {
   return true
 }
 
+export interface StartOptions {
+  bootstrap?: string[]
+  swarmKey?: string | null
+  env?: NodeJS.ProcessEnv
+  dataDir?: string
+  ports?: { p2p: number, api: number }
+  healthTimeoutMs?: number
+  listen?: 'tcp' | 'ws' | 'both'
+  token?: string
+  /** run inside a network namespace (netlab.ts): the command prefix, the mesh address, the API's address @default 127.0.0.1 for both */
+  net?: { exec: string[], ip: string, apiIp: string }
+}
+
 export class Cluster {
   readonly nodes: NodeProc[] = []
   dir = ''
@@ -76,20 +89,24 @@ export class Cluster {
    * Start a node; by default bootstrapped from the first node. `listen`: TCP (the default),
    * WebSockets only, or both (WebSockets on a second port). `token`: the node's api.token, sent by peers() and friends.
    */
-  async start (name: string, extra: string[] = [], opts: { bootstrap?: string[], swarmKey?: string | null, env?: NodeJS.ProcessEnv, dataDir?: string, ports?: { p2p: number, api: number }, healthTimeoutMs?: number, listen?: 'tcp' | 'ws' | 'both', token?: string } = {}): Promise<NodeProc> {
+  async start (name: string, extra: string[] = [], opts: StartOptions = {}): Promise<NodeProc> {
     const p2pPort = opts.ports?.p2p ?? await freePort()
     const apiPort = opts.ports?.api ?? await freePort()
     const dataDir = opts.dataDir ?? join(this.dir, name)
     const bootstrap = opts.bootstrap ?? (this.nodes[0] !== undefined && this.nodes[0].name !== name ? [this.nodes[0].addr] : [])
-    const tcpAddr = `/ip4/127.0.0.1/tcp/${p2pPort}`
-    const wsAddr = opts.listen === 'ws' ? `${tcpAddr}/ws` : opts.listen === 'both' ? `/ip4/127.0.0.1/tcp/${await freePort()}/ws` : undefined
+    const ip = opts.net?.ip ?? '127.0.0.1'
+    const apiIp = opts.net?.apiIp ?? '127.0.0.1'
+    const tcpAddr = `/ip4/${ip}/tcp/${p2pPort}`
+    const wsAddr = opts.listen === 'ws' ? `${tcpAddr}/ws` : opts.listen === 'both' ? `/ip4/${ip}/tcp/${await freePort()}/ws` : undefined
     const listen = opts.listen === 'ws' ? [wsAddr as string] : [tcpAddr, ...(wsAddr === undefined ? [] : [wsAddr])]
     const args = ['run', '--name', name, '--data-dir', dataDir, ...listen.flatMap(l => ['--listen', l]),
-      '--api-listen', `127.0.0.1:${apiPort}`, '--heartbeat-interval', '1s', ...bootstrap.flatMap(b => ['--bootstrap', b]), ...extra]
+      '--api-listen', `${apiIp}:${apiPort}`, '--heartbeat-interval', '1s', ...bootstrap.flatMap(b => ['--bootstrap', b]), ...extra]
     const swarmKey = opts.swarmKey === undefined ? this.swarmKey : opts.swarmKey
     if (swarmKey !== null) args.push('--swarm-key', swarmKey)
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
-    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://127.0.0.1:${apiPort}`, addr: opts.listen === 'ws' ? wsAddr as string : tcpAddr, wsAddr, child, logs: [], args, token: opts.token }
+    // `ip netns exec` execs the program, so the child's pid is the node's own
+    const [cmd, ...pre] = [...(opts.net?.exec ?? []), process.execPath, BIN]
+    const child = spawn(cmd as string, [...pre, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
+    const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://${apiIp}:${apiPort}`, addr: opts.listen === 'ws' ? wsAddr as string : tcpAddr, wsAddr, child, logs: [], args, token: opts.token }
     child.stderr?.setEncoding('utf8')
     child.stderr?.on('data', (d: string) => { node.logs.push(...d.split('\n').filter(Boolean)) })
     this.nodes.push(node)
@@ -126,6 +143,22 @@ export class Cluster {
     for (const n of among) {
       await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state && (state !== 'up' || p.confirmed !== false)).length === count, timeoutMs)
     }
+  }
+
+  /**
+   * Wait until every live node has listed `count` peers up (and confirmed), none with an open down
+   * incident, for `quietMs` straight: a fault injected while nodes still join tests
+   * the join, not the fault (and the alerts of a flap at the start, resolved and
+   * resent for a few rounds, would mix with the fault's).
+   */
+  async settle (count: number, quietMs = 5_000, timeoutMs = 90_000): Promise<void> {
+    const allUp = async (): Promise<boolean> => {
+      const lists = await Promise.all(this.live().map(async n => await this.peers(n)))
+      return lists.every(l => l.filter(p => p.state === 'up' && p.confirmed !== false && p.downSince === undefined).length === count)
+    }
+    await waitFor(`every node to list ${count} peers up for ${quietMs} ms straight`, async () => {
+      try { await holdsFor('all up', allUp, quietMs, 200); return true } catch { return false }
+    }, timeoutMs, 0)
   }
 
   live (): NodeProc[] { return this.nodes.filter(n => n.child.exitCode === null && n.child.signalCode === null) }

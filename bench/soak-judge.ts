@@ -1,0 +1,73 @@
+/**
+ * The soak's targets, judged from what it recorded (pure, so a JSON file of
+ * an old run can be judged again): RSS growth after the warm-up, false
+ * `down`s, lost events, CPU flat.
+ */
+
+export interface Sample { at: number, node: string, pid: number, rssMb: number, cpu: number | null }
+export interface Fault { node: string, peerId: string, kind: 'kill' | 'stop', at: number, end: number }
+
+export interface SoakRecord {
+  samples: Sample[]
+  faults: Fault[]
+  /** each live node's events at the end, by node name */
+  logs: Map<string, Array<{ id: string, ts: string, type: string, subject: { peer: string, name: string } }>>
+  warmupMs: number
+  nodes: string[]
+}
+
+export interface Target { ok: boolean, detail: string }
+
+/** a peer.down this long after a fault ended still belongs to it (detection on a loaded host) */
+const LATE_MS = 30_000
+const RSS_GROWTH_MAX = 0.10
+const CPU_RATIO_MAX = 1.25
+
+export function judgeSoak (r: SoakRecord): { targets: Record<string, Target>, falseDowns: unknown[], lost: unknown[] } {
+  const targets: Record<string, Target> = {}
+
+  // RSS: each process alive from the warm-up to the end, first sample after the warm-up vs its last
+  const byPid = new Map<number, Sample[]>()
+  for (const s of r.samples) byPid.set(s.pid, [...(byPid.get(s.pid) ?? []), s])
+  const end = Math.max(...r.samples.map(s => s.at))
+  let worst = { growth: 0, node: '-' }
+  for (const ss of byPid.values()) {
+    const first = ss.find(s => s.at >= r.warmupMs)
+    const last = ss.at(-1) as Sample
+    if (first === undefined || ss[0]!.at > r.warmupMs || last.at < end - 60_000) continue
+    const growth = (last.rssMb - first.rssMb) / first.rssMb
+    if (growth > worst.growth) worst = { growth, node: last.node }
+  }
+  targets['RSS growth after warm-up < 10%'] = { ok: worst.growth < RSS_GROWTH_MAX, detail: `worst ${(worst.growth * 100).toFixed(1)}% (${worst.node})` }
+
+  // every event any node holds, once
+  const all = new Map<string, { id: string, ts: string, type: string, subject: { peer: string, name: string } }>()
+  for (const log of r.logs.values()) for (const e of log) all.set(e.id, e)
+  const faultOf = (peer: string, ts: number): Fault | undefined =>
+    r.faults.find(f => f.peerId === peer && ts >= f.at - 2_000 && ts <= (f.end === 0 ? Infinity : f.end + LATE_MS))
+  const falseDowns = [...all.values()].filter(e => e.type === 'peer.down' && faultOf(e.subject.peer, Date.parse(e.ts)) === undefined)
+  targets['no false down'] = { ok: falseDowns.length === 0, detail: `${falseDowns.length} peer.down of a node not faulted then${falseDowns.length > 0 ? ': ' + falseDowns.slice(0, 5).map(e => `${e.subject.name}@${e.ts}`).join(', ') : ''}` }
+
+  // each fault: its peer.down and a later peer.up on every node
+  const lost: Array<{ fault: string, node: string, missing: string }> = []
+  for (const f of r.faults) {
+    for (const [node, log] of r.logs) {
+      const down = log.find(e => e.type === 'peer.down' && e.subject.peer === f.peerId && faultOf(f.peerId, Date.parse(e.ts)) === f)
+      const up = down === undefined ? undefined : log.find(e => e.type === 'peer.up' && e.subject.peer === f.peerId && Date.parse(e.ts) >= Date.parse(down.ts))
+      if (down === undefined || up === undefined) lost.push({ fault: `${f.kind} ${f.node} @${new Date(f.at).toISOString()}`, node, missing: down === undefined ? 'peer.down' : 'peer.up' })
+    }
+  }
+  targets['no lost event'] = { ok: lost.length === 0, detail: `${lost.length} missing of ${r.faults.length * r.logs.size * 2} (${r.faults.length} failures x ${r.logs.size} nodes x down/up)` }
+
+  // CPU: the mean over never-faulted-by-kill processes, first window after the warm-up vs the last
+  const window = Math.min(5 * 60_000, (end - r.warmupMs) / 2)
+  const mean = (from: number, to: number): number => {
+    const xs = r.samples.filter(s => s.cpu !== null && s.at > from && s.at <= to).map(s => s.cpu as number)
+    return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+  }
+  const early = mean(r.warmupMs, r.warmupMs + window)
+  const late = mean(end - window, end)
+  targets['CPU flat (last window / first <= 1.25)'] = { ok: late <= early * CPU_RATIO_MAX, detail: `${(early * 100).toFixed(1)}% -> ${(late * 100).toFixed(1)}% of a core per node` }
+
+  return { targets, falseDowns, lost }
+}
