@@ -129,6 +129,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       alertmanagerSends: () => alerts.sends(),
       eventlogEntries: () => events.count(),
       eventsRefused: () => events.refused(),
+      eventsMalformed: () => events.malformed(),
       patches: () => patches.status(),
       peerId,
       name: config.name,

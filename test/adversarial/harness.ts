@@ -168,8 +168,10 @@ export class AdversarialMesh {
     for (const n of this.nodes) {
       const before = this.#baseline.get(n.name) as number
       const after = await this.steadyRss(n)
-      const heap = Number(/^nodejs_heap_size_used_bytes\{[^}]*\} (\S+)$/m.exec(await this.metrics(n))?.[1]) / 1048576
-      expect(after - before, `${n.name} RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MB (heap used ${heap.toFixed(1)} MB)`).toBeLessThan(RSS_BUDGET_MB)
+      const m = await this.metrics(n)
+      const mb = (name: string): string => (Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(m)?.[1]) / 1048576).toFixed(1)
+      const memory = `heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`
+      expect(after - before, `${n.name} RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MB (${memory})`).toBeLessThan(RSS_BUDGET_MB)
     }
   }
 
