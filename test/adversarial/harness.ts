@@ -200,10 +200,14 @@ export class AdversarialMesh {
       return all.some(a => a.labels.alertname === 'MeshPeerDown') ? all : false
     }, 20_000)
     expect(alerts.map(a => a.labels)).toEqual([{ alertname: 'MeshPeerDown', peer: victim.peerId, node: victim.name, severity: 'critical', mesh: this.mesh }])
-    const back = await this.#start(victim.name, victim)
-    this.nodes = this.nodes.map(n => n === victim ? back : n)
-    await this.settled()
+    await this.#again(victim)
     await waitFor('the alert resolved', async () => (await this.honestAlerts()).length === 0, 30_000)
+  }
+
+  async #again (n: NodeProc): Promise<void> {
+    const back = await this.#start(n.name, n)
+    this.nodes = this.nodes.map(m => m === n ? back : m)
+    await this.settled()
   }
 
   async stop (): Promise<void> {
