@@ -108,7 +108,7 @@ class Clock {
 }
 
 /** mulberry32: a seeded random source, so a run can be repeated */
-function seeded (seed: number): () => number {
+export function seeded (seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6D2B79F5) >>> 0

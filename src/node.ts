@@ -143,6 +143,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       alertmanagerSends: () => alerts.sends(),
       eventlogEntries: () => events.count(),
       eventsRefused: () => events.refused(),
+      eventsMalformed: () => events.malformed(),
       patches: () => patches.status(),
       peerId,
       name: config.name,
@@ -191,15 +192,19 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       const level = t.to === 'down' ? 'warn' : 'info'
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
     })
-    // two nodes with one name: status, alerts and `events --peer NAME` would mix them up (said once per peer)
+    // two nodes with one name: status, alerts and `events --peer NAME` would mix them up. Said once per
+    // peer, when it joins with the name or takes it later (a rename is just a newer record)
+    const names = new Map<string, string>()
     const conflicting = new Set<string>()
-    table.on('transition', ({ peer, from }) => {
-      if (from !== null || peer.self || conflicting.has(peer.peerId)) return
-      const ids = table.nameConflicts().get(peer.name)
+    table.on('full', peer => {
+      if (peer.self || names.get(peer.peerId) === peer.name) return
+      names.set(peer.peerId, peer.name)
+      const ids = conflicting.has(peer.peerId) ? undefined : table.nameConflicts().get(peer.name)
       if (ids === undefined) return
       conflicting.add(peer.peerId)
       log.warn({ node: peer.name, peers: ids }, `${ids.length} peers carry the name ${peer.name}: status, alerts and events name nodes by it; give each its own --name`)
     })
+    table.on('transition', ({ peer, to }) => { if (to === null) { names.delete(peer.peerId); conflicting.delete(peer.peerId) } })
     // remember addresses heard in records (persisted in the peer store), so the keeper and the
     // beat streams can dial peers they were never told about, and a restarted node rejoins through them
     table.on('addrs', peer => {

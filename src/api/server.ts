@@ -17,11 +17,22 @@ export function parseHostPort (text: string): { host: string, port: number } {
 export interface ListenOptions {
   /** a server error after it listens (the process must not die of one) @default ignored */
   onError?: (err: Error) => void
+  /**
+   * A client's request line and headers must arrive within this, ms, and a connection that
+   * sends nothing is closed after it too. Node's 60 s (checked every 30 s) let a slowloris of
+   * 500 silent connections hold them for a minute and a half; an API request is a few hundred
+   * bytes. @default 10000
+   */
+  headersTimeoutMs?: number
 }
+
+/** the whole request (headers and any body) must arrive within this; a response (the live stream) is not bounded by it */
+const REQUEST_TIMEOUT_MS = 30_000
 
 export async function listenApi (app: Hono, address: string, options: ListenOptions = {}): Promise<Server> {
   const { host, port } = parseHostPort(address)
-  const server = createServer(getRequestListener(app.fetch))
+  const headersTimeout = Math.min(options.headersTimeoutMs ?? 10_000, REQUEST_TIMEOUT_MS)
+  const server = createServer({ headersTimeout, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: Math.min(1000, headersTimeout) }, getRequestListener(app.fetch))
   server.keepAliveTimeout = 5000
   server.on('clientError', answerClientError)
   await new Promise<void>((resolve, reject) => {
@@ -43,13 +54,19 @@ export async function listenApi (app: Hono, address: string, options: ListenOpti
 
 /**
  * A request Node cannot parse (a request line or headers over its 16 KiB
- * limit, bad syntax) gets a JSON error like every other, then the socket closes.
+ * limit, bad syntax) or that did not arrive in time gets a JSON error like
+ * every other, then the socket is closed.
  */
 function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return }
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
-  const body = JSON.stringify({ error: tooLarge ? 'the request line (URL) or headers are over 16 KiB; shorten the query' : `malformed HTTP request (${err.code ?? 'parse error'})` })
-  socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  const [status, error] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? ['431 Request Header Fields Too Large', 'the request line (URL) or headers are over 16 KiB; shorten the query']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ['408 Request Timeout', 'the request did not arrive in time']
+      : ['400 Bad Request', `malformed HTTP request (${err.code ?? 'parse error'})`]
+  const body = JSON.stringify({ error })
+  // then destroyed, not only ended: a client that never reads would otherwise hold the socket open
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`, () => { socket.destroy() })
 }
 
 export async function closeServer (server: Server): Promise<void> {

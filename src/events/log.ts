@@ -11,6 +11,7 @@ import type { LogEntry } from '@orbitdb/core'
 import type { Datastore } from 'interface-datastore'
 import type { Logger } from 'pino'
 import { EntryBatcher, type BatcherInit } from './batcher.js'
+import { ProtocolComplaints, type ComplaintCounts } from './complaints.js'
 import { indexEntries, unindexedEntries, type EntryPayload } from './entries.js'
 import type { Patches } from '../patches.js'
 import { EventIndex, type AddedListener } from './index/event-index.js'
@@ -79,6 +80,8 @@ export interface EventLog {
   syncStats: () => SyncStats
   /** events refused from peers: by index sync, and in replicated log entries */
   refused: () => RefusedEvents
+  /** messages of the event protocols (index sync, blocks) refused from peers, by "protocol reason" */
+  malformed: () => ComplaintCounts
   /** calls `listener` with the events new to this node (written here or replicated) once stored; returns the unsubscribe */
   onAdded: (listener: AddedListener) => () => void
   stop: () => Promise<void>
@@ -92,6 +95,7 @@ class MeshEventLog implements EventLog {
   /** events refused in replicated log entries */
   readonly #refusedInLog: RefusalCounts = {}
   readonly #listeners = new Set<AddedListener>()
+  readonly #complaints: ProtocolComplaints
   #level!: EventsLevel
   #index!: EventIndex
   #state!: OrbitState
@@ -107,6 +111,7 @@ class MeshEventLog implements EventLog {
     this.#init = init
     this.periodMs = init.periodMs ?? periodFor(init.retentionMs)
     this.#batcher = new EntryBatcher((period, events) => this.#writeEntry(period, events), init)
+    this.#complaints = new ProtocolComplaints(c.log)
   }
 
   /**
@@ -129,6 +134,7 @@ class MeshEventLog implements EventLog {
       this.#sync = new EventSync({
         libp2p: this.#c.libp2p,
         log: this.#c.log,
+        complaints: this.#complaints,
         store: {
           bucketCounts: async (bucketMs, notBefore, notAfter) => await index.bucketCounts(bucketMs, notBefore, notAfter),
           eventTexts: (bucketMs, buckets, notBefore, notAfter) => index.eventTexts(bucketMs, buckets, notBefore, notAfter),
@@ -138,7 +144,7 @@ class MeshEventLog implements EventLog {
       await this.#sync.start()
     }
     this.#replicated = new ReplicatedLog({
-      ...this.#c, state: this.#state, onEntries: (p, roots) => { void this.#ingest(p, roots) }
+      ...this.#c, complaints: this.#complaints, state: this.#state, onEntries: (p, roots) => { void this.#ingest(p, roots) }
     }, { dataDir: this.#init.dataDir, mesh: meshId(this.#init.meshKey), periodMs: this.periodMs })
     this.#ready = this.#openLog()
     this.#ready.catch((err: Error) => { this.#c.log.error({ err: err.message }, 'event log not opened: events are served but not written or replicated') })
@@ -172,6 +178,8 @@ class MeshEventLog implements EventLog {
   }
 
   refused (): RefusedEvents { return { sync: { ...this.#sync?.stats.refused }, log: { ...this.#refusedInLog } } }
+
+  malformed (): ComplaintCounts { return { ...this.#complaints.counts } }
 
   async query (q: EventQuery = {}): Promise<MeshEvent[]> {
     const now = Date.now()

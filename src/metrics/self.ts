@@ -26,6 +26,8 @@ export interface SelfSources {
   eventsRefused?: () => Record<string, Partial<Record<string, number>>>
   /** present when the node takes devices */
   devices?: () => DeviceStats
+  /** present once the event log exists: messages of its protocols refused, by "protocol reason" */
+  eventsMalformed?: () => Record<string, number>
 }
 
 export interface SelfMetrics {
@@ -77,6 +79,11 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
   if (refused !== undefined) {
     labelled('counter', 'meshmon_events_refused_total', 'events from peers refused (unsigned, forged, oversized, misdated, over quota, replacing a held incident), by path and reason', ['via', 'reason'],
       () => Object.entries(refused()).flatMap(([via, reasons]) => Object.entries(reasons).map(([reason, n]): [Record<string, string>, number] => [{ via, reason }, n ?? 0])))
+  }
+  const malformed = s.eventsMalformed
+  if (malformed !== undefined) {
+    labelled('counter', 'meshmon_events_messages_invalid_total', 'event index sync and block exchange messages from peers refused (not JSON, wrong shape, over the size bound), by protocol and reason', ['protocol', 'reason'],
+      () => Object.entries(malformed()).map(([key, n]) => { const [protocol = '', reason = ''] = key.split(' '); return [{ protocol, reason }, n] }))
   }
   const patches = s.patches
   if (patches !== undefined) {

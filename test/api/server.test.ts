@@ -22,9 +22,9 @@ describe('API server', () => {
   let server: Server | undefined
   afterEach(async () => { if (server !== undefined) await closeServer(server); server = undefined })
 
-  const start = async (onError?: (err: Error) => void): Promise<number> => {
+  const start = async (onError?: (err: Error) => void, headersTimeoutMs?: number): Promise<number> => {
     const port = await freePort()
-    server = await listenApi(createApi({ table: new PeerTable(), running: () => true }), `127.0.0.1:${port}`, { onError })
+    server = await listenApi(createApi({ table: new PeerTable(), running: () => true }), `127.0.0.1:${port}`, { onError, headersTimeoutMs })
     return port
   }
 
@@ -45,6 +45,24 @@ describe('API server', () => {
     const garbage = await raw(port, 'NOT HTTP AT ALL\r\n\r\n')
     expect(garbage).toMatch(/^HTTP\/1\.1 400 /)
     expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4)).error).toMatch(/malformed HTTP request/)
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+  })
+
+  it('a connection that sends nothing, or its headers too slowly, gets 408 JSON and is closed by the server (slowloris)', async () => {
+    const port = await start(undefined, 500)
+    const silent = await raw(port, '')
+    expect(silent).toMatch(/^HTTP\/1\.1 408 /)
+    expect(JSON.parse(silent.slice(silent.indexOf('\r\n\r\n') + 4)).error).toMatch(/did not arrive in time/)
+    // a header line now and then does not keep it open either
+    const slow = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => { socket.write('GET /healthz HTTP/1.1\r\n') })
+      const drip = setInterval(() => { socket.write('x-slow: 1\r\n') }, 100)
+      let text = ''
+      socket.on('data', d => { text += d })
+      socket.on('close', () => { clearInterval(drip); resolve(text) })
+      socket.on('error', err => { clearInterval(drip); reject(err) })
+    })
+    expect(slow).toMatch(/^HTTP\/1\.1 408 /)
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
   })
 })

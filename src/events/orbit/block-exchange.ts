@@ -28,6 +28,7 @@ import { lpStream } from 'it-length-prefixed-stream'
 import type { Logger } from 'pino'
 import { CID } from 'multiformats/cid'
 import { backoffDelay } from '../../backoff.js'
+import { isTooLarge, ProtocolComplaints } from '../complaints.js'
 
 export const BLOCKS_PROTOCOL = '/meshmon/blocks/1.0.0'
 
@@ -70,6 +71,8 @@ export interface BlockExchangeComponents {
   /** the node's own blockstore, not Helia's networked one: answers never fetch */
   blockstore: { get: (cid: CID) => Promise<Uint8Array> }
   log: Logger
+  /** where peers that break the protocol are counted and logged @default its own */
+  complaints?: ProtocolComplaints
 }
 
 /** a peer's request or answer that breaks the protocol (logged as a warning, not at debug level) */
@@ -81,6 +84,7 @@ export class BlockExchange implements Startable {
   readonly stats: BlockExchangeStats = { fetched: 0, asked: 0, notHeld: 0, failed: 0, served: 0, servedNotHeld: 0 }
   readonly #c: BlockExchangeComponents
   readonly #log: Logger
+  readonly #complaints: ProtocolComplaints
   #stop = new AbortController()
   /** the peer that last had a block we lacked: it has likely the rest of that log too */
   #preferred?: string
@@ -88,6 +92,7 @@ export class BlockExchange implements Startable {
   constructor (components: BlockExchangeComponents) {
     this.#c = components
     this.#log = components.log.child({ part: 'blocks' })
+    this.#complaints = components.complaints ?? new ProtocolComplaints(this.#log)
   }
 
   async start (): Promise<void> {
@@ -155,7 +160,7 @@ export class BlockExchange implements Startable {
     } catch (err: any) {
       stream?.abort(err)
       this.stats.failed++
-      if (!outer.aborted) this.#log[err instanceof BadMessageError ? 'warn' : 'debug']({ peer: peer.toString(), cid: cid.toString(), err: err.message }, 'asking a peer for a block failed')
+      if (!outer.aborted) this.#failed(err, peer.toString(), { cid: cid.toString() }, 'asking a peer for a block failed')
       return undefined
     }
   }
@@ -185,8 +190,14 @@ export class BlockExchange implements Startable {
       await stream.close({ signal })
     } catch (err: any) {
       stream.abort(err)
-      if (!this.#stop.signal.aborted) this.#log[err instanceof BadMessageError ? 'warn' : 'debug']({ peer, err: err.message }, 'block request not answered')
+      if (!this.#stop.signal.aborted) this.#failed(err, peer, {}, 'block request not answered')
     }
+  }
+
+  /** a peer's bad message is counted and complained of; a peer gone or slow is only a debug line */
+  #failed (err: Error, peer: string, fields: Record<string, unknown>, msg: string): void {
+    if (err instanceof BadMessageError || isTooLarge(err)) this.#complaints.complain(peer, 'blocks', isTooLarge(err) ? 'too_large' : 'malformed', err.message, `${msg}: the peer broke the protocol`)
+    else this.#log.debug({ peer, ...fields, err: err.message }, msg)
   }
 
   async #held (cid: CID): Promise<Uint8Array | undefined> {

@@ -12,6 +12,7 @@ import { stop, type Libp2p } from '@libp2p/interface'
 import { LevelBlockstore } from 'blockstore-level'
 import type { Datastore } from 'interface-datastore'
 import type { Logger } from 'pino'
+import type { ProtocolComplaints } from '../complaints.js'
 import { BlockExchange } from './block-exchange.js'
 
 export interface EventsHelia {
@@ -23,7 +24,7 @@ export interface EventsHelia {
   stop: () => Promise<void>
 }
 
-export async function createEventsHelia (libp2p: Libp2p, datastore: Datastore, blocksDir: string, log: Logger): Promise<EventsHelia> {
+export async function createEventsHelia (libp2p: Libp2p, datastore: Datastore, blocksDir: string, log: Logger, complaints?: ProtocolComplaints): Promise<EventsHelia> {
   const blockstore = new LevelBlockstore(blocksDir)
   await blockstore.open()
   try {
@@ -33,7 +34,7 @@ export async function createEventsHelia (libp2p: Libp2p, datastore: Datastore, b
       blockstore,
       datastore,
       logger: libp2p.logger,
-      blockBrokers: [(components) => (exchange = new BlockExchange({ libp2p: components.libp2p, blockstore: components.blockstore, log }))],
+      blockBrokers: [(components) => (exchange = new BlockExchange({ libp2p: components.libp2p, blockstore: components.blockstore, log, complaints }))],
       routers: []
     })
     // helia.start() would also start libp2p (already running: a no-op)

@@ -14,6 +14,7 @@ import type { Logger } from 'pino'
 import { periodTag } from '../index/level.js'
 import { logName } from '../periods.js'
 import { blockStorage, deleteEntryBlocks } from './block-storage.js'
+import type { ProtocolComplaints } from '../complaints.js'
 import { createEventsHelia, type EventsHelia } from './helia.js'
 import { Patches } from '../../patches.js'
 import { canKeepReceivedHeads, keepReceivedHeads, nativeVerify, nativeVerifyWorks } from './orbitdb-patches.js'
@@ -30,6 +31,8 @@ export interface ReplicatedLogComponents {
   onEntries: (p: PeriodLog, roots: LogEntry[]) => void
   /** which library patches to install, and where they report @default all, unreported */
   patches?: Patches
+  /** where peers that break the block exchange are counted and logged @default its own */
+  complaints?: ProtocolComplaints
 }
 
 export interface ReplicatedLogInit {
@@ -61,7 +64,7 @@ export class ReplicatedLog {
   /** Helia and OrbitDB; cold, createOrbitDB alone took ~70 ms here (two secp256k1 signatures for its identity). */
   async open (): Promise<void> {
     try {
-      this.#helia = await createEventsHelia(this.#c.libp2p, this.#c.datastore, join(this.#init.dataDir, 'blocks'), this.#c.log)
+      this.#helia = await createEventsHelia(this.#c.libp2p, this.#c.datastore, join(this.#init.dataDir, 'blocks'), this.#c.log, this.#c.complaints)
       const directory = join(this.#init.dataDir, 'orbitdb')
       // the keystore where createOrbitDB would put it; identities stored through blockStorage (see there)
       const identities = await Identities({

@@ -21,6 +21,7 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from 'it-length-prefixed-stream'
 import type { Logger } from 'pino'
+import { isTooLarge, ProtocolComplaints } from '../complaints.js'
 import { EVENT_BOUNDS } from '../trust/bounds.js'
 import { EventRefusedError } from '../trust/check.js'
 import type { SignedEvent } from '../types.js'
@@ -58,6 +59,8 @@ export interface EventSyncComponents {
   libp2p: Libp2p
   store: SyncStore
   log: Logger
+  /** where peers that break the protocol are counted and logged @default its own */
+  complaints?: ProtocolComplaints
 }
 
 export interface EventSyncInit {
@@ -73,6 +76,7 @@ export class EventSync {
   readonly #c: EventSyncComponents
   readonly #init: EventSyncInit
   readonly #quota: PeerQuota
+  readonly #complaints: ProtocolComplaints
   readonly #queue: string[] = []
   readonly #queued = new Set<string>()
   readonly #stop = new AbortController()
@@ -85,6 +89,7 @@ export class EventSync {
     this.#c = components
     this.#init = init
     this.#quota = new PeerQuota(init.quota)
+    this.#complaints = components.complaints ?? new ProtocolComplaints(components.log)
   }
 
   async start (): Promise<void> {
@@ -170,7 +175,7 @@ export class EventSync {
         this.stats.cutOff++
         this.#c.log.warn({ peer: id, reason: err.reason, err: err.message, added }, 'peer cut off from index sync: it sent an event this node refuses (what it sent before is kept)')
       } else {
-        this.#ended(err, { peer: id, added }, 'event index sync with a peer ended early')
+        this.#ended(err, id, { added }, 'event index sync with a peer ended early')
       }
       throw err
     } finally {
@@ -214,7 +219,7 @@ export class EventSync {
       this.stats.served += sent
     } catch (err: any) {
       stream.abort(err)
-      this.#ended(err, { peer, sent }, 'event index sync request not answered')
+      this.#ended(err, peer, { sent }, 'event index sync request not answered')
     }
   }
 
@@ -223,9 +228,10 @@ export class EventSync {
     return AbortSignal.any([this.#stop.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)])
   }
 
-  /** a peer's bad message is worth a warning; a peer gone or slow, only a debug line; nothing at stop */
-  #ended (err: Error, fields: Record<string, unknown>, msg: string): void {
+  /** a peer's bad message is counted and complained of; a peer gone or slow is only a debug line; nothing at stop */
+  #ended (err: Error, peer: string, fields: Record<string, unknown>, msg: string): void {
     if (this.#stop.signal.aborted) return
-    this.#c.log[err instanceof SyncError ? 'warn' : 'debug']({ ...fields, err: err.message }, msg)
+    if (err instanceof SyncError || isTooLarge(err)) this.#complaints.complain(peer, 'sync', isTooLarge(err) ? 'too_large' : 'malformed', err.message, `${msg}: the peer broke the protocol`)
+    else this.#c.log.debug({ peer, ...fields, err: err.message }, msg)
   }
 }
