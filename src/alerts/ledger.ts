@@ -56,6 +56,9 @@ export class AlertLedger {
         // a resolved alert that holds again is a new firing with its new startsAt, under the same identity
         Object.assign(entry, { alert, resolvedAt: undefined, rounds: 0, version: entry.version + 1 })
         changed.push(fp)
+      } else {
+        // the same alert; whether it is ending may have changed
+        entry.alert = alert
       }
     }
     for (const [fp, entry] of this.#entries) {
@@ -76,6 +79,9 @@ export class AlertLedger {
   round (owed: (fp: string) => boolean): string[] {
     const out: string[] = []
     for (const [fp, entry] of this.#entries) {
+      // one ending is not sent again: its last send holds it active in Alertmanager until its resolution
+      // (several resolve it within a moment of each other, and a late resend from one would reopen it)
+      if (entry.resolvedAt === undefined && entry.alert.ending === true) continue
       if (entry.resolvedAt === undefined || ++entry.rounds <= this.#init.resolvedResendCount) out.push(fp)
       else if (!owed(fp)) this.#entries.delete(fp)
     }
@@ -87,7 +93,8 @@ export class AlertLedger {
     const entry = this.#entries.get(fp)
     if (entry === undefined) return undefined
     const endsAt = new Date(entry.resolvedAt ?? now + activeForMs).toISOString()
-    return { alert: { ...entry.alert, endsAt }, version: entry.version }
+    const { ending: _, ...alert } = entry.alert
+    return { alert: { ...alert, endsAt }, version: entry.version }
   }
 
   version (fp: string): number | undefined { return this.#entries.get(fp)?.version }

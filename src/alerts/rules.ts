@@ -21,6 +21,11 @@ export interface Alert {
   endsAt?: string
   /** the sending node's API, where a person can see the mesh as that node saw it */
   generatorURL: string
+  /**
+   * the condition is ending (a peer back up, its incident not yet over): not resent (ledger.ts). Never
+   * sent: it stays on this node
+   */
+  ending?: true
 }
 
 export interface RulesInit {
@@ -66,17 +71,20 @@ function peerAlerts (peer: Peer, init: RulesInit): Alert[] {
 }
 
 function peerDown (peer: Peer, init: RulesInit): Alert {
-  const lastSeen = isoOrNull(peer.lastSeen)
-  const seen = lastSeen !== null ? `last seen ${lastSeen}` : 'never heard directly'
+  // fixed for the incident: a description that followed lastSeen would change at every beat of a
+  // peer back up but not yet steady, and each change is sent at once, after others may have resolved it
+  const since = isoOrNull(peer.incident?.since ?? peer.stateSince)
+  const seen = since !== null ? `found down ${since}` : 'found down'
   return {
     labels: { alertname: 'MeshPeerDown', peer: peer.peerId, node: peer.name, severity: 'critical', mesh: init.mesh },
     annotations: {
       summary: `${peer.name} is down`,
-      description: `${peer.name} (${peer.peerId}) is down: ${seen}, and no live peer has heard it since`,
+      description: `${peer.name} (${peer.peerId}) is down: ${seen}, its watchers found it silent`,
       generatorURL: init.generatorURL
     },
     startsAt: firstTime(peer.incident?.since ?? peer.stateSince, peer.stateSince),
-    generatorURL: init.generatorURL
+    generatorURL: init.generatorURL,
+    ...(peer.incident?.recovering !== undefined ? { ending: true as const } : {})
   }
 }
 

@@ -23,6 +23,19 @@ describe('AlertLedger', () => {
     expect(l.apply([alert('b')], 5_000).changed).toEqual([])
   })
 
+  it('an ending alert (its peer back up, the incident not over) is not resent, and never carries the flag out', () => {
+    const l = ledger()
+    l.apply([alert('a')], 1_000)
+    expect(l.round(() => false)).toEqual([fp('a')])
+    // back up: the same alert, ending; no change to send, and no resend
+    expect(l.apply([alert('a', { ending: true })], 2_000).changed).toEqual([])
+    expect(l.round(() => false)).toEqual([])
+    expect(l.postable(fp('a'), 3_000, 4_000)?.alert).not.toHaveProperty('ending')
+    // down again within the incident: resent as before
+    l.apply([alert('a')], 4_000)
+    expect(l.round(() => false)).toEqual([fp('a')])
+  })
+
   it('sends an active alert with endsAt ahead, a resolved one with endsAt = when it resolved', () => {
     const l = ledger()
     l.apply([alert('a')], 1_000)

@@ -24,7 +24,7 @@ describe('deriveAlerts', () => {
       labels: { alertname: 'MeshPeerDown', peer: '12D3KooWTarget', node: 'gpu-01', severity: 'critical', mesh: 'prod' },
       annotations: {
         summary: 'gpu-01 is down',
-        description: expect.stringContaining(`last seen ${new Date(T0 - 5_000).toISOString()}`),
+        description: expect.stringContaining(`found down ${new Date(T0).toISOString()}`),
         generatorURL: init.generatorURL
       },
       startsAt: new Date(T0).toISOString(),
@@ -99,6 +99,9 @@ describe('deriveAlerts', () => {
   it('a peer back up within its incident keeps its one MeshPeerDown, dated from when it went down', () => {
     const alerts = deriveAlerts([peer({ state: 'up', stateSince: T0 + 9000, incident: { since: T0, key: '1/9', recovering: T0 + 9000 } })], init)
     expect(alerts.map(a => [a.labels.alertname, a.startsAt])).toEqual([['MeshPeerDown', new Date(T0).toISOString()]])
+    // heard again and again while it recovers: the alert does not change (each change is sent at once)
+    const later = deriveAlerts([peer({ state: 'up', stateSince: T0 + 9000, lastSeen: T0 + 12_000, incident: { since: T0, key: '1/9', recovering: T0 + 9000 } })], init)
+    expect(later).toEqual(alerts)
   })
 
   it('a node cut off says so about itself; on the small side of a split, one MeshPartitioned for the mesh', () => {
