@@ -100,7 +100,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     stack.push(async () => { await events.stop() })
     apiParts.events = eventsQuery(events)
     // a peer's down is one incident until it holds up again: one event and one alert through a flapping link
-    const incidents = new PeerIncidents(table, { recoverAfterMs: config.heartbeat.recoverAfter })
+    // up for recoverAfter, and for as long again as a silence takes to be noticed: a link that drops
+    // every few seconds is found down only downAfter intervals into each drop, and must not look steady meanwhile
+    const recoverAfterMs = config.heartbeat.recoverAfter + config.heartbeat.downAfter * config.heartbeat.interval
+    const incidents = new PeerIncidents(table, { recoverAfterMs })
     incidents.start()
     stack.push(() => { incidents.stop() })
     // incidents seen in the peer table become events, one per incident (recorder.ts)
@@ -130,7 +133,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const machineTimer = setInterval(() => { void refreshMachine() }, config.heartbeat.machineInterval)
     stack.push(() => { clearInterval(machineTimer) })
 
-    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), partition: () => membership.partition(), devices: () => devices.table.list() }, {
+    const alerts = alerting({ table, log: log.child({ component: 'alerts' }), partition: () => membership.alertPartition(), devices: () => devices.table.list() }, {
       urls: config.alertmanager.urls,
       http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
@@ -179,6 +182,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       suspectAfter: config.heartbeat.suspectAfter,
       downAfter: config.heartbeat.downAfter,
       forgetAfterMs: config.heartbeat.forgetAfter,
+      recoverAfterMs,
       allow: config.peersAllow,
       maxPeers: config.peers.max,
       maxNewPerMinute: config.peers.maxNewPerMinute,

@@ -193,7 +193,7 @@ export const configSchema = z.object({
     downAfter: setting(z.number().positive().default(2), { doc: 'intervals of silence before a watcher finds a peer silent (a majority of its watchers: down)' }),
     machineInterval: setting(duration('10s'), { doc: 'how often a node\'s record (machine info, checks) is made again; at once when a check changes' }),
     forgetAfter: setting(duration('1h', COMPARED), { doc: 'a down or left peer not heard of for this long is forgotten, its series gone' }),
-    recoverAfter: setting(duration('5s'), { doc: 'a down peer\'s incident (peer.up event, alert resolved) ends once it has been back up this long: a flapping link is one incident' })
+    recoverAfter: setting(duration('5s'), { doc: 'a down peer\'s incident (peer.up event, alert resolved), and this node\'s own cut-off, end once it has been back up this long, plus the downAfter intervals a new silence takes to be noticed: a flapping link is one incident' })
   }).strict().default({}).superRefine((hb, ctx) => {
     if (hb.downAfter < hb.suspectAfter) ctx.addIssue({ code: 'custom', path: ['downAfter'], message: `must be >= suspectAfter (${hb.suspectAfter})` })
   }),

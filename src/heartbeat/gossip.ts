@@ -66,6 +66,14 @@ export interface GossipInit {
   urgentDelayMs?: number
   /** most bytes of records in one message @default 262144 */
   maxBatchBytes?: number
+  /**
+   * syncs answered per peer: a burst of `syncBurst`, then one per `syncRefillMs`. An answer can
+   * be the whole table: a member asking in a loop would make a node send it in a loop.
+   * An honest peer asks on connect and about once a `syncMs` @default 4
+   */
+  syncBurst?: number
+  /** @default 10000 */
+  syncRefillMs?: number
 }
 
 /** `knownBy`: peers known to hold this version, while it is fresh (then dropped: it costs memory per record) */
@@ -83,10 +91,12 @@ export class Gossip {
   #urgent?: Timer
   #lastSync = 0
   #running = false
+  /** per peer: syncs it may still have answered, as of `at` */
+  readonly #syncTokens = new Map<string, { tokens: number, at: number }>()
 
   constructor (c: GossipComponents, init: GossipInit = {}) {
     this.#c = { ...c, monotonic: c.monotonic ?? (() => performance.now()), setTimer: c.setTimer ?? realTimer, random: c.random ?? Math.random }
-    this.#init = { fanout: 3, roundMs: 1000, syncMs: 30_000, urgentDelayMs: 5, maxBatchBytes: 256 * 1024, ...init }
+    this.#init = { fanout: 3, roundMs: 1000, syncMs: 30_000, urgentDelayMs: 5, maxBatchBytes: 256 * 1024, syncBurst: 4, syncRefillMs: 10_000, ...init }
   }
 
   start (): void {
@@ -124,7 +134,11 @@ export class Gossip {
   /** A message from `from` (already decoded and bounded by the transport). */
   receive (from: string, msg: GossipMessage): void {
     this.stats.received++
-    if (msg.k === 'sync') { this.#answerSync(from, msg); return }
+    if (msg.k === 'sync') {
+      if (this.#mayAnswer(from)) this.#answerSync(from, msg)
+      else this.#c.onRefused?.(from, 'refused', `sync requests faster than one per ${this.#init.syncRefillMs / 1000} s (after a burst of ${this.#init.syncBurst}): not answered`)
+      return
+    }
     let urgent = false
     for (const env of msg.items) {
       this.stats.itemsReceived++
@@ -195,6 +209,22 @@ export class Gossip {
       if (peer !== undefined) this.#sendTo(peer, { k: 'sync', have: this.#digest(), reply: 1 })
     }
     this.#schedule()
+  }
+
+  #mayAnswer (from: string): boolean {
+    const now = this.#c.monotonic()
+    const { syncBurst, syncRefillMs } = this.#init
+    const b = this.#syncTokens.get(from) ?? { tokens: syncBurst, at: now }
+    b.tokens = Math.min(syncBurst, b.tokens + (now - b.at) / syncRefillMs)
+    b.at = now
+    if (this.#syncTokens.size > 4096) {
+      // a full bucket is the same as none: keep the map to the peers asking lately
+      for (const [p, x] of this.#syncTokens) if (x.tokens + (now - x.at) / syncRefillMs >= syncBurst) this.#syncTokens.delete(p)
+    }
+    this.#syncTokens.set(from, b)
+    if (b.tokens < 1) return false
+    b.tokens -= 1
+    return true
   }
 
   #answerSync (from: string, msg: Extract<GossipMessage, { k: 'sync' }>): void {

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events'
 import type { Incident, Peer, PeerTable, Transition } from './peer-table.js'
 import { realTimer, type SetTimer, type Timer } from './timer.js'
+import type { PartitionView } from './verdict.js'
 
 export type { Incident } from './peer-table.js'
 
@@ -83,4 +84,56 @@ export class PeerIncidents extends EventEmitter<IncidentEvents> {
     peer.incident = undefined
     this.emit('close', { peer, incident, recovered })
   }
+}
+
+/**
+ * This node's own cut-off or split as an incident, with the same damping: it
+ * opens when the node finds itself on the small side (or alone) and ends only
+ * once it has reached a majority for `recoverAfter`. A flapping cable is one
+ * `MeshNodeIsolated` (or `MeshPartitioned`) and one pair of log lines, not one
+ * per flap. `view()` is what pages: the live view, or the held one while the
+ * node is back but not yet for long; `onChange` hears the damped transitions.
+ */
+export class PartitionHold {
+  readonly #recoverAfterMs: number
+  readonly #setTimer: SetTimer
+  readonly #onChange: (view: PartitionView) => void
+  /** the open incident's last minority view (its `since` is the incident's start) */
+  #held?: PartitionView
+  #timer?: Timer
+
+  constructor (init: IncidentsInit & { onChange: (view: PartitionView) => void }) {
+    this.#recoverAfterMs = init.recoverAfterMs ?? 5000
+    this.#setTimer = init.setTimer ?? realTimer
+    this.#onChange = init.onChange
+  }
+
+  /** The live view changed. */
+  update (view: PartitionView): void {
+    if (view.minority) {
+      this.#timer?.cancel()
+      this.#timer = undefined
+      const was = this.#held
+      // once cut off within an incident, it stays the cut-off alert: a flapping cable is heard between
+      // the drops, and must not turn one alert into two that take turns
+      this.#held = { ...view, isolated: view.isolated || was?.isolated === true, since: was?.since ?? view.since }
+      if (was === undefined || was.isolated !== this.#held.isolated) this.#onChange(this.#held)
+      return
+    }
+    if (this.#held === undefined || this.#timer !== undefined) return
+    this.#timer = this.#setTimer(() => {
+      this.#timer = undefined
+      this.#held = undefined
+      this.#onChange(view)
+    }, this.#recoverAfterMs)
+  }
+
+  /** What pages, given the live view. */
+  view (live: PartitionView): PartitionView {
+    const held = this.#held
+    if (held === undefined) return live
+    return live.minority ? { ...live, isolated: held.isolated, since: held.since } : held
+  }
+
+  stop (): void { this.#timer?.cancel() }
 }

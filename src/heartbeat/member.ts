@@ -48,6 +48,8 @@ export interface MemberTransport extends GossipTransport {
   watch: (subjects: string[]) => void
   /** make sure a connection to these peers exists (a node's watchers: they can then open their beat streams over it, even to a node others cannot dial) */
   reach?: (peers: string[]) => void
+  /** ask these peers directly whether they answer (verdict.ts): resolves with those that did, once `enough` did or its time bound ended */
+  probe?: (peers: string[], enough: number) => Promise<Set<string>>
 }
 
 export type { Timer } from './timer.js'
@@ -118,7 +120,8 @@ export class Member {
       observer: this.observer,
       heardFromMeshAt: () => this.#heardFromMeshAt,
       silentAfterMs: () => (init.downAfter ?? 2) * init.intervalMs,
-      onPartition: c.onPartition
+      onPartition: c.onPartition,
+      probe: c.transport.probe?.bind(c.transport)
     }, { selfId: c.selfId, watchers: init.watchers, staleAfterMs: 3 * this.#recordIntervalMs, forgetAfterMs: init.forgetAfterMs, monotonic: this.#monotonic, wall: this.#wall })
     this.gossip = new Gossip({
       transport: c.transport,

@@ -9,6 +9,7 @@ import type { Logger } from 'pino'
 import type { CheckState } from '../checks/types.js'
 import type { MachineInfo } from '../machine/types.js'
 import { Admission, type AdmissionInit } from './admission.js'
+import { PartitionHold } from './incidents.js'
 import { Member, type MemberInit } from './member.js'
 import { INVALID_REASONS, type InvalidReason } from './messages.js'
 import type { PeerTable } from './peer-table.js'
@@ -17,7 +18,10 @@ import { recordSigner } from './signature.js'
 import { MeshStreams } from './streams.js'
 import type { PartitionView } from './verdict.js'
 
-export interface MembershipInit extends MemberInit, AdmissionInit {}
+export interface MembershipInit extends MemberInit, AdmissionInit {
+  /** this node's own cut-off or split ends, in what pages and is logged, once it reached a majority this long, ms @default 5000 */
+  recoverAfterMs?: number
+}
 
 export interface MembershipComponents {
   libp2p: Libp2p
@@ -52,8 +56,10 @@ export class Membership {
   readonly member: Member
   readonly #streams: MeshStreams
   readonly #admission: Admission
+  readonly #hold: PartitionHold
 
   constructor (c: MembershipComponents, init: MembershipInit) {
+    this.#hold = new PartitionHold({ recoverAfterMs: init.recoverAfterMs, onChange: p => { logPartition(c.log, p) } })
     this.#admission = new Admission({ table: c.table, log: c.log, onAccepted: c.onAccepted }, init)
     const refused = (from: string, reason: InvalidReason, detail: string): void => {
       this.stats.invalid[reason]++
@@ -66,7 +72,8 @@ export class Membership {
       onConnect: peer => { this.member.connected(peer) },
       onBeat: (from, boot, seq) => { this.stats.received++; this.member.receiveBeat(from, boot, seq) },
       onInvalid: refused,
-      onBytes: n => { this.stats.bytesReceived += n }
+      onBytes: n => { this.stats.bytesReceived += n },
+      isWatcher: peer => this.member.verdict.watchers().includes(peer)
     })
     this.member = new Member({
       selfId: c.libp2p.peerId.toString(),
@@ -78,7 +85,7 @@ export class Membership {
       machine: c.machine,
       checks: c.checks,
       addrs: c.addrs,
-      onPartition: p => { logPartition(c.log, p) }
+      onPartition: p => { this.#hold.update(p) }
     }, init)
   }
 
@@ -89,6 +96,7 @@ export class Membership {
 
   async stop (): Promise<void> {
     this.member.stop()
+    this.#hold.stop()
     await this.#streams.stop()
   }
 
@@ -101,5 +109,9 @@ export class Membership {
   /** A check changed: make the record again now. */
   publishSoon (): void { this.member.publishSoon() }
 
+  /** this node's reach of the mesh, as it is now */
   partition (): PartitionView { return this.member.partition() }
+
+  /** the same, damped as an incident (incidents.ts): what alerts are made of */
+  alertPartition (): PartitionView { return this.#hold.view(this.member.partition()) }
 }

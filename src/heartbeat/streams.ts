@@ -15,9 +15,15 @@ import type { GossipMessage, GossipTransport } from './gossip.js'
 
 export const GOSSIP_PROTOCOL = '/meshmon/gossip/2.0.0'
 export const BEAT_PROTOCOL = '/meshmon/beat/2.0.0'
+/** a stream that is opened and closed: the answer to "do you hear me?" when this node doubts its reach */
+export const PROBE_PROTOCOL = '/meshmon/probe/2.0.0'
+/** a peer that has not answered a probe in this long is taken as unreachable, ms */
+const PROBE_TIMEOUT_MS = 1500
 /** a gossip message holds at most a few 64 KiB records or one digest of a very large mesh */
 export const MAX_GOSSIP_BYTES = 1024 * 1024
 const MAX_BEAT_BYTES = 64
+/** beat streams this node serves; a node has k = 3 watchers, more during churn */
+const MAX_WATCHERS = 64
 /** writes queued to a peer that does not read: beyond this, new messages to it are dropped (sync repairs) */
 const MAX_QUEUED = 16
 
@@ -30,6 +36,10 @@ export interface StreamsComponents {
   onInvalid: (from: string, reason: InvalidReason, detail: string) => void
   /** bytes of every message received (gossip and beats) */
   onBytes?: (n: number) => void
+  /** this node's watchers by the ring: their beat streams are taken even when the watcher slots are full */
+  isWatcher?: (peer: string) => boolean
+  /** beat streams served at once @default 64 */
+  maxWatchers?: number
 }
 
 interface Out { lp?: Promise<LengthPrefixedStream<Stream>>, queued: number, chain: Promise<void> }
@@ -41,8 +51,8 @@ export class MeshStreams implements GossipTransport {
   readonly #c: StreamsComponents
   readonly #peers = new Set<string>()
   readonly #out = new Map<string, Out>()
-  /** beat streams opened by our watchers */
-  readonly #watchers = new Set<LengthPrefixedStream<Stream>>()
+  /** beat streams opened by our watchers, one per peer */
+  readonly #watchers = new Map<string, LengthPrefixedStream<Stream>>()
   /** beat streams we opened to our subjects */
   readonly #watching = new Map<string, Stream>()
   #topology?: string
@@ -64,7 +74,8 @@ export class MeshStreams implements GossipTransport {
     this.#running = true
     const { libp2p } = this.#c
     await libp2p.handle(GOSSIP_PROTOCOL, ({ stream, connection }) => { void this.#readGossip(stream, connection.remotePeer.toString()) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
-    await libp2p.handle(BEAT_PROTOCOL, ({ stream }) => { this.#addWatcher(stream) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+    await libp2p.handle(PROBE_PROTOCOL, ({ stream }) => { stream.close().catch(() => { abortOf(stream) }) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    await libp2p.handle(BEAT_PROTOCOL, ({ stream, connection }) => { this.#addWatcher(stream, connection.remotePeer.toString()) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
     libp2p.addEventListener('peer:identify', this.#onIdentify as any)
     this.#topology = await libp2p.register(GOSSIP_PROTOCOL, {
       onConnect: (peer: PeerId) => {
@@ -87,9 +98,9 @@ export class MeshStreams implements GossipTransport {
     this.#c.libp2p.removeEventListener('peer:identify', this.#onIdentify as any)
     for (const s of this.#watching.values()) abortOf(s)
     this.#watching.clear()
-    for (const lp of this.#watchers) abortOf(lp.unwrap())
+    for (const lp of this.#watchers.values()) abortOf(lp.unwrap())
     this.#watchers.clear()
-    await this.#c.libp2p.unhandle([GOSSIP_PROTOCOL, BEAT_PROTOCOL]).catch(() => {})
+    await this.#c.libp2p.unhandle([GOSSIP_PROTOCOL, BEAT_PROTOCOL, PROBE_PROTOCOL]).catch(() => {})
   }
 
   peers (): string[] { return [...this.#peers] }
@@ -143,24 +154,44 @@ export class MeshStreams implements GossipTransport {
 
   // --- beats: subject side -------------------------------------------------
 
-  #addWatcher (stream: Stream): void {
-    if (this.#watchers.size >= 64) { abortOf(stream); return }
+  /**
+   * A peer that opens a second beat stream replaces its first (a watcher reopening after a
+   * break). Slots are bounded; when they are full, one of this node's own watchers takes the
+   * slot of a peer that is not one: streams held by others (a member opening many, under many
+   * identities) must not lock out the watchers whose silence would make this node `down`.
+   */
+  #addWatcher (stream: Stream, peer: string): void {
+    const old = this.#watchers.get(peer)
+    if (old !== undefined) { this.#watchers.delete(peer); abortOf(old.unwrap()) }
+    if (this.#watchers.size >= (this.#c.maxWatchers ?? MAX_WATCHERS)) {
+      const isWatcher = this.#c.isWatcher ?? (() => false)
+      const evict = isWatcher(peer) ? [...this.#watchers.keys()].find(p => !isWatcher(p)) : undefined
+      if (evict === undefined) { abortOf(stream); return }
+      abortOf((this.#watchers.get(evict) as LengthPrefixedStream<Stream>).unwrap())
+      this.#watchers.delete(evict)
+    }
     const lp = lpStream(stream, { maxDataLength: MAX_BEAT_BYTES })
-    this.#watchers.add(lp)
-    this.#firstBeat?.(lp)
+    this.#watchers.set(peer, lp)
+    this.#firstBeat?.(lp, peer)
   }
 
+  /** peers holding a beat stream to this node */
+  get watcherCount (): number { return this.#watchers.size }
+
   /** set by beat(): the current beat, sent at once to a watcher that just came, so it needs not wait an interval */
-  #firstBeat?: (lp: LengthPrefixedStream<Stream>) => void
+  #firstBeat?: (lp: LengthPrefixedStream<Stream>, peer: string) => void
 
   /** Send one beat to every peer watching this node. */
   beat (boot: number, seq: number): void {
     const bytes = encoder.encode(JSON.stringify([boot, seq]))
-    const write = (lp: LengthPrefixedStream<Stream>): void => {
-      lp.write(bytes).catch(() => { this.#watchers.delete(lp); abortOf(lp.unwrap()) })
+    const write = (lp: LengthPrefixedStream<Stream>, peer: string): void => {
+      lp.write(bytes).catch(() => {
+        if (this.#watchers.get(peer) === lp) this.#watchers.delete(peer)
+        abortOf(lp.unwrap())
+      })
     }
     this.#firstBeat = write
-    for (const lp of this.#watchers) write(lp)
+    for (const [peer, lp] of this.#watchers) write(lp, peer)
   }
 
   /** Dial these peers if not connected (backing off as for beat streams): this node's watchers open their streams over the connection. */
@@ -175,6 +206,37 @@ export class MeshStreams implements GossipTransport {
       this.#c.libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(5000) }).then(() => { this.#backoff.delete(peer) }, () => { this.#failed(peer) })
         .finally(() => { this.#opening.delete(peer) })
     }
+  }
+
+  /**
+   * Open a probe stream to each peer (the protocol negotiation is a round trip over the
+   * connection, or a dial without one); those that answer within the bound are returned,
+   * as soon as `enough` did.
+   */
+  async probe (peers: string[], enough: number): Promise<Set<string>> {
+    const answered = new Set<string>()
+    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS)
+    let bound: ReturnType<typeof setTimeout> | undefined
+    await new Promise<void>(resolve => {
+      let pending = peers.length
+      if (pending === 0 || enough <= 0) { resolve(); return }
+      // a dial that does not heed its signal (a dead connection mid-negotiation) must not hold the answer
+      bound = setTimeout(resolve, PROBE_TIMEOUT_MS + 250)
+      for (const peer of peers) {
+        const id = peerIdFromString(peer)
+        this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })
+          .then(stream => { answered.add(peer); abortOf(stream) }, () => {
+            // a connection that carries nothing for the bound is likely dead (a cable out: TCP retries on
+            // a timer that grows to minutes, and the connection would stall long after the cable is back):
+            // closed, so the next dial makes a fresh one
+            if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
+          })
+          .finally(() => { if (--pending === 0 || answered.size >= enough) resolve() })
+      }
+    })
+    clearTimeout(bound)
+    this.#c.log.debug({ asked: peers.length, answered: answered.size, enough }, 'probed peers')
+    return new Set(answered)
   }
 
   /** a peer this node cannot reach (another transport, a firewall) is not dialled twice a second */
@@ -227,7 +289,9 @@ export class MeshStreams implements GossipTransport {
         if (!beat.ok) { this.#c.onInvalid(peer, beat.reason, beat.detail); break }
         this.#c.onBeat(peer, beat.boot, beat.seq)
       }
-    } catch {}
+    } catch (err: any) {
+      if (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') this.#c.onInvalid(peer, 'too_large', `a beat over ${MAX_BEAT_BYTES} bytes`)
+    }
     // ended: the next watch() opens it again; meanwhile the silence counts
     if (this.#watching.get(peer) === stream) this.#watching.delete(peer)
     abortOf(stream)

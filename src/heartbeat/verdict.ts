@@ -38,6 +38,10 @@ export interface VerdictInit {
   staleAfterMs?: number
   /** a down or left peer with no news for this long is forgotten, ms @default 3_600_000 */
   forgetAfterMs?: number
+  /** peers asked at once when this node must know whether it reaches a majority @default 7 */
+  probeSample?: number
+  /** while the last probe found no majority, ask again this often, ms @default 2000 */
+  probeEveryMs?: number
   monotonic?: () => number
   wall?: () => number
 }
@@ -51,6 +55,12 @@ export interface VerdictComponents {
   silentAfterMs: () => number
   /** this node found itself cut off or on the small side, or back */
   onPartition?: (view: PartitionView) => void
+  /**
+   * Ask these peers directly whether they answer; resolves with those that did, at the latest
+   * when its time bound ends, or once `enough` answered. Without it (the protocol simulation),
+   * a node knows its reach only from the news it gets.
+   */
+  probe?: (peers: string[], enough: number) => Promise<Set<string>>
 }
 
 export interface PartitionView {
@@ -76,6 +86,16 @@ export class Verdict {
   readonly #monotonic: () => number
   readonly #wall: () => number
   #partition: PartitionView
+  readonly #probeSample: number
+  readonly #probeEveryMs: number
+  /** peers found silent by a quorum, waiting for a probe to say whether this node reaches a majority */
+  readonly #waiting = new Set<string>()
+  #probing = false
+  /** the last probe: when it ended, and what it found */
+  #probe?: { at: number, share: number, answered: number, minority: boolean }
+  #stopped = false
+  /** peers shown suspect only because this node is cut off: counted reachable again once heard */
+  readonly #unheard = new Set<string>()
   readonly #onTransition = (t: Transition): void => { this.#ringFollows(t) }
   readonly #onObs = ({ subjects }: { subjects: string[] }): void => { for (const s of subjects) this.judge(s) }
 
@@ -87,6 +107,8 @@ export class Verdict {
     this.#forgetAfterMs = init.forgetAfterMs ?? 3_600_000
     this.#monotonic = init.monotonic ?? (() => performance.now())
     this.#wall = init.wall ?? Date.now
+    this.#probeSample = init.probeSample ?? 7
+    this.#probeEveryMs = init.probeEveryMs ?? 2000
     this.#partition = { reachable: 1, members: 1, isolated: false, minority: false, since: this.#wall() }
     this.ring.add(init.selfId)
   }
@@ -100,6 +122,8 @@ export class Verdict {
   stop (): void {
     this.#c.table.off('transition', this.#onTransition)
     this.#c.table.off('obs', this.#onObs)
+    this.#stopped = true
+    this.#waiting.clear()
   }
 
   /**
@@ -143,23 +167,106 @@ export class Verdict {
       const obs = this.#obsOf(w, peerId)
       // a watcher that never heard it abstains; a report on an earlier life of the peer (it restarted since) says nothing of this one
       if (obs === undefined || obs[0] === 3 || obs[1] < peer.boot) continue
+      // silent since a beat older than a record this node holds of the peer: a silence that ended
+      // (across a healed split, the other side's reports arrive before their new beats are heard)
+      if (obs[0] === 2 && obs[1] === peer.boot && obs[2] < peer.seq) continue
       reporting++
       if (obs[0] === 2) silent++
       if (obs[0] >= 1) late++
       if (obs[1] === peer.boot) lastSeq = Math.max(lastSeq, obs[2])
     }
     if (reporting > 0) peer.confirmed = true
+    // this node itself finds a peer it watches silent: its own cable may be the cut one, and the
+    // others' news of the rest would be the last to say so. It asks, even if the others outvote it.
+    const own = this.#c.observer.get(peerId)
+    if (own !== undefined && own[0] === 2 && this.#c.probe !== undefined && !this.#probedMajority() &&
+      !(this.#probe?.minority === true && this.#monotonic() - this.#probe.at < this.#probeEveryMs)) this.#probeNow()
     const quorum = Math.floor(reporting / 2) + 1
     if (reporting > 0 && silent >= quorum) {
-      // judged with what this node reaches now, not at its last tick: a cut cable silences many at once
+      // a cut cable silences many peers at once, and the news that would tell this node it is the
+      // one cut off may never come: before a down, it asks a few peers whether they answer
+      if (!this.#probedMajority()) {
+        this.#waiting.add(peerId)
+        this.#c.table.setState(peer, 'suspect', 'silent')
+        // one that found no majority is asked again by tick(), not at every silence
+        if (!(this.#probe?.minority === true && this.#monotonic() - this.#probe.at < this.#probeEveryMs)) this.#probeNow()
+        return
+      }
       if (this.#refreshPartition().minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
       peer.silentAt = [peer.boot, lastSeq]
       this.#c.table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent')
     } else if (reporting > 0 && late >= quorum) {
       this.#c.table.setState(peer, 'suspect', 'silent')
-    } else if (peer.state === 'suspect') {
+    } else if (peer.state === 'suspect' && !this.#partition.isolated) {
       this.#c.table.setState(peer, 'up', 'reachable')
     }
+  }
+
+  /** a probe that ended within the last second found a majority (no probe: nothing to ask, so yes) */
+  #probedMajority (): boolean {
+    if (this.#c.probe === undefined) return true
+    const p = this.#probe
+    return p !== undefined && !p.minority && this.#monotonic() - p.at <= 1000
+  }
+
+  /**
+   * Ask a random few of the members other than those waiting for a verdict (which are members
+   * this node does not reach). The reach is estimated as this node, plus the others in the
+   * proportion that answered; a majority of the members is what makes a down.
+   */
+  #probeNow (): void {
+    const probe = this.#c.probe
+    if (probe === undefined || this.#probing || this.#stopped) return
+    const candidates: string[] = []
+    let members = 1
+    for (const p of this.#c.table.values()) {
+      // only peers a watcher has heard: a member's made-up identities answer nothing and would make this node doubt itself
+      if (p.self || p.confirmed !== true || (p.state !== 'up' && p.state !== 'suspect')) continue
+      members++
+      if (!this.#waiting.has(p.peerId)) candidates.push(p.peerId)
+    }
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[candidates[i], candidates[j]] = [candidates[j] as string, candidates[i] as string]
+    }
+    const others = candidates.length
+    const asked = candidates.slice(0, this.#probeSample)
+    const reachOf = (answered: number): number => asked.length === 0 ? 1 : 1 + others * answered / asked.length
+    // answers enough for a majority: reachOf(enough) * 2 > members
+    let enough = 0
+    while (enough < asked.length && reachOf(enough) * 2 <= members) enough++
+    this.#probing = true
+    const done = (answered: Set<string>): void => {
+      this.#probing = false
+      if (this.#stopped) return
+      const reach = reachOf(answered.size)
+      // a mesh of two (nobody else to ask) pages for its silent peer
+      const minority = members > 2 && reach * 2 <= members
+      this.#probe = { at: this.#monotonic(), share: reach / members, answered: answered.size, minority }
+      // on the small side, the peers that did not answer are not shown up
+      if (minority) for (const id of asked) if (!answered.has(id)) this.#unreached(id)
+      this.#afterReach()
+      const waiting = [...this.#waiting]
+      this.#waiting.clear()
+      for (const id of waiting) this.judge(id)
+    }
+    if (asked.length === 0) { done(new Set()); return }
+    probe(asked, Math.max(1, enough)).then(done, () => { done(new Set()) })
+  }
+
+  /** shown suspect because this node cannot reach it (cut off, or on the small side); reachable again once heard */
+  #unreached (peerId: string): void {
+    const p = this.#c.table.get(peerId)
+    if (p === undefined || p.self || p.state !== 'up') return
+    this.#unheard.add(peerId)
+    this.#c.table.setState(p, 'suspect', 'silent')
+  }
+
+  /** After the reach changed: back on the large side, peers found silent meanwhile are judged again (and are down now). */
+  #afterReach (): void {
+    const was = this.#partition
+    const { minority } = this.#refreshPartition()
+    if (was.minority && !minority) for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
   }
 
   /**
@@ -175,15 +282,19 @@ export class Verdict {
       // by a member holding the swarm key, or a node that died at once). Forgotten, never paged for
       else if (p.confirmed !== true && (p.state === 'up' || p.state === 'suspect') && now - p.heardAt > this.#staleAfterMs) this.#c.table.forget(p)
     }
-    const was = this.#partition
-    const { minority } = this.#refreshPartition()
-    // back on the large side: peers found silent meanwhile are judged again (and are down now)
-    if (was.minority && !minority) for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
+    // while the last probe found no majority, ask again: a healed cable shows here first
+    if (this.#probe?.minority === true && now - this.#probe.at >= this.#probeEveryMs) this.#probeNow()
+    this.#afterReach()
+    // cut off: a peer this node hears no news of is not shown up
+    // cut off, or on the small side: a peer with no news this node can see is not shown up
+    if (this.#partition.minority) {
+      for (const p of this.#c.table.values()) if (this.#partition.isolated || now - p.heardAt > this.#staleAfterMs) this.#unreached(p.peerId)
+    }
   }
 
   /**
    * Who this node reaches of the members. Members are itself and the peers up
-   * or suspect: one found down (by a quorum, while this node was on the large
+   * or suspect that a watcher heard: one found down (by a quorum, while this node was on the large
    * side) is known dead, and is no reason to doubt the rest. Reachable are those
    * up with news within `staleAfter`. A suspect peer is a member not reached:
    * many at once (a cut cable, a split) leave this node on the small side.
@@ -193,13 +304,23 @@ export class Verdict {
     let members = 1
     let reachable = 1
     for (const p of this.#c.table.values()) {
-      if (p.self || (p.state !== 'up' && p.state !== 'suspect')) continue
+      // a peer no watcher has heard (just joined, or made up) is not counted until one has
+      if (p.self || p.confirmed !== true || (p.state !== 'up' && p.state !== 'suspect')) continue
       members++
       if (p.state === 'up' && now - p.heardAt <= this.#staleAfterMs) reachable++
+      else if (p.state === 'suspect' && this.#unheard.has(p.peerId) && now - p.heardAt <= this.#c.silentAfterMs()) reachable++
     }
     const levels = Object.values(this.#c.observer.report())
+    // what a probe found is newer than the news: for a while the reach is its estimate
+    const probe = this.#probe
+    const probed = probe !== undefined && now - probe.at <= 3 * this.#probeEveryMs ? probe : undefined
+    if (probed !== undefined) {
+      const estimate = Math.max(1, Math.round(probed.share * members))
+      reachable = probed.minority ? Math.min(reachable, estimate) : Math.max(reachable, estimate)
+    }
+    // hears none of its peers: every peer it watches is silent, nothing else arrives, and nobody answered a probe
     const isolated = members > 1 && levels.length > 0 && levels.every((o: Obs) => o[0] >= 2) &&
-      now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs()
+      now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs() && !(probed !== undefined && probed.answered > 0)
     // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
     const minority = members > 2 && (isolated || reachable * 2 <= members)
     const was = this.#partition
@@ -211,6 +332,7 @@ export class Verdict {
   /** Live peers (up, suspect) are on the ring; a change there changes who watches the peers next to it. */
   #ringFollows ({ peer, to }: Transition): void {
     if (peer.self) return
+    if (to !== 'suspect') this.#unheard.delete(peer.peerId)
     const live = to === 'up' || to === 'suspect'
     const changed = live ? this.ring.add(peer.peerId) : this.ring.remove(peer.peerId)
     if (!changed) return

@@ -3,8 +3,8 @@
  * are not UTF-8, not JSON, JSON of the wrong shape, huge arrays, deep
  * nesting, a frame over the 1 MiB limit. Each is refused, counted by reason
  * and logged; the mesh holds (harness.ts), and after all of it memory held and
- * a real death is one alert. (Frames within the bounds that cost a node
- * seconds of CPU, a digest or push of 20k, are not here yet: docs/notes/adversarial.md.)
+ * a real death is one alert. Sync requests, each answered with what the node
+ * holds, are answered a few at a time per peer.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { GOSSIP_PROTOCOL, MAX_GOSSIP_BYTES } from '../../src/heartbeat/streams.js'
@@ -61,6 +61,17 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacks('prometh
 
   it('a frame over the 1 MiB limit: too_large, refused before it is read', async () => {
     await refused('too_large', [new Uint8Array(MAX_GOSSIP_BYTES + 1)])
+  })
+
+  it('sync requests in a loop (each answered by the whole table): a burst answered, the rest refused', async () => {
+    for (const n of mesh.nodes) {
+      const before = await mesh.invalid(n, 'refused')
+      for (let i = 0; i < 12; i++) expect(await mesh.rogue.frame(mesh.target(n), GOSSIP_PROTOCOL, { k: 'sync', have: {}, reply: 1 })).not.toBe('open')
+      // 4 answered at once, maybe one more refilled meanwhile: at least 7 of 12 refused
+      await mesh.counted(n, 'refused', before + 6)
+      expect(mesh.logged(n, l => l.reason === 'refused' && l.from === mesh.rogue.peerId && /sync requests faster/.test(l.detail)), `${n.name} logs why`).toBe(true)
+    }
+    await mesh.holds()
   })
 
   it('after all of it: memory held on every honest node, and a real death is exactly one alert', async () => {

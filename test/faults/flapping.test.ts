@@ -1,6 +1,7 @@
 /**
  * A flapping link: one node's cable goes out and back every 3 s for a minute.
- * With the defaults (heartbeat.recoverAfter 5 s) that is ONE incident: at most
+ * With the defaults (an incident ends once the node is back for recoverAfter,
+ * 5 s, plus the 2 s a new silence takes to be noticed) that is ONE incident: at most
  * one peer.down / peer.up pair of events for it, at most one MeshPeerDown
  * (firing through the flapping, resolved after), no alert storm, and the node
  * ends `up`. The state shown flips at once; only the incident is held.
@@ -13,7 +14,8 @@ import { ALERTMANAGER } from '../alerts/helpers.js'
 import { LabMesh } from './lab-mesh.js'
 import { sameEventIds } from './events.js'
 
-const RECOVER_HOLD_MS = 5_000
+// heartbeat.recoverAfter (5 s) plus downAfter (2) intervals of 1 s: how long an incident holds after the node is back
+const RECOVER_HOLD_MS = 7_000
 const FLAP_EVERY_MS = 3_000
 const FLAP_FOR_MS = 60_000
 

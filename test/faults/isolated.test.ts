@@ -13,8 +13,8 @@ import { holdsFor, outcome, waitFor } from '../support/wait.js'
 import { ALERTMANAGER } from '../alerts/helpers.js'
 import { LabMesh } from './lab-mesh.js'
 
-/** the damping hold before a down peer's incident ends (heartbeat.recoverAfter's default) */
-const RECOVER_HOLD_MS = 5_000
+// heartbeat.recoverAfter (5 s) plus downAfter (2) intervals of 1 s: how long an incident holds after the node is back
+const RECOVER_HOLD_MS = 7_000
 
 describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())('an isolated observer (6 nodes, one cut off)', () => {
   const m = new LabMesh({ sides: [6] })

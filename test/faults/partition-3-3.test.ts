@@ -13,7 +13,8 @@ import { ALERTMANAGER } from '../alerts/helpers.js'
 import { LabMesh } from './lab-mesh.js'
 import { sameEventIds } from './events.js'
 
-const RECOVER_HOLD_MS = 5_000
+// heartbeat.recoverAfter (5 s) plus downAfter (2) intervals of 1 s: how long an incident holds after the node is back
+const RECOVER_HOLD_MS = 7_000
 
 describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacksNetlab())('a 3 / 3 partition (no majority)', () => {
   const m = new LabMesh({ sides: [3, 3] })

@@ -15,7 +15,8 @@ import { ALERTMANAGER } from '../alerts/helpers.js'
 import { LabMesh, markerCheck } from './lab-mesh.js'
 import { settledEventIds } from './events.js'
 
-const RECOVER_HOLD_MS = 5_000
+// heartbeat.recoverAfter (5 s) plus downAfter (2) intervals of 1 s: how long an incident holds after the node is back
+const RECOVER_HOLD_MS = 7_000
 const MAJORITY = [1, 2, 3, 4]
 const MINORITY = [5, 6]
 

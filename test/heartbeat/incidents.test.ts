@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { PeerIncidents } from '../../src/heartbeat/incidents.js'
+import { PartitionHold, PeerIncidents } from '../../src/heartbeat/incidents.js'
+import type { PartitionView } from '../../src/heartbeat/verdict.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { record } from '../support/record.js'
 
@@ -66,5 +67,42 @@ describe('a peer\'s down as one incident', () => {
     t.down()
     t.table.forget(t.peer)
     expect(t.log).toEqual(['open', 'gone'])
+  })
+})
+
+describe('this node\'s own cut-off as one incident', () => {
+  it('a flapping cable: one isolated and one back, once it held a majority for recoverAfter; what pages keeps the first since', () => {
+    const clock = { now: 0 }
+    const timers: Array<{ at: number, fn: () => void, cancelled: boolean }> = []
+    const advance = (ms: number): void => {
+      clock.now += ms
+      for (const t of timers.filter(t => !t.cancelled && t.at <= clock.now)) { t.cancelled = true; t.fn() }
+    }
+    const changes: string[] = []
+    const hold = new PartitionHold({
+      recoverAfterMs: 5000,
+      setTimer: (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true }, refresh: () => { t.at = clock.now + ms } } },
+      onChange: v => changes.push(v.isolated ? 'isolated' : v.minority ? 'minority' : 'back')
+    })
+    const view = (isolated: boolean): PartitionView => ({ reachable: isolated ? 1 : 5, members: 5, isolated, minority: isolated, since: clock.now })
+    let live = view(false)
+    const set = (isolated: boolean): void => { live = view(isolated); hold.update(live) }
+    set(true)
+    const since = clock.now
+    for (let i = 0; i < 10; i++) {
+      advance(3000)
+      set(false)
+      expect(hold.view(live)).toMatchObject({ isolated: true, since })
+      advance(3000)
+      set(true)
+      expect(hold.view(live)).toMatchObject({ isolated: true, since })
+    }
+    advance(3000)
+    set(false)
+    advance(4999)
+    expect(hold.view(live).minority).toBe(true)
+    advance(1)
+    expect(hold.view(live).minority).toBe(false)
+    expect(changes).toEqual(['isolated', 'back'])
   })
 })

@@ -5,9 +5,10 @@ import type { Obs } from '../../src/heartbeat/record.js'
 import { Verdict } from '../../src/heartbeat/verdict.js'
 import { record } from '../support/record.js'
 import { fakePeerId } from '../support/synthetic.js'
+import { waitFor } from '../support/wait.js'
 
 /** A node's view of a mesh of `n`, on a virtual clock: its table, its observer, its verdict. */
-function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) {
+function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?: (peers: string[], enough: number) => Promise<Set<string>> } = {}) {
   const clock = { now: 10_000 }
   const monotonic = (): number => clock.now
   const ids = Array.from({ length: n }, (_, i) => fakePeerId(i))
@@ -15,7 +16,7 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) 
   const table = new PeerTable({ monotonic })
   const observer = new Observer({ monotonic })
   let meshAt = clock.now
-  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000 }, { selfId: self, monotonic })
+  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000, probe: opts.probe }, { selfId: self, monotonic })
   const seqs = new Map<string, number>()
   const obsOf = new Map<string, Record<string, Obs>>()
   /** a new record of `id` (what it reports of the peers it watches) */
@@ -35,7 +36,11 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent' } = {}) 
   const report = (watcher: string, subject: string, level: 0 | 1 | 2 | 3): void => {
     publish(watcher, { ...(obsOf.get(watcher) ?? {}), [subject]: [level, 1, seqs.get(subject) ?? 0] })
   }
-  const tick = (ms: number): void => { clock.now += ms; meshAt = clock.now; verdict.tick() }
+  const tick = (ms: number): void => {
+    clock.now += ms
+    meshAt = clock.now
+    verdict.tick()
+  }
   return { ids, self, table, observer, verdict, state, watchersOf, report, publish, tick, clock, setMeshAt: (t: number) => { meshAt = t } }
 }
 
@@ -168,6 +173,63 @@ describe('the verdict from the watchers\' reports', () => {
     expect(v.state(x)).toBe('down')
   })
 
+  it('before a down, it asks a few peers: none answering, it is the one cut off (suspect, split); a majority answering, down', async () => {
+    let answer = (peers: string[]): string[] => peers.slice(0, 1)
+    const asked: string[][] = []
+    const v = view(10, { probe: async peers => { asked.push(peers); return new Set(answer(peers)) } })
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2] = v.watchersOf(x)
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    expect(v.state(x)).toBe('suspect')
+    await waitFor('the probe to end', () => v.verdict.partition().minority)
+    // seven asked, never x itself; one answered: this node is on the small side
+    expect(asked[0]).toHaveLength(7)
+    expect(asked[0]).not.toContain(x)
+    expect(v.state(x)).toBe('suspect')
+    expect(v.verdict.partition()).toMatchObject({ minority: true, members: 10 })
+    // healed: the next probe (the tick asks again every 2 s while split) finds a majority, and x is down
+    answer = peers => peers
+    v.tick(2000)
+    await waitFor('x judged again', () => v.state(x) === 'down')
+    expect(v.verdict.partition().minority).toBe(false)
+  })
+
+  it('its own watch found silent, outvoted by the others\' (older) news, it still asks: none answering, the rest are suspect', async () => {
+    const asked: string[][] = []
+    let x = ''
+    const v = view(6, { probe: async peers => { asked.push(peers); return new Set(peers.filter(p => p !== x).slice(0, 1)) } })
+    x = v.ids[1]!
+    v.observer.watch(x, 1000)
+    v.observer.beat(x, 1, 1)
+    v.clock.now += 2100
+    v.observer.tick()
+    v.verdict.judge(x)
+    await waitFor('the probe to end', () => v.verdict.partition().minority)
+    expect(asked[0]).toHaveLength(5)
+    // x and the three that did not answer are not shown up; the one that did is; nobody is down
+    const answered = asked[0]!.filter(p => p !== x)[0]!
+    expect(v.state(answered)).toBe('up')
+    expect(v.ids.slice(1).filter(id => id !== answered).map(id => v.state(id))).toEqual(['suspect', 'suspect', 'suspect', 'suspect'])
+  })
+
+  it('a silence report older than the peer\'s latest record is stale (the other side of a healed split) and does not count', () => {
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2] = v.watchersOf(x)
+    // both last heard it at its record 1; it has published record 2 since
+    v.report(w1!, x, 0)
+    v.publish(x)
+    v.publish(w1!, { [x]: [2, 1, 1] })
+    v.publish(w2!, { [x]: [2, 1, 1] })
+    expect(v.state(x)).toBe('up')
+    // silent as of its latest record: down
+    v.publish(w1!, { [x]: [2, 1, 2] })
+    v.publish(w2!, { [x]: [2, 1, 2] })
+    v.verdict.judge(x)
+    expect(v.state(x)).toBe('down')
+  })
+
   it('a peer found down is known dead: a second death later is judged among the rest, not taken for a split', () => {
     const v = view(3)
     const [, y, z] = v.ids
@@ -180,7 +242,8 @@ describe('the verdict from the watchers\' reports', () => {
     expect(v.state(y!)).toBe('down')
     // now z goes silent too: members are this node and z; a mesh of two pages
     v.observer.watch(z!, 1000)
-    v.observer.beat(z!, 1, 1)
+    // a beat carries the same counter as the records: its last beat is as new as its last record
+    v.observer.beat(z!, 1, v.table.get(z!)!.seq)
     v.clock.now += 2100
     v.observer.tick()
     v.verdict.judge(z!)

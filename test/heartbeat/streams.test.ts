@@ -1,0 +1,80 @@
+/**
+ * Beat-stream slots on the subject's side, with real libp2p nodes on
+ * 127.0.0.1: one stream per peer (a second replaces the first), and when the
+ * slots are full of peers that are not this node's watchers, one of its
+ * watchers still gets a slot, so their silence cannot be forced.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import pino from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import { MeshStreams } from '../../src/heartbeat/streams.js'
+import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
+import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
+import { waitFor } from '../support/wait.js'
+
+const swarmKey = normaliseSwarmKey(generateSwarmKey())
+const log = pino({ level: 'silent' })
+const stops: Array<() => Promise<void>> = []
+
+async function peer (init: { isWatcher?: (p: string) => boolean, maxWatchers?: number } = {}): Promise<{ libp2p: MeshLibp2p, streams: MeshStreams, beats: number[] }> {
+  const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const beats: number[] = []
+  const streams = new MeshStreams({ libp2p, log, onGossip: () => {}, onConnect: () => {}, onBeat: (_, __, seq) => { beats.push(seq) }, onInvalid: () => {}, ...init })
+  await streams.start()
+  stops.push(async () => { await streams.stop(); await libp2p.stop() })
+  return { libp2p, streams, beats }
+}
+
+describe('beat-stream slots of a subject', () => {
+  afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
+
+  it('one per peer; when full of others, a watcher of the node still gets one', async () => {
+    let watcherId = ''
+    const subject = await peer({ maxWatchers: 2, isWatcher: p => p === watcherId })
+    const [o1, o2, watcher] = [await peer(), await peer(), await peer()]
+    watcherId = watcher.libp2p.peerId.toString()
+    const id = subject.libp2p.peerId.toString()
+    for (const p of [o1, o2, watcher]) await p.libp2p.dial(subject.libp2p.getMultiaddrs()[0]!)
+    let seq = 0
+    const beating = setInterval(() => { subject.streams.beat(1, ++seq) }, 50)
+    try {
+      o1.streams.watch([id])
+      await waitFor('o1 hears beats', () => o1.beats.length > 0)
+      // o1 opens again (its stream ended on its side): still one slot
+      o1.streams.watch([])
+      o1.streams.watch([id])
+      await waitFor('o1 hears beats on its new stream', async () => { const n = o1.beats.length; await new Promise(resolve => setTimeout(resolve, 120)); return o1.beats.length > n })
+      expect(subject.streams.watcherCount).toBe(1)
+      o2.streams.watch([id])
+      await waitFor('o2 hears beats', () => o2.beats.length > 0)
+      expect(subject.streams.watcherCount).toBe(2)
+      // slots full of peers that are not its watchers: the watcher takes one of theirs
+      watcher.streams.watch([id])
+      await waitFor('the watcher hears beats', () => watcher.beats.length > 0)
+      expect(subject.streams.watcherCount).toBe(2)
+    } finally {
+      clearInterval(beating)
+    }
+  })
+
+  it('full of others, a peer that is not its watcher is turned away', async () => {
+    const subject = await peer({ maxWatchers: 1, isWatcher: () => false })
+    const [o1, o2] = [await peer(), await peer()]
+    const id = subject.libp2p.peerId.toString()
+    for (const p of [o1, o2]) await p.libp2p.dial(subject.libp2p.getMultiaddrs()[0]!)
+    let seq = 0
+    const beating = setInterval(() => { subject.streams.beat(1, ++seq) }, 50)
+    try {
+      o1.streams.watch([id])
+      await waitFor('o1 hears beats', () => o1.beats.length > 0)
+      o2.streams.watch([id])
+      // o2's stream is reset at once; o1 keeps hearing
+      const heard = o1.beats.length
+      await waitFor('o1 hears more beats', () => o1.beats.length > heard + 5)
+      expect(o2.beats).toEqual([])
+      expect(subject.streams.watcherCount).toBe(1)
+    } finally {
+      clearInterval(beating)
+    }
+  })
+})
