@@ -69,10 +69,11 @@ export interface GossipInit {
   /**
    * syncs answered per peer: a burst of `syncBurst`, then one per `syncRefillMs`. An answer can
    * be the whole table: a member asking in a loop would make a node send it in a loop.
-   * An honest peer asks on connect and about once a `syncMs` @default 4
+   * An honest peer asks on connect (twice: its request and its reply) and about once a `syncMs`; a
+   * link that flaps reconnects every few seconds @default 8
    */
   syncBurst?: number
-  /** @default 10000 */
+  /** @default 2000 */
   syncRefillMs?: number
 }
 
@@ -96,7 +97,7 @@ export class Gossip {
 
   constructor (c: GossipComponents, init: GossipInit = {}) {
     this.#c = { ...c, monotonic: c.monotonic ?? (() => performance.now()), setTimer: c.setTimer ?? realTimer, random: c.random ?? Math.random }
-    this.#init = { fanout: 3, roundMs: 1000, syncMs: 30_000, urgentDelayMs: 5, maxBatchBytes: 256 * 1024, syncBurst: 4, syncRefillMs: 10_000, ...init }
+    this.#init = { fanout: 3, roundMs: 1000, syncMs: 30_000, urgentDelayMs: 5, maxBatchBytes: 256 * 1024, syncBurst: 8, syncRefillMs: 2000, ...init }
   }
 
   start (): void {

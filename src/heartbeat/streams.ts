@@ -45,6 +45,8 @@ export interface StreamsComponents {
 interface Out { lp?: Promise<LengthPrefixedStream<Stream>>, queued: number, chain: Promise<void> }
 
 const encoder = new TextEncoder()
+const reachedAnyway = (err: any): boolean => err?.name === 'UnsupportedProtocolError' ||
+  [err, err?.cause, ...(Array.isArray(err?.errors) ? err.errors : [])].some((e: any) => e?.code === 'ECONNREFUSED')
 const abortOf = (stream: Stream): void => { stream.abort(new Error('closed by meshmon')) }
 
 export class MeshStreams implements GossipTransport {
@@ -225,7 +227,10 @@ export class MeshStreams implements GossipTransport {
       for (const peer of peers) {
         const id = peerIdFromString(peer)
         this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })
-          .then(stream => { answered.add(peer); abortOf(stream) }, () => {
+          .then(stream => { answered.add(peer); abortOf(stream) }, (err: any) => {
+            // the question is whether the network reaches the peer: a host that refuses the connection (its
+            // meshmon just died) or a peer that does not speak the probe (an older meshmon) answered
+            if (reachedAnyway(err)) { answered.add(peer); return }
             // a connection that carries nothing for the bound is likely dead (a cable out: TCP retries on
             // a timer that grows to minutes, and the connection would stall long after the cable is back):
             // closed, so the next dial makes a fresh one

@@ -30,6 +30,9 @@ import type { Peer, PeerTable, Transition } from './peer-table.js'
 import type { Obs } from './record.js'
 import { Ring } from './ring.js'
 
+/** counts (beats and records) a peer's latest record may be past the last beat a watcher heard, for its silence to count */
+const STALE_SILENCE_GAP = 4
+
 export interface VerdictInit {
   selfId: string
   /** watchers per peer @default 3 */
@@ -167,9 +170,11 @@ export class Verdict {
       const obs = this.#obsOf(w, peerId)
       // a watcher that never heard it abstains; a report on an earlier life of the peer (it restarted since) says nothing of this one
       if (obs === undefined || obs[0] === 3 || obs[1] < peer.boot) continue
-      // silent since a beat older than a record this node holds of the peer: a silence that ended
-      // (across a healed split, the other side's reports arrive before their new beats are heard)
-      if (obs[0] === 2 && obs[1] === peer.boot && obs[2] < peer.seq) continue
+      // silent since a beat well older than a record this node holds of the peer: a silence that ended
+      // (across a healed split, the other side's reports arrive before their new beats are heard).
+      // Beats and records share one counter: a dead peer's last record is at most a few counts past the
+      // last beat heard (records made between two beats), a live one's dozens past a silence that ended
+      if (obs[0] === 2 && obs[1] === peer.boot && peer.seq - obs[2] > STALE_SILENCE_GAP) continue
       reporting++
       if (obs[0] === 2) silent++
       if (obs[0] >= 1) late++

@@ -217,15 +217,15 @@ describe('the verdict from the watchers\' reports', () => {
     const v = view(10)
     const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
     const [w1, w2] = v.watchersOf(x)
-    // both last heard it at its record 1; it has published record 2 since
+    // both last heard it at count 1; it has published records up to count 10 since (it beat on)
     v.report(w1!, x, 0)
-    v.publish(x)
+    v.publish(x, {}, { seq: 10 })
     v.publish(w1!, { [x]: [2, 1, 1] })
     v.publish(w2!, { [x]: [2, 1, 1] })
     expect(v.state(x)).toBe('up')
-    // silent as of its latest record: down
-    v.publish(w1!, { [x]: [2, 1, 2] })
-    v.publish(w2!, { [x]: [2, 1, 2] })
+    // silent since a beat a few counts before its latest record (a record made just before it died): down
+    v.publish(w1!, { [x]: [2, 1, 7] })
+    v.publish(w2!, { [x]: [2, 1, 7] })
     v.verdict.judge(x)
     expect(v.state(x)).toBe('down')
   })
