@@ -184,6 +184,9 @@ export class Member {
   leave (): void {
     this.#leaving = true
     this.#beatTimer?.cancel()
+    this.#recordTimer?.cancel()
+    this.#urgentTimer?.cancel()
+    this.#laterTimer?.cancel()
     this.#publish(true, true)
   }
 
@@ -265,6 +268,9 @@ export class Member {
   }
 
   #publish (urgent: boolean, bye = false): void {
+    // after the goodbye, a record made by a timer already set would be newer than it: peers would take
+    // the leaving node for alive again, then find it silent and page
+    if (this.#leaving && !bye) return
     const r: NodeRecord = fitRecord({
       v: PROTOCOL_VERSION,
       boot: this.#init.boot,

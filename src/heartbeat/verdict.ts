@@ -20,7 +20,9 @@
  * A node that can reach only a minority of the mesh (cut off, or on the small
  * side of a partition) cannot tell a dead peer from an unreachable one: there
  * it marks them `suspect`, never `down`, and says so (`partition()`); the
- * majority side pages for it. A node hears of every peer at least every
+ * majority side pages for it. Before any `down` it asks a few members
+ * directly (`probe`) whether it reaches a majority: the news that would say
+ * it is the one cut off comes last, or never. A node hears of every peer at least every
  * record refresh, so a peer with no news for `staleAfter` is not counted as
  * reachable. A mesh of two has no majority to ask: there a silent peer is
  * `down`. The clock is injected and tick() is public.
