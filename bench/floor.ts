@@ -7,7 +7,7 @@
  *   its libraries (libp2p, gossipsub, Helia, OrbitDB, prom-client, ...) and
  *   started nothing; both after a full GC.
  * - One ed25519 signature check, as gossipsub does it for every heartbeat
- *   (StrictSign, SPEC 3): `publicKey.verify` of @libp2p/crypto on a ~200-byte
+ *   (StrictSign): `publicKey.verify` of @libp2p/crypto on a ~200-byte
  *   message.
  * - One wake-up of an idle Node process (an empty 20 ms interval): a received
  *   heartbeat wakes its node at least once, since peers beat at their own

@@ -1,7 +1,7 @@
 /**
  * Node 20 lacks Promise.withResolvers (Node 22+). it-queue (via mortice, used by
  * libp2p's peer store and Helia) calls it, and the failure surfaced as a
- * misleading "Pubsub is not started" at stop (STACK-NOTES). Imported first by
+ * misleading "Pubsub is not started" at stop. Imported first by
  * every entry point and by the test setup, before libp2p loads.
  */
 interface Resolvers<T> { promise: Promise<T>, resolve: (v: T | PromiseLike<T>) => void, reject: (e?: unknown) => void }

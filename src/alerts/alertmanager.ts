@@ -1,5 +1,5 @@
 /**
- * Pushes the alerts this node derives to every Alertmanager URL (SPEC 7), the
+ * Pushes the alerts this node derives to every Alertmanager URL, the
  * way Prometheus does: new or changed alerts at once, every active one again
  * each resendInterval with endsAt a few intervals ahead (so Alertmanager
  * resolves it by itself if this node dies), and a resolved one with endsAt =

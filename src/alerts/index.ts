@@ -1,4 +1,4 @@
-/** Alerts (SPEC 7): pure rules over the peer table, and the Alertmanager pusher. */
+/** Alerts: pure rules over the peer table, and the Alertmanager pusher. */
 export { alerting, type Alerting, type AlertingComponents, type AlertingInit } from './alertmanager.js'
 export { deriveAlerts, fingerprint, type Alert, type RulesInit } from './rules.js'
 export type { SendResult } from './target.js'

@@ -1,5 +1,5 @@
 /**
- * Alert rules (SPEC 7), pure: the mesh as this node sees it -> the alerts it
+ * Alert rules, pure: the mesh as this node sees it -> the alerts it
  * derives. Every node derives the same alerts from the same mesh, and the
  * labels never name the sender, so N senders make ONE alert in Alertmanager
  * (it deduplicates by the label set). Sender-specific text (generatorURL) goes

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (SPEC 5), as a Hono app so tests can call `app.request(url)`
+ * The HTTP API, as a Hono app so tests can call `app.request(url)`
  * without a socket. Every error is JSON `{ error }` with a 4xx/5xx status.
  */
 import { Hono } from 'hono'

@@ -1,4 +1,4 @@
-/** Durations as operators write them: 500ms, 2s, 5m, 1h, 7d (SPEC 1). */
+/** Durations as operators write them: 500ms, 2s, 5m, 1h, 7d. */
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
 

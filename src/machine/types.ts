@@ -1,4 +1,4 @@
-/** What a node tells the mesh about its machine (SPEC 3). Sizes in bytes, ratios 0..1. */
+/** What a node tells the mesh about its machine. Sizes in bytes, ratios 0..1. */
 export interface Filesystem {
   mountpoint: string
   device: string

@@ -1,7 +1,7 @@
 /**
  * `/dns4/NAME/tcp/PORT` -> one `/ip4/ADDR/tcp/PORT` per address of NAME.
  * libp2p's TCP transport would dial only the first address; in a docker swarm
- * `tasks.meshmon` resolves to every task, and we want them all (issue 7).
+ * `tasks.meshmon` resolves to every task, and we want them all.
  * A WebSockets address keeps its name: the server there is often a reverse
  * proxy that needs it (the Host header picks the site; TLS needs it for SNI
  * and the certificate), and the transport resolves it when it dials.

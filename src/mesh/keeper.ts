@@ -1,6 +1,6 @@
 /**
  * Connection keeper: libp2p 2 neither auto-dials discovered peers nor retries
- * bootstrap entries (STACK-NOTES), so the mesh keeps its own degree: every tick,
+ * bootstrap entries, so the mesh keeps its own degree: every tick,
  * while connected to fewer than `targetDegree` peers, dial bootstrap entries
  * (DNS names re-resolved) and peers remembered in the peer store (persisted in
  * the data dir, so a restarted node rejoins through peers it met before), each

@@ -1,4 +1,4 @@
-/** The node's identity lives in the data dir, so a restart keeps its peer id (issue 2, point 7). */
+/** The node's identity lives in the data dir, so a restart keeps its peer id. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'

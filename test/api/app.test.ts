@@ -1,4 +1,4 @@
-/** The HTTP API without a socket: shapes and errors users see (SPEC 5). */
+/** The HTTP API without a socket: shapes and errors users see. */
 import { describe, expect, it } from 'vitest'
 import { createApi } from '../../src/api/app.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'

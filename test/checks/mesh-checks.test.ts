@@ -1,5 +1,5 @@
 /**
- * Check states travel in heartbeats (issue 4, point 3) and `meshmon check`
+ * Check states travel in heartbeats and `meshmon check`
  * runs them once (point 4): what users see on any peer.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'

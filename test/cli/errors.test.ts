@@ -1,4 +1,4 @@
-/** Bad input gets one clear line and exit 2; nothing starts (issue 2, point 8). */
+/** Bad input gets one clear line and exit 2; nothing starts. */
 import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'

@@ -1,5 +1,5 @@
 /**
- * The deployment files (issue 7). The swarm stack is read by docker itself, its
+ * The deployment files. The swarm stack is read by docker itself, its
  * parts agree with each other and with docker/meshmon.yml, every config it
  * mounts passes its own tool (promtool, amtool, `meshmon check`), the image's
  * health check answers for a node started from the stack's config, and the

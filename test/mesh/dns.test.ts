@@ -1,4 +1,4 @@
-/** Bootstrap by DNS (issue 7): /dns4/NAME/tcp/PORT without a peer id dials every address of NAME. */
+/** Bootstrap by DNS: /dns4/NAME/tcp/PORT without a peer id dials every address of NAME. */
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { expandDns } from '../../src/mesh/dns.js'

@@ -1,4 +1,4 @@
-/** Who may join and how peers find each other again (issue 2, points 5-7). */
+/** Who may join and how peers find each other again. */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'

@@ -1,6 +1,6 @@
 /**
  * The node as a user runs it: real `meshmon run` processes on 127.0.0.1, the
- * real `meshmon status` against them (issue 2, points 2-5 and 7).
+ * real `meshmon status` against them.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'

@@ -1,4 +1,4 @@
-/** The /metrics text: what promtool and Prometheus read (issue 3, points 2 and 4). */
+/** The /metrics text: what promtool and Prometheus read. */
 import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'

@@ -1,6 +1,6 @@
 /**
- * End to end with the real Prometheus and node_exporter from Debian (issue 3,
- * points 1, 3 and 4): a 3-node mesh, Prometheus scrapes ONE node and sees all.
+ * End to end with the real Prometheus and node_exporter from Debian: a 3-node
+ * mesh, Prometheus scrapes ONE node and sees all.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
