@@ -35,8 +35,9 @@ export class SerfCluster {
     const handler = join(this.dir, `${name}.sh`)
     // the handler gets the failed members on stdin: "name address role tags" per line
     await writeFile(handler, `#!/bin/sh\nwhile read name rest; do echo "$(date +%s%3N) $name" >> ${failedFile}; done\n`, { mode: 0o755 })
+    // the first agent may not listen yet when the next ones start: a plain -join that fails ends the agent
     const join0 = this.agents[0]?.bind
-    const args = ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=lan', '-log-level=err', `-event-handler=member-failed=${handler}`, ...(join0 === undefined ? [] : [`-join=${join0}`])]
+    const args = ['agent', `-node=${name}`, `-bind=${bind}`, `-rpc-addr=${rpc}`, '-profile=lan', '-log-level=err', `-event-handler=member-failed=${handler}`, ...(join0 === undefined ? [] : [`-retry-join=${join0}`, '-retry-interval=1s'])]
     const child = spawn(SERF, args, { stdio: 'ignore' })
     const agent = { name, child, bind, rpc, failedFile }
     this.agents.push(agent)

@@ -217,6 +217,7 @@ export class MeshStreams implements GossipTransport {
    */
   async probe (peers: string[], enough: number): Promise<Set<string>> {
     const answered = new Set<string>()
+    const silent: PeerId[] = []
     const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS)
     let bound: ReturnType<typeof setTimeout> | undefined
     await new Promise<void>(resolve => {
@@ -230,16 +231,19 @@ export class MeshStreams implements GossipTransport {
           .then(stream => { answered.add(peer); abortOf(stream) }, (err: any) => {
             // the question is whether the network reaches the peer: a host that refuses the connection (its
             // meshmon just died) or a peer that does not speak the probe (an older meshmon) answered
-            if (reachedAnyway(err)) { answered.add(peer); return }
-            // a connection that carries nothing for the bound is likely dead (a cable out: TCP retries on
-            // a timer that grows to minutes, and the connection would stall long after the cable is back):
-            // closed, so the next dial makes a fresh one
-            if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
+            if (reachedAnyway(err)) answered.add(peer)
+            else silent.push(id)
           })
           .finally(() => { if (--pending === 0 || answered.size >= enough) resolve() })
       }
     })
     clearTimeout(bound)
+    // no majority answered: the connections that carried nothing are likely dead (a cable out: TCP retries
+    // on a timer that grows to minutes, and would stall them long after the cable is back), so they are
+    // closed and the next dial makes fresh ones. With a majority, a slow peer keeps its connection
+    if (answered.size < enough) {
+      for (const id of silent) if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
+    }
     this.#c.log.debug({ asked: peers.length, answered: answered.size, enough }, 'probed peers')
     return new Set(answered)
   }
