@@ -110,7 +110,7 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page on a live mesh', () =
     await waitFor('the list again', async () => await page.locator('#nodes .row').count() === 3)
     expect(new URL(page.url()).hash).toBe('')
     // focus is back on the row that was opened, and Enter opens it again
-    expect(await page.evaluate('document.activeElement.dataset.peer')).toBe(b.peerId)
+    await waitFor('focus back on the row that was opened', async () => await page.evaluate('document.activeElement?.dataset?.peer') === b.peerId)
     await page.keyboard.press('Enter')
     await waitFor('bravo\'s page by keyboard', async () => (await page.locator('#node h1').count()) === 1)
     await page.goBack()
