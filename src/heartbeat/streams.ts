@@ -238,12 +238,10 @@ export class MeshStreams implements GossipTransport {
       }
     })
     clearTimeout(bound)
-    // no majority answered: the connections that carried nothing are likely dead (a cable out: TCP retries
-    // on a timer that grows to minutes, and would stall them long after the cable is back), so they are
-    // closed and the next dial makes fresh ones. With a majority, a slow peer keeps its connection
-    if (answered.size < enough) {
-      for (const id of silent) if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
-    }
+    // the connections that carried nothing for the bound are likely dead (a cable out: TCP retries on a
+    // timer that grows to minutes, and would stall them long after the cable is back, on either side of
+    // a split), so they are closed and the next dial makes fresh ones
+    for (const id of silent) if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
     this.#c.log.debug({ asked: peers.length, answered: answered.size, enough }, 'probed peers')
     return new Set(answered)
   }
