@@ -136,7 +136,7 @@ class MeshEventLog implements EventLog {
         log: this.#c.log,
         complaints: this.#complaints,
         store: {
-          bucketCounts: async (bucketMs, notBefore, notAfter) => await index.bucketCounts(bucketMs, notBefore, notAfter),
+          bucketSummaries: async (bucketMs, notBefore, notAfter) => await index.bucketSummaries(bucketMs, notBefore, notAfter),
           eventTexts: (bucketMs, buckets, notBefore, notAfter) => index.eventTexts(bucketMs, buckets, notBefore, notAfter),
           ingest: async events => await this.#exclusive(async () => this.#stopped ? { added: 0, replaces: 0 } : await index.ingestEvents(events))
         }

@@ -5,6 +5,7 @@
  * ~1 ms per entry), de-duplicated by incident id, and which log entries are
  * indexed.
  */
+import { createHash, type Hash } from 'node:crypto'
 import { asMeshEvent, type EventQuery, type MeshEvent, type SignedEvent } from '../types.js'
 import { end, type Level } from './level.js'
 
@@ -15,6 +16,9 @@ const dec = new TextDecoder()
 const EMPTY = new Uint8Array(0)
 const tKey = (e: MeshEvent): string => `t!${e.ts}!${e.id}`
 /** the first t! key at or after `ms` (clamped to the epoch) */
+/** a time bucket's events, as index sync compares them */
+export interface BucketSummary { n: number, digest: string }
+
 const tAt = (ms: number): string => `t!${new Date(Math.max(0, ms)).toISOString()}`
 /** the time bucket of a t! key */
 const bucketOf = (key: string, bucketMs: number): number => Math.floor(Date.parse(key.slice(2, key.indexOf('!', 2))) / bucketMs)
@@ -125,19 +129,26 @@ export class EventIndex {
     return out
   }
 
-  /** Events held per time bucket (index = floor(ts / bucketMs)), in [notBefore, notAfter). */
-  async bucketCounts (bucketMs: number, notBefore: number, notAfter: number): Promise<Map<number, number>> {
-    const counts = new Map<number, number>()
+  /**
+   * Per time bucket (index = floor(ts / bucketMs)), in [notBefore, notAfter): the events held and a
+   * digest of their keys (time and id, in key order), so two nodes holding as many events but not
+   * the same ones see that they differ.
+   */
+  async bucketSummaries (bucketMs: number, notBefore: number, notAfter: number): Promise<Map<number, BucketSummary>> {
+    const hashes = new Map<number, { n: number, hash: Hash }>()
     const it = this.#db.keys({ gte: tAt(notBefore), lt: tAt(notAfter) })
     try {
       for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) {
         for (const key of batch) {
           const bucket = bucketOf(key, bucketMs)
-          counts.set(bucket, (counts.get(bucket) ?? 0) + 1)
+          let b = hashes.get(bucket)
+          if (b === undefined) hashes.set(bucket, b = { n: 0, hash: createHash('sha256') })
+          b.n++
+          b.hash.update(key).update('\n')
         }
       }
     } finally { await it.close() }
-    return counts
+    return new Map([...hashes].map(([bucket, b]) => [bucket, { n: b.n, digest: b.hash.digest('hex').slice(0, 16) }]))
   }
 
   /**

@@ -34,7 +34,8 @@ export { SYNC_PROTOCOL } from './protocol.js'
 const enc = new TextEncoder()
 
 export interface SyncStore {
-  bucketCounts: (bucketMs: number, notBefore: number, notAfter: number) => Promise<Map<number, number>>
+  /** per bucket: events held and a digest of which */
+  bucketSummaries: (bucketMs: number, notBefore: number, notAfter: number) => Promise<Map<number, { n: number, digest: string }>>
   eventTexts: (bucketMs: number, buckets: Set<number>, notBefore: number, notAfter: number) => AsyncIterable<string[]>
   /** index events, never replacing a held id; how many were new, and how many would have replaced one */
   ingest: (events: SignedEvent[]) => Promise<{ added: number, replaces: number }>
@@ -146,10 +147,16 @@ export class EventSync {
     const notBefore = now - this.#init.retentionMs
     const intake = new Intake(id, this.#quota, { now, notBefore })
     try {
-      const counts = await this.#c.store.bucketCounts(this.#init.bucketMs, notBefore, now + EVENT_BOUNDS.futureMs)
+      const held = await this.#c.store.bucketSummaries(this.#init.bucketMs, notBefore, now + EVENT_BOUNDS.futureMs)
       stream = await this.#c.libp2p.dialProtocol(peer, SYNC_PROTOCOL, { signal })
       const lp = lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES })
-      const request = { v: 1, bucketMs: this.#init.bucketMs, notBefore: new Date(notBefore).toISOString(), counts: Object.fromEntries(counts) }
+      const request = {
+        v: 1,
+        bucketMs: this.#init.bucketMs,
+        notBefore: new Date(notBefore).toISOString(),
+        counts: Object.fromEntries([...held].map(([b, s]) => [b, s.n])),
+        digests: Object.fromEntries([...held].map(([b, s]) => [b, s.digest]))
+      }
       await lp.write(enc.encode(JSON.stringify(request)), { signal })
       for (;;) {
         const msg = parseJson((await lp.read({ signal })).subarray(), 'answer')
@@ -192,8 +199,12 @@ export class EventSync {
       const req = parseRequest((await lp.read({ signal })).subarray())
       const notBefore = Math.max(req.notBefore, Date.now() - this.#init.retentionMs)
       const notAfter = Date.now() + EVENT_BOUNDS.futureMs
-      const ours = await this.#c.store.bucketCounts(req.bucketMs, notBefore, notAfter)
-      const buckets = new Set([...ours].filter(([b, n]) => n > (req.counts.get(b) ?? 0)).map(([b]) => b))
+      const ours = await this.#c.store.bucketSummaries(req.bucketMs, notBefore, notAfter)
+      // a bucket holding more here, or as many but not the same (the two sides of a healed split each
+      // wrote their own): the asker keeps one event per id, so what it held already costs only bytes
+      const differs = (b: number, s: { n: number, digest: string }): boolean =>
+        s.n > (req.counts.get(b) ?? 0) || (req.digests !== undefined && s.digest !== req.digests.get(b))
+      const buckets = new Set([...ours].filter(([b, s]) => differs(b, s)).map(([b]) => b))
       if (buckets.size > 0) {
         // up to 500 events a message, and never near the reader's 4 MiB limit
         let chunk: string[] = []

@@ -28,7 +28,8 @@ export function parseJson (bytes: Uint8Array, what: string): Record<string, unkn
   return v as Record<string, unknown>
 }
 
-export interface SyncRequest { bucketMs: number, notBefore: number, counts: Map<number, number> }
+/** `digests`: per bucket, which events the asker holds (absent from an older asker: counts alone decide) */
+export interface SyncRequest { bucketMs: number, notBefore: number, counts: Map<number, number>, digests?: Map<number, string> }
 
 /** Read and check a request; throws SyncError naming what is wrong. */
 export function parseRequest (bytes: Uint8Array): SyncRequest {
@@ -47,6 +48,16 @@ export function parseRequest (bytes: Uint8Array): SyncRequest {
     if (!Number.isSafeInteger(bucket) || typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new SyncError(`request count ${JSON.stringify(k)}: ${JSON.stringify(n)} is not a bucket and a count`)
     counts.set(bucket, n)
   }
-  return { bucketMs, notBefore, counts }
+  if (r.digests === undefined) return { bucketMs, notBefore, counts }
+  if (typeof r.digests !== 'object' || r.digests === null || Array.isArray(r.digests)) throw new SyncError('request digests is not an object')
+  const named = Object.entries(r.digests as Record<string, unknown>)
+  if (named.length > MAX_BUCKETS) throw new SyncError(`request names more than ${MAX_BUCKETS} buckets`)
+  const digests = new Map<number, string>()
+  for (const [k, d] of named) {
+    const bucket = Number(k)
+    if (!Number.isSafeInteger(bucket) || typeof d !== 'string' || !/^[0-9a-f]{16}$/.test(d)) throw new SyncError(`request digest ${JSON.stringify(k)}: ${JSON.stringify(d)} is not a bucket and 16 hex digits`)
+    digests.set(bucket, d)
+  }
+  return { bucketMs, notBefore, counts, digests }
 }
 
