@@ -195,6 +195,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       if (t.peer.self) return
       const level = t.to === 'down' ? 'warn' : 'info'
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
+      // reachable again (a healed split, a cable back): its connection may be the one that stalled
+      // meanwhile, with no new connection to start an exchange, so the events written apart cross now
+      if (t.to === 'up' && (t.from === 'suspect' || t.from === 'down')) events.catchUpWith(peerIdFromString(t.peer.peerId))
     })
     // two nodes with one name: status, alerts and `events --peer NAME` would mix them up. Said once per
     // peer, when it joins with the name or takes it later (a rename is just a newer record)

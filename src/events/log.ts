@@ -6,7 +6,7 @@
  * replicated alike.
  */
 import { join } from 'node:path'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { LogEntry } from '@orbitdb/core'
 import type { Datastore } from 'interface-datastore'
 import type { Logger } from 'pino'
@@ -77,6 +77,8 @@ export interface EventLog {
   periods: () => Promise<PeriodInfo[]>
   readonly periodMs: number
   /** what index sync with peers did */
+  /** exchange with this peer soon: it is reachable again */
+  catchUpWith: (peer: PeerId) => void
   syncStats: () => SyncStats
   /** events refused from peers: by index sync, and in replicated log entries */
   refused: () => RefusedEvents
@@ -171,6 +173,9 @@ class MeshEventLog implements EventLog {
     this.#listeners.add(listener)
     return () => { this.#listeners.delete(listener) }
   }
+
+  /** Exchange with this peer soon (it is reachable again: what either side wrote meanwhile crosses now). */
+  catchUpWith (peer: PeerId): void { this.#sync?.enqueue(peer) }
 
   syncStats (): SyncStats {
     const s = this.#sync?.stats ?? { exchanges: 0, added: 0, served: 0, failed: 0, refused: {}, cutOff: 0 }

@@ -70,6 +70,12 @@ export interface EventSyncInit {
   bucketMs: number
   /** events one peer may send per window (quota.ts) */
   quota?: QuotaInit
+  /**
+   * besides each new connection, an exchange with one random connected peer this often: what the
+   * log's own announcements missed (a connection closed and made again, a gossip mesh forming)
+   * arrives within it @default 30000
+   */
+  everyMs?: number
 }
 
 export class EventSync {
@@ -84,6 +90,7 @@ export class EventSync {
   #running?: Promise<void>
   #draining = false
   #started = false
+  #every?: NodeJS.Timeout
   readonly #onConnect = (evt: CustomEvent<PeerId>): void => { this.enqueue(evt.detail) }
 
   constructor (components: EventSyncComponents, init: EventSyncInit) {
@@ -98,11 +105,18 @@ export class EventSync {
     this.#started = true
     this.#c.libp2p.addEventListener('peer:connect', this.#onConnect)
     for (const peer of this.#c.libp2p.getPeers()) this.enqueue(peer)
+    this.#every = setInterval(() => {
+      const peers = this.#c.libp2p.getPeers()
+      const peer = peers[Math.floor(Math.random() * peers.length)]
+      if (peer !== undefined) this.enqueue(peer)
+    }, this.#init.everyMs ?? 30_000)
+    this.#every.unref()
   }
 
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
+    clearInterval(this.#every)
     this.#c.libp2p.removeEventListener('peer:connect', this.#onConnect)
     this.#stop.abort()
     await this.#c.libp2p.unhandle(SYNC_PROTOCOL).catch(() => {})
