@@ -225,6 +225,7 @@ export class MeshStreams implements GossipTransport {
       if (pending === 0 || enough <= 0) { resolve(); return }
       // a dial that does not heed its signal (a dead connection mid-negotiation) must not hold the answer
       bound = setTimeout(resolve, PROBE_TIMEOUT_MS + 250)
+      bound.unref()
       for (const peer of peers) {
         const id = peerIdFromString(peer)
         this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })

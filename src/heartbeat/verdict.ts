@@ -187,7 +187,7 @@ export class Verdict {
     // others' news of the rest would be the last to say so. It asks, even if the others outvote it.
     const own = this.#c.observer.get(peerId)
     if (own !== undefined && own[0] === 2 && this.#c.probe !== undefined && !this.#probedMajority() &&
-      !(this.#probe?.minority === true && this.#monotonic() - this.#probe.at < this.#probeEveryMs)) this.#probeNow()
+      !this.#probedMinorityLately()) this.#probeNow()
     const quorum = Math.floor(reporting / 2) + 1
     if (reporting > 0 && silent >= quorum) {
       // a cut cable silences many peers at once, and the news that would tell this node it is the
@@ -196,7 +196,7 @@ export class Verdict {
         this.#waiting.add(peerId)
         this.#c.table.setState(peer, 'suspect', 'silent')
         // one that found no majority is asked again by tick(), not at every silence
-        if (!(this.#probe?.minority === true && this.#monotonic() - this.#probe.at < this.#probeEveryMs)) this.#probeNow()
+        if (!this.#probedMinorityLately()) this.#probeNow()
         return
       }
       if (this.#refreshPartition().minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
@@ -207,6 +207,11 @@ export class Verdict {
     } else if (peer.state === 'suspect' && !this.#partition.isolated) {
       this.#c.table.setState(peer, 'up', 'reachable')
     }
+  }
+
+  /** the last probe found no majority, less than probeEveryMs ago: tick() asks again, not each silence */
+  #probedMinorityLately (): boolean {
+    return this.#probe?.minority === true && this.#monotonic() - this.#probe.at < this.#probeEveryMs
   }
 
   /** a probe that ended within the last second found a majority (no probe: nothing to ask, so yes) */
@@ -290,7 +295,7 @@ export class Verdict {
       else if (p.confirmed !== true && (p.state === 'up' || p.state === 'suspect') && now - p.heardAt > this.#staleAfterMs) this.#c.table.forget(p)
     }
     // while the last probe found no majority, ask again: a healed cable shows here first
-    if (this.#probe?.minority === true && now - this.#probe.at >= this.#probeEveryMs) this.#probeNow()
+    if (this.#probe?.minority === true && !this.#probedMinorityLately()) this.#probeNow()
     this.#afterReach()
     // cut off: a peer this node hears no news of is not shown up
     // cut off, or on the small side: a peer with no news this node can see is not shown up

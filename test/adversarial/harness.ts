@@ -26,6 +26,8 @@ export const PROMTOOL = '/usr/bin/promtool'
 const NAMES = ['a', 'b', 'c']
 /** what one file of bad inputs may add to an honest node's RSS */
 const RSS_BUDGET_MB = 10
+/** a byte gauge of the node's /metrics text, in MB */
+const metricMb = (text: string, name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]) / 1048576
 /** growth of the heap after a full GC: what a node holds */
 const HEAP_BUDGET_MB = 5
 /**
@@ -170,7 +172,7 @@ export class AdversarialMesh {
   }
 
   async #heapUsedMb (n: NodeProc): Promise<number> {
-    return Number(/^nodejs_heap_size_used_bytes\{[^}]*\} (\S+)$/m.exec(await this.metrics(n))?.[1]) / 1048576
+    return metricMb(await this.metrics(n), 'nodejs_heap_size_used_bytes')
   }
 
   /**
@@ -182,11 +184,11 @@ export class AdversarialMesh {
     for (const n of this.nodes) {
       const before = this.#baseline.get(n.name) as number
       const after = await this.steadyRss(n)
-      const heap = await this.#heapUsedMb(n)
+      const m = await this.metrics(n)
+      const mb = (name: string): string => metricMb(m, name).toFixed(1)
+      const heap = metricMb(m, 'nodejs_heap_size_used_bytes')
       const heapBefore = this.#heapBaseline.get(n.name) as number
       expect(heap - heapBefore, `${n.name} heap used after a full GC ${heapBefore.toFixed(1)} -> ${heap.toFixed(1)} MB`).toBeLessThan(HEAP_BUDGET_MB)
-      const m = await this.metrics(n)
-      const mb = (name: string): string => (Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(m)?.[1]) / 1048576).toFixed(1)
       const memory = `heap used ${mb('nodejs_heap_size_used_bytes')} of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`
       expect(after - before, `${n.name} RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MB (${memory})`).toBeLessThan(rssBudgetMb)
     }

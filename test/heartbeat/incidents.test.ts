@@ -1,23 +1,27 @@
 import { describe, expect, it } from 'vitest'
 import { PartitionHold, PeerIncidents } from '../../src/heartbeat/incidents.js'
+import type { SetTimer } from '../../src/heartbeat/timer.js'
 import type { PartitionView } from '../../src/heartbeat/verdict.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { record } from '../support/record.js'
 
 /** a table with one peer, incidents on a virtual clock whose timers fire when the test advances it */
-function setup () {
-  const clock = { now: 1_000_000 }
+/** a virtual clock and timers that fire when the test advances it */
+function virtualTime (start: number): { clock: { now: number }, advance: (ms: number) => void, setTimer: SetTimer } {
+  const clock = { now: start }
   const timers: Array<{ at: number, fn: () => void, cancelled: boolean }> = []
   const advance = (ms: number): void => {
     clock.now += ms
     for (const t of timers.filter(t => !t.cancelled && t.at <= clock.now)) { t.cancelled = true; t.fn() }
   }
+  const setTimer: SetTimer = (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true }, refresh: () => { t.at = clock.now + ms } } }
+  return { clock, advance, setTimer }
+}
+
+function setup () {
+  const { clock, advance, setTimer } = virtualTime(1_000_000)
   const table = new PeerTable({ wall: () => clock.now })
-  const incidents = new PeerIncidents(table, {
-    recoverAfterMs: 5000,
-    wall: () => clock.now,
-    setTimer: (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true }, refresh: () => { t.at = clock.now + ms } } }
-  })
+  const incidents = new PeerIncidents(table, { recoverAfterMs: 5000, wall: () => clock.now, setTimer })
   incidents.start()
   let seq = 0
   table.apply('x', record({ name: 'x', seq: ++seq }))
@@ -72,16 +76,11 @@ describe('a peer\'s down as one incident', () => {
 
 describe('this node\'s own cut-off as one incident', () => {
   it('a flapping cable: one isolated and one back, once it held a majority for recoverAfter; what pages keeps the first since', () => {
-    const clock = { now: 0 }
-    const timers: Array<{ at: number, fn: () => void, cancelled: boolean }> = []
-    const advance = (ms: number): void => {
-      clock.now += ms
-      for (const t of timers.filter(t => !t.cancelled && t.at <= clock.now)) { t.cancelled = true; t.fn() }
-    }
+    const { clock, advance, setTimer } = virtualTime(0)
     const changes: string[] = []
     const hold = new PartitionHold({
       recoverAfterMs: 5000,
-      setTimer: (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true }, refresh: () => { t.at = clock.now + ms } } },
+      setTimer,
       onChange: v => changes.push(v.isolated ? 'isolated' : v.minority ? 'minority' : 'back')
     })
     const view = (isolated: boolean): PartitionView => ({ reachable: isolated ? 1 : 5, members: 5, isolated, minority: isolated, since: clock.now })
