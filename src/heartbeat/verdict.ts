@@ -99,6 +99,8 @@ export class Verdict {
   /** the last probe: when it ended, and what it found */
   #probe?: { at: number, share: number, answered: number, minority: boolean }
   #stopped = false
+  /** monotonic ms this node last came back from the small side; undefined once its grace is over */
+  #rejoinedAt?: number
   /** peers shown suspect only because this node is cut off: counted reachable again once heard */
   readonly #unheard = new Set<string>()
   readonly #onTransition = (t: Transition): void => { this.#ringFollows(t) }
@@ -200,6 +202,9 @@ export class Verdict {
         return
       }
       if (this.#refreshPartition().minority) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
+      // just back from the small side: the silences its watchers found were the split's, and their
+      // reports may be read before the peers are heard again; judged once the grace is over (tick)
+      if (this.#rejoinedAt !== undefined) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
       peer.silentAt = [peer.boot, lastSeq]
       this.#c.table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent')
     } else if (reporting > 0 && late >= quorum) {
@@ -296,6 +301,10 @@ export class Verdict {
     }
     // while the last probe found no majority, ask again: a healed cable shows here first
     if (this.#probe?.minority === true && !this.#probedMinorityLately()) this.#probeNow()
+    if (this.#rejoinedAt !== undefined && now - this.#rejoinedAt >= this.#c.silentAfterMs()) {
+      this.#rejoinedAt = undefined
+      for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
+    }
     this.#afterReach()
     // cut off: a peer this node hears no news of is not shown up
     // cut off, or on the small side: a peer with no news this node can see is not shown up
@@ -337,6 +346,7 @@ export class Verdict {
     const minority = members > 2 && (isolated || reachable * 2 <= members)
     const was = this.#partition
     this.#partition = { reachable, members, isolated, minority, since: was.minority === minority && was.isolated === isolated ? was.since : this.#wall() }
+    if (was.minority && !minority) this.#rejoinedAt = now
     if (was.minority !== minority || was.isolated !== isolated) this.#c.onPartition?.(this.#partition)
     return this.#partition
   }

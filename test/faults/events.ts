@@ -22,6 +22,25 @@ export async function sameEventIds (nodes: NodeProc[]): Promise<Set<string> | fa
  * would otherwise land between two looks.
  */
 export async function settledEventIds (nodes: NodeProc[], timeoutMs: number, quietMs = 6_000): Promise<Set<string>> {
+  try {
+    return await settle(nodes, timeoutMs, quietMs)
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${await eventDiff(nodes)}`)
+  }
+}
+
+/** What each node holds that not all do: the message a failed convergence needs. */
+async function eventDiff (nodes: NodeProc[]): Promise<string> {
+  const logs = await Promise.all(nodes.map(async n => await eventsOf(n)))
+  const held = new Map<string, { e: any, on: string[] }>()
+  logs.forEach((log, i) => { for (const e of log) { const h = held.get(e.id) ?? { e, on: [] }; h.on.push(nodes[i]!.name); held.set(e.id, h) } })
+  const nameOf = (peer: string): string => nodes.find(n => n.peerId === peer)?.name ?? peer
+  const lines = [...held.values()].filter(h => h.on.length < nodes.length)
+    .map(({ e, on }) => `  ${String(e.id).slice(0, 12)} ${e.type} ${e.subject?.name ?? ''} ${e.ts} by ${nameOf(e.source)} on ${on.join(',')}`)
+  return `events not on every node (${lines.length}; sizes ${logs.map((l, i) => `${nodes[i]!.name}=${l.length}`).join(' ')}):\n${lines.join('\n')}`
+}
+
+async function settle (nodes: NodeProc[], timeoutMs: number, quietMs: number): Promise<Set<string>> {
   return await waitFor(`the same events on every node, unchanged for ${quietMs} ms`, async () => {
     const first = await sameEventIds(nodes)
     if (first === false) return false
