@@ -198,6 +198,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       // reachable again (a healed split, a cable back): its connection may be the one that stalled
       // meanwhile, with no new connection to start an exchange, so the events written apart cross now
       if (t.to === 'up' && (t.from === 'suspect' || t.from === 'down')) events.catchUpWith(peerIdFromString(t.peer.peerId))
+      // found silent: its connections carried nothing for the silence. Behind a cut cable TCP retries on
+      // a timer that grows to minutes, and whatever is sent on them after the heal (gossip, the events'
+      // announcements) would wait for it; closed now, the keeper dials fresh ones when the peer answers
+      if (t.reason === 'silent' && (t.to === 'down' || t.to === 'left')) libp2p.hangUp(peerIdFromString(t.peer.peerId)).catch(() => {})
     })
     // two nodes with one name: status, alerts and `events --peer NAME` would mix them up. Said once per
     // peer, when it joins with the name or takes it later (a rename is just a newer record)
