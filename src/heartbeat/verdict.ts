@@ -356,6 +356,9 @@ export class Verdict {
     if (peer.self) return
     if (to !== 'suspect') this.#unheard.delete(peer.peerId)
     const live = to === 'up' || to === 'suspect'
+    // a peer found down or gone is watched again, if it comes back, as one never heard: what this node
+    // found of it before (silent) is not news of its next life, whose beats come on a new stream
+    if (!live) this.#c.observer.unwatch(peer.peerId)
     const changed = live ? this.ring.add(peer.peerId) : this.ring.remove(peer.peerId)
     if (!changed) return
     // the peers whose 2k watchers now include or lack this one

@@ -239,6 +239,29 @@ describe('the verdict from the watchers\' reports', () => {
     expect(v.state(x)).toBe('down')
   })
 
+  it('a peer found down and alive again is watched afresh: the silence found before is not held against its next life', () => {
+    const v = view(3)
+    const [, b, c] = v.ids
+    // this node and c both found b silent: down
+    v.observer.watch(b!, 1000)
+    v.observer.beat(b!, 1, 1)
+    v.clock.now += 2100
+    v.observer.tick()
+    v.setMeshAt(v.clock.now)
+    v.report(c!, b!, 2)
+    v.verdict.judge(b!)
+    expect(v.state(b!)).toBe('down')
+    // b was only stopped: a newer record of it, before this node heard a beat of it on a new stream
+    v.publish(b!)
+    expect(v.state(b!)).toBe('up')
+    expect(v.observer.get(b!)).toBeUndefined()
+    // c leaves: this node is b's only watcher, and has not heard it yet: b is not judged down on the old silence
+    v.publish(c!, {}, { bye: true })
+    v.verdict.judge(b!)
+    expect(v.state(c!)).toBe('left')
+    expect(v.state(b!)).toBe('up')
+  })
+
   it('a peer found down is known dead: a second death later is judged among the rest, not taken for a split', () => {
     const v = view(3)
     const [, y, z] = v.ids

@@ -90,6 +90,7 @@ describe('a three-node mesh on one host', () => {
       return await cluster.stateOf(a, c) === 'left' && await cluster.stateOf(b, c) === 'left'
     }, 10_000)
     expect(seen.has('down')).toBe(false)
-    expect((await meshmon(['status', '--api', a.api])).code).toBe(0)
+    const r = await meshmon(['status', '--api', a.api])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
   })
 })
