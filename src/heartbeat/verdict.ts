@@ -301,12 +301,12 @@ export class Verdict {
     }
     // while the last probe found no majority, ask again: a healed cable shows here first
     if (this.#probe?.minority === true && !this.#probedMinorityLately()) this.#probeNow()
+    // a silence period since this node rejoined the large side: a peer still reported silent is down now
     if (this.#rejoinedAt !== undefined && now - this.#rejoinedAt >= this.#c.silentAfterMs()) {
       this.#rejoinedAt = undefined
       for (const p of this.#c.table.values()) if (p.state === 'suspect') this.judge(p.peerId)
     }
     this.#afterReach()
-    // cut off: a peer this node hears no news of is not shown up
     // cut off, or on the small side: a peer with no news this node can see is not shown up
     if (this.#partition.minority) {
       for (const p of this.#c.table.values()) if (this.#partition.isolated || now - p.heardAt > this.#staleAfterMs) this.#unreached(p.peerId)
