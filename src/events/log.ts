@@ -76,9 +76,9 @@ export interface EventLog {
   /** the open periods and the entries each holds */
   periods: () => Promise<PeriodInfo[]>
   readonly periodMs: number
-  /** what index sync with peers did */
   /** exchange with this peer soon: it is reachable again */
   catchUpWith: (peer: PeerId) => void
+  /** what index sync with peers did */
   syncStats: () => SyncStats
   /** events refused from peers: by index sync, and in replicated log entries */
   refused: () => RefusedEvents

@@ -15,10 +15,10 @@ const enc = new TextEncoder()
 const dec = new TextDecoder()
 const EMPTY = new Uint8Array(0)
 const tKey = (e: MeshEvent): string => `t!${e.ts}!${e.id}`
-/** the first t! key at or after `ms` (clamped to the epoch) */
 /** a time bucket's events, as index sync compares them */
 export interface BucketSummary { n: number, digest: string }
 
+/** the first t! key at or after `ms` (clamped to the epoch) */
 const tAt = (ms: number): string => `t!${new Date(Math.max(0, ms)).toISOString()}`
 /** the time bucket of a t! key */
 const bucketOf = (key: string, bucketMs: number): number => Math.floor(Date.parse(key.slice(2, key.indexOf('!', 2))) / bucketMs)
