@@ -5,7 +5,6 @@ import type { PartitionView } from '../../src/heartbeat/verdict.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { record } from '../support/record.js'
 
-/** a table with one peer, incidents on a virtual clock whose timers fire when the test advances it */
 /** a virtual clock and timers that fire when the test advances it */
 function virtualTime (start: number): { clock: { now: number }, advance: (ms: number) => void, setTimer: SetTimer } {
   const clock = { now: start }
@@ -18,6 +17,7 @@ function virtualTime (start: number): { clock: { now: number }, advance: (ms: nu
   return { clock, advance, setTimer }
 }
 
+/** a table with one peer, incidents on a virtual clock */
 function setup () {
   const { clock, advance, setTimer } = virtualTime(1_000_000)
   const table = new PeerTable({ wall: () => clock.now })
