@@ -61,6 +61,12 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page over a synthetic mesh
     // 88 failing checks: the first alerts show, the rest fold away, and the list starts on the first screen
     expect(await page.locator('#alerts > ul > li').count()).toBe(5)
     expect(await page.locator('#alerts details summary').innerText()).toBe('83 more')
+    // the folded ones are built when opened, and gone again when closed
+    expect(await page.locator('#alerts details li').count()).toBe(0)
+    await page.locator('#alerts details summary').click()
+    await waitFor('83 folded alerts shown', async () => await page.locator('#alerts details li').count() === 83)
+    await page.locator('#alerts details summary').click()
+    await waitFor('folded again', async () => await page.locator('#alerts details li').count() === 0)
     expect(await page.evaluate('document.querySelector("#nodes").getBoundingClientRect().top < innerHeight')).toBe(true)
     // textContent: rows off screen are not laid out (content-visibility), so they have no innerText
     const first = await page.locator('#nodes .row .c-checks').first().textContent()

@@ -3,7 +3,7 @@
  * a token the node accepts, only the login form is rendered: nothing of the
  * mesh stays on screen.
  */
-import { useEffect, useRef, useState } from 'preact/hooks'
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks'
 import { clock } from './format.js'
 import { apiGet, Live, storedToken, storeToken, type LiveStatus } from './live.js'
 import { listHash, parseHash, type Route } from './route.js'
@@ -52,7 +52,8 @@ export function App () {
   const cameFromList = useRef(false)
   const leftNode = useRef<string | null>(null)
 
-  useEffect(() => {
+  // a layout effect: the stream is asked for before the first paint, not a frame after it
+  useLayoutEffect(() => {
     // a message that does not parse ends the connection (Live reconnects and shows why)
     const l = live.current = new Live(m => {
       if (messageAt.current === 0) messageAt.current = performance.now()

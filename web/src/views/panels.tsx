@@ -1,4 +1,5 @@
 /** The overview's panels beside the node list: active alerts, devices, recent events. */
+import { useState } from 'preact/hooks'
 import { ago, clock, span } from '../format.js'
 import { nodeHash } from '../route.js'
 import type { AlertView, DeviceView, MeshEvent } from '../wire.js'
@@ -24,6 +25,17 @@ function AlertList ({ alerts, now }: { alerts: AlertView[], now: number }) {
   )
 }
 
+/** the rest, folded: built only while open (a mesh in trouble has hundreds, and the first paint waits for none of them) */
+function MoreAlerts ({ alerts, now }: { alerts: AlertView[], now: number }) {
+  const [open, setOpen] = useState(false)
+  return (
+    <details open={open} onToggle={e => { setOpen(e.currentTarget.open) }}>
+      <summary>{alerts.length} more</summary>
+      {open ? <AlertList alerts={alerts} now={now} /> : null}
+    </details>
+  )
+}
+
 export function Alerts ({ alerts, now }: { alerts: AlertView[], now: number }) {
   if (alerts.length === 0) return <p class="quiet" id="alerts">No active alerts.</p>
   // critical first, then the oldest
@@ -32,9 +44,7 @@ export function Alerts ({ alerts, now }: { alerts: AlertView[], now: number }) {
     <section id="alerts" aria-label="active alerts">
       <h2>{alerts.length} active alert{alerts.length === 1 ? '' : 's'}</h2>
       <AlertList alerts={sorted.slice(0, ALERTS_SHOWN)} now={now} />
-      {sorted.length > ALERTS_SHOWN
-        ? <details><summary>{sorted.length - ALERTS_SHOWN} more</summary><AlertList alerts={sorted.slice(ALERTS_SHOWN)} now={now} /></details>
-        : null}
+      {sorted.length > ALERTS_SHOWN ? <MoreAlerts alerts={sorted.slice(ALERTS_SHOWN)} now={now} /> : null}
     </section>
   )
 }
