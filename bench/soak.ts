@@ -37,6 +37,8 @@ const WARMUP_MS = Math.min(5 * 60_000, MINUTES * 60_000 / 3)
 /** how long a killed node stays dead, a stopped one stopped: past detection, short of being forgotten */
 const FAULT_MS = 8_000
 
+// a soak that fails (a node that never comes up, say) leaves none of its nodes running
+process.on('exit', killStartedNodes)
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.once(signal, () => { killStartedNodes(); console.error(`\nsoak interrupted (${signal}): its node processes were killed`); process.exit(code) })
 }
@@ -65,8 +67,11 @@ const start = async (i: number, again?: NodeProc): Promise<NodeProc> =>
 const latest = (i: number): NodeProc => cluster.nodes.filter(n => n.name === `n${i}`).at(-1) as NodeProc
 
 console.log(`soak: ${N} nodes, ${MINUTES} min, a failure every ${FAULT_EVERY_MS / 1000} s (kill -9 + restart, or SIGSTOP/SIGCONT, ${FAULT_MS / 1000} s each)`)
+const started = Date.now()
 for (let i = 1; i <= N; i++) await start(i)
-await cluster.waitAll(N, 'up', cluster.live(), 120_000)
+// starting is the costly part on few cores: 20 processes on two took over 2 minutes to settle
+await cluster.waitAll(N, 'up', cluster.live(), Math.max(120_000, N * 15_000))
+console.log(`all ${N} started in ${((Date.now() - started) / 1000).toFixed(0)} s; the soak's clock starts now (false downs count from the first start)`)
 const t0 = Date.now()
 const faults: Fault[] = []
 const samples: Sample[] = []
