@@ -15,6 +15,7 @@ import { INVALID_REASONS, type InvalidReason } from './messages.js'
 import type { PeerTable } from './peer-table.js'
 import type { NodeRecord } from './record.js'
 import { recordSigner } from './signature.js'
+import { OwnLag } from './own-lag.js'
 import { MeshStreams } from './streams.js'
 import type { PartitionView } from './verdict.js'
 
@@ -54,6 +55,8 @@ export interface MembershipStats {
 export class Membership {
   readonly stats: MembershipStats = { received: 0, invalid: Object.fromEntries(INVALID_REASONS.map(r => [r, 0])) as Record<InvalidReason, number>, bytesReceived: 0 }
   readonly member: Member
+  /** how late this process runs its own timers: while late, it closes no connection for silence */
+  readonly ownLag = new OwnLag()
   readonly #streams: MeshStreams
   readonly #admission: Admission
   readonly #hold: PartitionHold
@@ -73,7 +76,8 @@ export class Membership {
       onBeat: (from, boot, seq) => { this.stats.received++; this.member.receiveBeat(from, boot, seq) },
       onInvalid: refused,
       onBytes: n => { this.stats.bytesReceived += n },
-      isWatcher: peer => this.member.verdict.watchers().includes(peer)
+      isWatcher: peer => this.member.verdict.watchers().includes(peer),
+      mayHangUp: () => !this.ownLag.slow()
     })
     this.member = new Member({
       selfId: c.libp2p.peerId.toString(),
@@ -90,6 +94,7 @@ export class Membership {
   }
 
   async start (): Promise<void> {
+    this.ownLag.start()
     await this.#streams.start()
     this.member.start()
   }
@@ -98,6 +103,7 @@ export class Membership {
     this.member.stop()
     this.#hold.stop()
     await this.#streams.stop()
+    this.ownLag.stop()
   }
 
   /** Leave gracefully; resolves once the goodbye had a moment to leave. */

@@ -19,6 +19,8 @@ export const BEAT_PROTOCOL = '/meshmon/beat/2.0.0'
 export const PROBE_PROTOCOL = '/meshmon/probe/2.0.0'
 /** a peer that has not answered a probe in this long is taken as unreachable, ms */
 const PROBE_TIMEOUT_MS = 1500
+/** a dial that makes a new connection (a handshake) gets this long, ms */
+const DIAL_TIMEOUT_MS = 5000
 /** a gossip message holds at most a few 64 KiB records or one digest of a very large mesh */
 export const MAX_GOSSIP_BYTES = 1024 * 1024
 const MAX_BEAT_BYTES = 64
@@ -40,6 +42,8 @@ export interface StreamsComponents {
   isWatcher?: (peer: string) => boolean
   /** beat streams served at once @default 64 */
   maxWatchers?: number
+  /** false while this node runs late itself (own-lag.ts): then a probe's silence says nothing about the connection */
+  mayHangUp?: () => boolean
 }
 
 interface Out { lp?: Promise<LengthPrefixedStream<Stream>>, queued: number, chain: Promise<void> }
@@ -205,7 +209,7 @@ export class MeshStreams implements GossipTransport {
       const b = this.#backoff.get(peer)
       if (b !== undefined && b.until > Date.now()) continue
       this.#opening.add(peer)
-      this.#c.libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(5000) }).then(() => { this.#backoff.delete(peer) }, () => { this.#failed(peer) })
+      this.#c.libp2p.dial(peerIdFromString(peer), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(() => { this.#backoff.delete(peer) }, () => { this.#failed(peer) })
         .finally(() => { this.#opening.delete(peer) })
     }
   }
@@ -228,7 +232,14 @@ export class MeshStreams implements GossipTransport {
       bound.unref()
       for (const peer of peers) {
         const id = peerIdFromString(peer)
-        this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })
+        // a peer without a connection is dialled within the dial's own bound, not the probe's: a handshake cut
+        // at 1.5 s on a loaded host is wasted and tried again at the next probe (on two cores, 20 nodes kept
+        // each other saturated that way, ~10 connections opened and reset a second); one that completes late
+        // serves the next probe
+        const opened = this.#c.libp2p.getConnections(id).length > 0
+          ? this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })
+          : this.#c.libp2p.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(async c => await c.newStream(PROBE_PROTOCOL, { signal }))
+        opened
           .then(stream => { answered.add(peer); abortOf(stream) }, (err: any) => {
             // the question is whether the network reaches the peer: a host that refuses the connection (its
             // meshmon just died) or a peer that does not speak the probe (an older meshmon) answered
@@ -241,9 +252,11 @@ export class MeshStreams implements GossipTransport {
     clearTimeout(bound)
     // the connections that carried nothing for the bound are likely dead (a cable out: TCP retries on a
     // timer that grows to minutes, and would stall them long after the cable is back, on either side of
-    // a split), so they are closed and the next dial makes fresh ones
-    for (const id of silent) if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
-    this.#c.log.debug({ asked: peers.length, answered: answered.size, enough }, 'probed peers')
+    // a split), so they are closed and the next dial makes fresh ones. Not while this node runs late
+    // itself: then the silence is its own, and the redials would cost the CPU it lacks
+    const hangUp = silent.length > 0 && this.#c.mayHangUp?.() !== false
+    if (hangUp) for (const id of silent) if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
+    this.#c.log.debug({ asked: peers.length, answered: answered.size, enough, silent: silent.length, hungUp: hangUp }, 'probed peers')
     return new Set(answered)
   }
 
