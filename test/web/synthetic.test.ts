@@ -22,7 +22,7 @@ import { repoRoot } from '../support/root.js'
 import { syntheticPeers } from '../support/synthetic.js'
 import { waitFor } from '../support/wait.js'
 
-const DEVICES = [
+let DEVICES = [
   { id: 'rig-07', project: 'DecentralGPT', via: '12D3KooWVia', state: 'up', stateSince: new Date().toISOString(), lastSeen: new Date().toISOString(), gpus: [{ index: 0, name: 'RTX 4090', utilizationRatio: 0.3 }], models: [{ model: 'llama-3' }], memoryTotal: 24564, metrics: {}, status: 'ok', message: '' },
   { id: 'rig-02', project: 'DecentralGPT', via: '12D3KooWVia', state: 'down', stateSince: new Date().toISOString(), lastSeen: new Date(Date.now() - 120_000).toISOString(), gpus: [], models: [], memoryTotal: 0, metrics: {}, status: 'critical', message: 'fan failed' }
 ]
@@ -91,6 +91,21 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page over a synthetic mesh
     const rows = await page.locator('#devices .row').allInnerTexts()
     expect(rows[0]).toMatch(/down[\s\S]*rig-02[\s\S]*critical: fan failed/)
     expect(rows[1]).toMatch(/up[\s\S]*rig-07[\s\S]*DecentralGPT[\s\S]*gpu 30%/)
+    expect(watch.errors).toEqual([])
+  })
+
+  it('shows a fleet of 1000 devices trouble first, 50 rows at a time', async () => {
+    const now = new Date().toISOString()
+    DEVICES = Array.from({ length: 1000 }, (_, i) => ({ ...(DEVICES[0] as (typeof DEVICES)[number]), id: `dev-${String(i).padStart(4, '0')}`, state: i % 400 === 7 ? 'down' : 'up', stateSince: now, lastSeen: now }))
+    // the page reads the list again every 5 s
+    await waitFor('the fleet listed', async () => (await page.locator('#devices h2').textContent())?.startsWith('1000 devices') === true, 20_000)
+    expect(await page.locator('#devices h2').textContent()).toBe('1000 devices 3 down · 997 up')
+    expect(await page.locator('#devices .row').count()).toBe(50)
+    expect(await page.locator('#devices .row .badge').first().textContent()).toBe('down')
+    expect(await page.locator('#devices .row .c-name b').nth(2).textContent()).toBe('dev-0807')
+    await page.locator('#devices button.more').click()
+    await waitFor('550 device rows', async () => await page.locator('#devices .row').count() === 550)
+    expect(await page.locator('#devices button.more').textContent()).toBe('show 450 more of 450')
     expect(watch.errors).toEqual([])
   })
 })

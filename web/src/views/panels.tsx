@@ -1,5 +1,5 @@
 /** The overview's panels beside the node list: active alerts, devices, recent events. */
-import { useState } from 'preact/hooks'
+import { useMemo, useState } from 'preact/hooks'
 import { ago, clock, span } from '../format.js'
 import { nodeHash } from '../route.js'
 import type { AlertView, DeviceView, MeshEvent } from '../wire.js'
@@ -77,14 +77,23 @@ function gpuRatio (d: DeviceView): number | null {
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length
 }
 
+/** device rows shown at first, and added per click: a fleet of 10 000 is never 10 000 rows at once */
+const DEVICE_ROWS = 50
+const MORE_DEVICE_ROWS = 500
+const DEVICE_ORDER: Record<string, number> = { down: 0, unknown: 1, up: 2, left: 3 }
+
 export function Devices ({ devices, now }: { devices: DeviceView[], now: number }) {
-  const order: Record<string, number> = { down: 0, unknown: 1, up: 2, left: 3 }
-  const sorted = [...devices].sort((a, b) => (order[a.state] ?? 1) - (order[b.state] ?? 1) || a.id.localeCompare(b.id))
+  const [limit, setLimit] = useState(DEVICE_ROWS)
+  const sorted = useMemo(() => [...devices].sort((a, b) => (DEVICE_ORDER[a.state] ?? 1) - (DEVICE_ORDER[b.state] ?? 1) || a.id.localeCompare(b.id)), [devices])
+  const states = new Map<string, number>()
+  for (const d of devices) states.set(d.state, (states.get(d.state) ?? 0) + 1)
+  const byState = [...states].sort((a, b) => (DEVICE_ORDER[a[0]] ?? 1) - (DEVICE_ORDER[b[0]] ?? 1)).map(([s, n]) => `${n} ${s}`).join(' · ')
+  const rest = sorted.length - limit
   return (
     <section id="devices" aria-label="devices">
-      <h2>{devices.length} device{devices.length === 1 ? '' : 's'}</h2>
+      <h2>{devices.length} device{devices.length === 1 ? '' : 's'} <small class="quiet">{byState}</small></h2>
       <div class="list">
-        {sorted.map(d => (
+        {sorted.slice(0, limit).map(d => (
           <div class={`row dev st-${d.state}`} key={d.id}>
             <span class="c-state"><StateBadge state={d.state} /></span>
             <span class="c-name"><b>{d.id}</b><small class="labels">{[d.project, (d.viaName ?? d.via) != null && (d.viaName ?? d.via) !== '' ? `via ${d.viaName ?? d.via}` : undefined].filter(Boolean).join(' · ')}</small></span>
@@ -94,6 +103,9 @@ export function Devices ({ devices, now }: { devices: DeviceView[], now: number 
           </div>
         ))}
       </div>
+      {rest > 0
+        ? <button type="button" class="more" onClick={() => { setLimit(l => l + MORE_DEVICE_ROWS) }}>show {Math.min(rest, MORE_DEVICE_ROWS)} more of {rest}</button>
+        : null}
     </section>
   )
 }
