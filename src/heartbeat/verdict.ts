@@ -352,7 +352,7 @@ export class Verdict {
   }
 
   /** Live peers (up, suspect) are on the ring; a change there changes who watches the peers next to it. */
-  #ringFollows ({ peer, to }: Transition): void {
+  #ringFollows ({ peer, from, to }: Transition): void {
     if (peer.self) return
     if (to !== 'suspect') this.#unheard.delete(peer.peerId)
     const live = to === 'up' || to === 'suspect'
@@ -363,6 +363,10 @@ export class Verdict {
     if (!changed) return
     // the peers whose 2k watchers now include or lack this one
     for (const p of this.ring.predecessors(peer.peerId, 2 * this.#k)) if (p !== this.#self) this.judge(p)
+    // and a peer new to this node: its watchers' reports may have come first (a node that just joined hears
+    // the others' records in any order), and they are judged again only when a level changes, maybe never.
+    // Not one back from down: its watchers' silence is from before, and ends when they hear it again
+    if (from === null) this.judge(peer.peerId)
   }
 }
 

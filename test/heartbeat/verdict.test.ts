@@ -283,6 +283,18 @@ describe('the verdict from the watchers\' reports', () => {
     expect(v.state(z!)).toBe('down')
   })
 
+  it('a peer whose watchers\' reports came before its own record is confirmed when its record comes', () => {
+    const v = view(8)
+    const x = fakePeerId(20)
+    // every other node reports hearing x before this node has x's record (a node that just joined)
+    for (const id of v.ids) if (id !== v.self) v.report(id, x, 0)
+    expect(v.table.get(x)).toBeUndefined()
+    v.publish(x)
+    // no watcher's report changes after this (same level, same boot): confirmed from those already held
+    expect(v.table.get(x)?.confirmed).toBe(true)
+    expect(v.state(x)).toBe('up')
+  })
+
   it('a peer known only by its record, never heard by a watcher, is forgotten once stale: never down, never paged', () => {
     const v = view(6)
     const ghost = v.ids[5]!
