@@ -234,8 +234,7 @@ export class MeshStreams implements GossipTransport {
         const id = peerIdFromString(peer)
         // a peer without a connection is dialled within the dial's own bound, not the probe's: a handshake cut
         // at 1.5 s on a loaded host is wasted and tried again at the next probe (on two cores, 20 nodes kept
-        // each other saturated that way, ~10 connections opened and reset a second); one that completes late
-        // serves the next probe
+        // each other saturated that way); one that completes late serves the next probe
         const opened = this.#c.libp2p.getConnections(id).length > 0
           ? this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })
           : this.#c.libp2p.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(async c => await c.newStream(PROBE_PROTOCOL, { signal }))

@@ -12,14 +12,13 @@ describe('OwnLag: how late this process runs its own timers', () => {
   let lag: OwnLag | undefined
   afterEach(() => { lag?.stop() })
 
-  it('is not slow while timers run on time, and says 0 before it starts', async () => {
+  // (how late an idle loop runs depends on the host's load, so no test asserts it is below the bound)
+  it('says 0 and not slow before it starts, and before its first sample', () => {
     lag = new OwnLag({ slowMs: 250 })
     expect(lag.recentMs()).toBe(0)
     expect(lag.slow()).toBe(false)
     lag.start()
-    // an idle loop for a few of its 20 ms samples
-    await new Promise(resolve => setTimeout(resolve, 100))
-    expect(lag.recentMs()).toBeLessThan(250)
+    expect(lag.recentMs()).toBe(0)
     expect(lag.slow()).toBe(false)
   })
 
