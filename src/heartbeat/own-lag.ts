@@ -17,8 +17,11 @@ export interface OwnLagInit {
   windowMs?: number
 }
 
-/** the sampling timer's period: the histogram holds each period's length, so this much of every value is not lag */
-const RESOLUTION_MS = 20
+/**
+ * the sampling timer's period: the histogram holds each period's length, so this much of every value is
+ * not lag. Each sample wakes the process: 10 a second is cheap, and fine enough for a 250 ms bound
+ */
+const RESOLUTION_MS = 100
 
 export class OwnLag {
   readonly #slowMs: number
