@@ -202,7 +202,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       // a timer that grows to minutes, and whatever is sent on them after the heal (gossip, the events'
       // announcements) would wait for it; closed now, the keeper dials fresh ones when the peer answers.
       // Not while this node runs late itself (own-lag.ts): the silence may be its own
-      if (t.reason === 'silent' && (t.to === 'down' || t.to === 'left') && !membership.ownLag.slow()) libp2p.hangUp(peerIdFromString(t.peer.peerId)).catch(() => {})
+      if (t.reason === 'silent' && (t.to === 'down' || t.to === 'left')) membership.closeSilent(t.peer.peerId)
     })
     // two nodes with one name: status, alerts and `events --peer NAME` would mix them up. Said once per
     // peer, when it joins with the name or takes it later (a rename is just a newer record)

@@ -56,7 +56,7 @@ export class Membership {
   readonly stats: MembershipStats = { received: 0, invalid: Object.fromEntries(INVALID_REASONS.map(r => [r, 0])) as Record<InvalidReason, number>, bytesReceived: 0 }
   readonly member: Member
   /** how late this process runs its own timers: while late, it closes no connection for silence */
-  readonly ownLag = new OwnLag()
+  readonly #ownLag = new OwnLag()
   readonly #streams: MeshStreams
   readonly #admission: Admission
   readonly #hold: PartitionHold
@@ -77,7 +77,7 @@ export class Membership {
       onInvalid: refused,
       onBytes: n => { this.stats.bytesReceived += n },
       isWatcher: peer => this.member.verdict.watchers().includes(peer),
-      mayHangUp: () => !this.ownLag.slow()
+      mayHangUp: () => !this.#ownLag.slow()
     })
     this.member = new Member({
       selfId: c.libp2p.peerId.toString(),
@@ -94,7 +94,7 @@ export class Membership {
   }
 
   async start (): Promise<void> {
-    this.ownLag.start()
+    this.#ownLag.start()
     await this.#streams.start()
     this.member.start()
   }
@@ -103,7 +103,7 @@ export class Membership {
     this.member.stop()
     this.#hold.stop()
     await this.#streams.stop()
-    this.ownLag.stop()
+    this.#ownLag.stop()
   }
 
   /** Leave gracefully; resolves once the goodbye had a moment to leave. */
@@ -111,6 +111,9 @@ export class Membership {
     this.member.leave()
     await new Promise(resolve => setTimeout(resolve, 200))
   }
+
+  /** Close a peer found silent's connections (whatever is sent on a stalled one waits for TCP's retries), unless this node runs late itself. */
+  closeSilent (peerId: string): void { this.#streams.closeSilent([peerId]) }
 
   /** A check changed: make the record again now. */
   publishSoon (): void { this.member.publishSoon() }

@@ -21,6 +21,8 @@ export const PROBE_PROTOCOL = '/meshmon/probe/2.0.0'
 const PROBE_TIMEOUT_MS = 1500
 /** a dial that makes a new connection (a handshake) gets this long, ms */
 const DIAL_TIMEOUT_MS = 5000
+/** a gossip write that waits longer is given up: the peer's stream is stuck */
+const WRITE_TIMEOUT_MS = 5000
 /** a gossip message holds at most a few 64 KiB records or one digest of a very large mesh */
 export const MAX_GOSSIP_BYTES = 1024 * 1024
 const MAX_BEAT_BYTES = 64
@@ -124,9 +126,9 @@ export class MeshStreams implements GossipTransport {
     const bytes = encoder.encode(JSON.stringify(msg))
     o.chain = o.chain.then(async () => {
       try {
-        o.lp ??= this.#c.libp2p.dialProtocol(peerIdFromString(peer), GOSSIP_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+        o.lp ??= this.#c.libp2p.dialProtocol(peerIdFromString(peer), GOSSIP_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
           .then(s => lpStream(s, { maxDataLength: MAX_GOSSIP_BYTES }))
-        await (await o.lp).write(bytes, { signal: AbortSignal.timeout(5000) })
+        await (await o.lp).write(bytes, { signal: AbortSignal.timeout(WRITE_TIMEOUT_MS) })
       } catch (err: any) {
         // the next message opens a new stream; what this one carried comes again (fresh records, sync)
         if (this.#out.get(peer) === o) this.#out.delete(peer)
@@ -251,12 +253,23 @@ export class MeshStreams implements GossipTransport {
     clearTimeout(bound)
     // the connections that carried nothing for the bound are likely dead (a cable out: TCP retries on a
     // timer that grows to minutes, and would stall them long after the cable is back, on either side of
-    // a split), so they are closed and the next dial makes fresh ones. Not while this node runs late
-    // itself: then the silence is its own, and the redials would cost the CPU it lacks
-    const hangUp = silent.length > 0 && this.#c.mayHangUp?.() !== false
-    if (hangUp) for (const id of silent) if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
-    this.#c.log.debug({ asked: peers.length, answered: answered.size, enough, silent: silent.length, hungUp: hangUp }, 'probed peers')
+    // a split), so they are closed and the next dial makes fresh ones
+    const hungUp = this.closeSilent(silent)
+    this.#c.log.debug({ asked: peers.length, answered: answered.size, enough, silent: silent.length, hungUp }, 'probed peers')
     return new Set(answered)
+  }
+
+  /**
+   * Close the connections of peers found silent, unless this node runs late itself (`mayHangUp`):
+   * then the silence may be its own, and the redials would cost the CPU it lacks. True if it closed.
+   */
+  closeSilent (peers: Array<PeerId | string>): boolean {
+    if (peers.length === 0 || this.#c.mayHangUp?.() === false) return false
+    for (const p of peers) {
+      const id = typeof p === 'string' ? peerIdFromString(p) : p
+      if (this.#c.libp2p.getConnections(id).length > 0) this.#c.libp2p.hangUp(id).catch(() => {})
+    }
+    return true
   }
 
   /** a peer this node cannot reach (another transport, a firewall) is not dialled twice a second */
@@ -290,7 +303,7 @@ export class MeshStreams implements GossipTransport {
     this.#opening.add(peer)
     let stream: Stream
     try {
-      stream = await this.#c.libp2p.dialProtocol(peerIdFromString(peer), BEAT_PROTOCOL, { signal: AbortSignal.timeout(5000) })
+      stream = await this.#c.libp2p.dialProtocol(peerIdFromString(peer), BEAT_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
       this.#backoff.delete(peer)
     } catch (err: any) {
       this.#c.log.debug({ peer, err: err?.message, retryInMs: this.#failed(peer) }, 'cannot open a beat stream')
