@@ -23,9 +23,10 @@ export interface ApiComponents {
   alerts?: () => unknown[]
   /** what this node reaches of the mesh: shown on its own entry of /api/v1/peers */
   partition?: () => PartitionView
-  /** devices: the list (GET /api/v1/devices) and the push endpoint (a Hono app's fetch) */
+  /** devices: the list (GET /api/v1/devices), the count by state, and the push endpoint (a Hono app's fetch) */
   devices?: {
     list: (query: URLSearchParams) => unknown[]
+    counts: () => Record<string, number>
     push: (req: Request, env?: unknown) => Response | Promise<Response>
   }
   /** whether the node is running (healthz) */
@@ -87,6 +88,10 @@ export function createApi (c: ApiComponents, init: ApiInit = {}): Hono {
   app.get('/api/v1/devices', ctx => {
     if (c.devices === undefined) throw new HTTPException(503, { message: 'devices are not ready' })
     return ctx.json(c.devices.list(new URL(ctx.req.url).searchParams))
+  })
+  app.get('/api/v1/devices/counts', ctx => {
+    if (c.devices === undefined) throw new HTTPException(503, { message: 'devices are not ready' })
+    return ctx.json(c.devices.counts())
   })
   // device pushes carry the ingest token, not the API's (openPaths: PUSH_PREFIX)
   app.on(['GET', 'POST'], `${PUSH_PREFIX}*`, async ctx => {

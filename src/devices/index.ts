@@ -61,6 +61,8 @@ export interface Devices {
   table: DeviceTable
   /** GET /api/v1/devices */
   list: (params: URLSearchParams) => DeviceView[]
+  /** GET /api/v1/devices/counts */
+  counts: () => Record<DeviceState, number>
   /** the push endpoint (a Hono app's fetch) */
   push: (req: Request, env?: unknown) => Response | Promise<Response>
   stats: () => DeviceStats
@@ -95,6 +97,7 @@ export function startDevices (c: DevicesComponents, init: DevicesInit): Devices 
   return {
     table,
     list: params => listDevices(table.list(), params),
+    counts: () => table.counts(),
     push: async (req, env) => await push.fetch(req, env),
     stats: () => ({ ...counters, connections: ws.connections, states: table.counts(), announcements: announcer.stats }),
     stop: async () => {

@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events'
 import { LocalSessions, type DeviceEntry, type WireEntry } from './sessions.js'
 import type { Device, DeviceData, DeviceExpect, DeviceState, DownReason } from './types.js'
 import { compactData, dataHash, emptyData, sameData } from './data.js'
+import { countStates } from './view.js'
 
 export type ViaState = 'up' | 'suspect' | 'down' | 'left'
 export interface DeclaredDevice { id: string, intervalMs: number, expect: DeviceExpect, project?: string }
@@ -182,11 +183,7 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
     }
   }
 
-  counts (): Record<DeviceState, number> {
-    const out: Record<DeviceState, number> = { up: 0, down: 0, unknown: 0, left: 0 }
-    for (const r of this.#view.values()) out[r.state]++
-    return out
-  }
+  counts (): Record<DeviceState, number> { return countStates(this.#view.values()) }
 
   #applyLocal (e: DeviceEntry): Device | undefined {
     this.#merge(this.#init.self, this.#init.selfName, 0, ++this.#localSeq, e, 0)

@@ -230,6 +230,27 @@ devices:
       expect(r.status).toBe(0)
     })
 
+    it('lists devices trouble first up to a limit, counts them by state, and names a bad parameter', async () => {
+      const all = await devices()
+      const rank: Record<string, number> = { down: 0, unknown: 1, up: 2, left: 3 }
+      const trouble = [...all].sort((a, b) => rank[a.state]! - rank[b.state]! || (a.id < b.id ? -1 : 1))
+      expect((await get('/api/v1/devices?order=trouble&limit=3')).map((d: any) => d.id)).toEqual(trouble.slice(0, 3).map(d => d.id))
+      expect((await get('/api/v1/devices?state=up&limit=1')).map((d: any) => d.id)).toEqual(all.filter(d => d.state === 'up').slice(0, 1).map(d => d.id))
+      const counts = { down: 0, unknown: 0, up: 0, left: 0 } as Record<string, number>
+      for (const d of all) counts[d.state]!++
+      expect(await get('/api/v1/devices/counts')).toEqual(counts)
+      for (const [query, error] of [
+        ['?limit=0', /^limit must be a whole number from 1 to 1000000, not '0'$/],
+        ['?limit=ten', /^limit must be a whole number from 1 to 1000000, not 'ten'$/],
+        ['?order=newest', /^order must be id or trouble \(down, unknown, up, left\), not 'newest'$/],
+        ['?sort=trouble', /^unknown parameter 'sort'; use state, order, limit$/]
+      ] as const) {
+        const r = await fetch(`${api}/api/v1/devices${query}`, { headers: { authorization: `Bearer ${API_TOKEN}` } })
+        expect(r.status, query).toBe(400)
+        expect(((await r.json()) as any).error, query).toMatch(error)
+      }
+    })
+
     it('over ingest.maxDevices, a new device is refused (503 push, code 503 online) unless an ended one makes room', async () => {
       // 16 at most: the declared two, and live pushes; every ended device makes way first
       const listed = (await devices()).filter(d => d.state === 'up').length

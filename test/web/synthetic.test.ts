@@ -1,8 +1,8 @@
 /**
  * The page over a node's real API in this process (feed, stream, files) and a
  * synthetic peer table: a mesh of 500 renders whole and filters, and devices
- * show as GET /api/v1/devices lists them (the endpoint's shape, served here
- * by the test).
+ * show as GET /api/v1/devices lists them (the endpoint's shape and query
+ * code, over device views the test holds).
  */
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
@@ -15,6 +15,7 @@ import { createApi } from '../../src/api/app.js'
 import { MeshFeed } from '../../src/api/feed.js'
 import { closeServer, listenApi } from '../../src/api/server.js'
 import { loadWebFiles } from '../../src/api/web.js'
+import { countStates, queryDevices } from '../../src/devices/view.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import { CHROMIUM, launchChromium, watchPage, type Browser, type PageWatch } from '../support/browser.js'
 import { lacks } from '../support/packages.js'
@@ -22,6 +23,8 @@ import { repoRoot } from '../support/root.js'
 import { syntheticPeers } from '../support/synthetic.js'
 import { waitFor } from '../support/wait.js'
 
+/** the query string of every device list the page asked for */
+const listQueries: string[] = []
 let DEVICES = [
   { id: 'rig-07', project: 'DecentralGPT', via: '12D3KooWVia', state: 'up', stateSince: new Date().toISOString(), lastSeen: new Date().toISOString(), gpus: [{ index: 0, name: 'RTX 4090', utilizationRatio: 0.3 }], models: [{ model: 'llama-3' }], memoryTotal: 24564, metrics: {}, status: 'ok', message: '' },
   { id: 'rig-02', project: 'DecentralGPT', via: '12D3KooWVia', state: 'down', stateSince: new Date().toISOString(), lastSeen: new Date(Date.now() - 120_000).toISOString(), gpus: [], models: [], memoryTotal: 0, metrics: {}, status: 'critical', message: 'fan failed' }
@@ -41,7 +44,11 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page over a synthetic mesh
     feed = new MeshFeed({ table, alerts: () => deriveAlerts(table.list(), { mesh: 't', generatorURL: 'http://t/' }), recentEvents: async () => [], onEvents: () => () => {}, log: pino({ level: 'silent' }) })
     feed.start()
     // the devices as the endpoint lists them (the device module's part, served here by the test)
-    const devices = { list: () => DEVICES, push: () => new Response(null, { status: 404 }) }
+    const devices = {
+      list: (q: URLSearchParams) => { listQueries.push(q.toString()); return queryDevices(DEVICES, q) },
+      counts: () => countStates(DEVICES),
+      push: () => new Response(null, { status: 404 })
+    }
     const app = createApi({ table, running: () => true, feed, web: await loadWebFiles(join(repoRoot(), 'dist', 'web')), devices })
     server = await listenApi(app, '127.0.0.1:0')
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
@@ -106,6 +113,8 @@ describe.skipIf(lacks('chromium', CHROMIUM))('the web page over a synthetic mesh
     await page.locator('#devices button.more').click()
     await waitFor('550 device rows', async () => await page.locator('#devices .row').count() === 550)
     expect(await page.locator('#devices button.more').textContent()).toBe('show 450 more of 450')
+    // the page asked the node for the rows it shows, never for the whole fleet
+    expect(new Set(listQueries)).toEqual(new Set(['order=trouble&limit=50', 'order=trouble&limit=550']))
     expect(watch.errors).toEqual([])
   })
 })

@@ -15,26 +15,34 @@ import { Overview } from './views/overview.js'
 /** while the node serves devices, how often the list is read again, ms */
 const DEVICES_EVERY_MS = 5000
 
-function useDevices (live: boolean, setView: (f: (v: MeshView) => MeshView) => void): void {
+/** device rows asked for at first, and added per "show more": a fleet of 10 000 is never read whole */
+const DEVICE_ROWS = 50
+const MORE_DEVICE_ROWS = 500
+
+/** Reads the devices' counts by state and the first `limit` of them, trouble first, every DEVICES_EVERY_MS (and when `limit` grows). */
+function useDevices (live: boolean, limit: number, setView: (f: (v: MeshView) => MeshView) => void): void {
   useEffect(() => {
     if (!live) return
     let stopped = false
     let timer: ReturnType<typeof setTimeout> | undefined
     const poll = async (): Promise<void> => {
       try {
-        const res = await apiGet('api/v1/devices')
+        const counted = await apiGet('api/v1/devices/counts')
         // 404: this node has no devices endpoint; ask again only after a reconnect
-        if (res.status === 404) { setView(v => v.devices === null ? v : { ...v, devices: null }); return }
-        if (res.ok) {
-          const list = await res.json() as unknown
-          if (!stopped) setView(v => ({ ...v, devices: Array.isArray(list) ? list : null }))
+        if (counted.status === 404) { setView(v => v.devices === null ? v : { ...v, devices: null }); return }
+        const counts = counted.ok ? await counted.json() as unknown : null
+        if (typeof counts === 'object' && counts !== null) {
+          const total = Object.values(counts).reduce((a: number, n) => a + (typeof n === 'number' ? n : 0), 0)
+          const res = total === 0 ? null : await apiGet(`api/v1/devices?order=trouble&limit=${limit}`)
+          const rows = res === null ? [] : res.ok ? await res.json() as unknown : null
+          if (!stopped && Array.isArray(rows)) setView(v => ({ ...v, devices: { rows, counts: counts as Record<string, number> } }))
         }
       } catch {}
       if (!stopped) timer = setTimeout(() => { void poll() }, DEVICES_EVERY_MS)
     }
     void poll()
     return () => { stopped = true; clearTimeout(timer) }
-  }, [live])
+  }, [live, limit])
 }
 
 export function App () {
@@ -111,7 +119,8 @@ export function App () {
     document.title = trouble > 0 ? `(${trouble}) meshmon` : 'meshmon'
   }, [view])
 
-  useDevices(status.kind === 'live', setView)
+  const [deviceLimit, setDeviceLimit] = useState(DEVICE_ROWS)
+  useDevices(status.kind === 'live', deviceLimit, setView)
 
   if (status.kind === 'unauthorized') {
     return <Login refused={refused} onToken={token => { storeToken(token); setRefused(false); live.current?.start() }} />
@@ -143,7 +152,7 @@ export function App () {
         {!view.loaded ? <p class="quiet">Loading the mesh…</p>
           : route.page === 'node'
             ? <NodePage peerId={route.peerId} peer={view.peers.get(route.peerId)} live={view.events} now={now} />
-            : <Overview view={view} query={route.query} state={route.state} now={now} onFilter={onFilter} />}
+            : <Overview view={view} query={route.query} state={route.state} now={now} onFilter={onFilter} onMoreDevices={() => { setDeviceLimit(l => l + MORE_DEVICE_ROWS) }} />}
       </main>
     </>
   )

@@ -13,13 +13,16 @@ export interface MeshView {
   peers: ReadonlyMap<string, PeerView>
   alerts: AlertView[]
   events: MeshEvent[]
-  /** null: the node serves no devices (404) or has none */
-  devices: DeviceView[] | null
+  /** null: the node serves no devices (404) */
+  devices: DeviceList | null
   /** the node's clock minus the browser's, ms: times are shown as the node counts them */
   skewMs: number
   /** a snapshot has arrived */
   loaded: boolean
 }
+
+/** the devices the page shows (trouble first, as many as asked for) and how many there are in each state */
+export interface DeviceList { rows: DeviceView[], counts: Record<string, number> }
 
 export const emptyView = (): MeshView => ({ peers: new Map(), alerts: [], events: [], devices: null, skewMs: 0, loaded: false })
 

@@ -11,6 +11,8 @@ interface Props {
   state: StateFilter
   now: number
   onFilter: (query: string, state: StateFilter) => void
+  /** the devices panel asks for more rows */
+  onMoreDevices: () => void
 }
 
 function count (peers: PeerView[], s: StateFilter): number {
@@ -43,7 +45,7 @@ function useRowLimit (total: number): number {
   return limit
 }
 
-export function Overview ({ view, query, state, now, onFilter }: Props) {
+export function Overview ({ view, query, state, now, onFilter, onMoreDevices }: Props) {
   const sorted = useMemo(() => sortPeers(view.peers.values()), [view.peers])
   const shown = useMemo(() => sorted.filter(p => matches(p, query, state)), [sorted, query, state])
   const limit = useRowLimit(shown.length)
@@ -68,7 +70,7 @@ export function Overview ({ view, query, state, now, onFilter }: Props) {
         </div>
         {shown.length === 0 ? <p class="quiet">{sorted.length === 0 ? 'No nodes known yet.' : 'No node matches this filter.'}</p> : null}
       </section>
-      {view.devices !== null && view.devices.length > 0 ? <Devices devices={view.devices} now={now} /> : null}
+      {view.devices !== null && view.devices.rows.length > 0 ? <Devices list={view.devices} now={now} onMore={onMoreDevices} /> : null}
       <Events events={view.events} />
     </>
   )

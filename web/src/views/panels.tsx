@@ -1,7 +1,8 @@
 /** The overview's panels beside the node list: active alerts, devices, recent events. */
-import { useMemo, useState } from 'preact/hooks'
+import { useState } from 'preact/hooks'
 import { ago, clock, span } from '../format.js'
 import { nodeHash } from '../route.js'
+import type { DeviceList } from '../store.js'
 import type { AlertView, DeviceView, MeshEvent } from '../wire.js'
 import { Bar, StateBadge } from './bits.js'
 
@@ -77,23 +78,21 @@ function gpuRatio (d: DeviceView): number | null {
   return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length
 }
 
-/** device rows shown at first, and added per click: a fleet of 10 000 is never 10 000 rows at once */
-const DEVICE_ROWS = 50
+/** the largest batch the "show more" button adds (the page asks the node for that many more) */
 const MORE_DEVICE_ROWS = 500
 const DEVICE_ORDER: Record<string, number> = { down: 0, unknown: 1, up: 2, left: 3 }
 
-export function Devices ({ devices, now }: { devices: DeviceView[], now: number }) {
-  const [limit, setLimit] = useState(DEVICE_ROWS)
-  const sorted = useMemo(() => [...devices].sort((a, b) => (DEVICE_ORDER[a.state] ?? 1) - (DEVICE_ORDER[b.state] ?? 1) || a.id.localeCompare(b.id)), [devices])
-  const states = new Map<string, number>()
-  for (const d of devices) states.set(d.state, (states.get(d.state) ?? 0) + 1)
-  const byState = [...states].sort((a, b) => (DEVICE_ORDER[a[0]] ?? 1) - (DEVICE_ORDER[b[0]] ?? 1)).map(([s, n]) => `${n} ${s}`).join(' · ')
-  const rest = sorted.length - limit
+/** The devices as the node lists them (trouble first, the first rows only) under their counts by state. */
+export function Devices ({ list, now, onMore }: { list: DeviceList, now: number, onMore: () => void }) {
+  const states = Object.entries(list.counts).filter(([, n]) => typeof n === 'number' && n > 0)
+  const total = states.reduce((a, [, n]) => a + n, 0)
+  const byState = states.sort((a, b) => (DEVICE_ORDER[a[0]] ?? 1) - (DEVICE_ORDER[b[0]] ?? 1)).map(([s, n]) => `${n} ${s}`).join(' · ')
+  const rest = total - list.rows.length
   return (
     <section id="devices" aria-label="devices">
-      <h2>{devices.length} device{devices.length === 1 ? '' : 's'} <small class="quiet">{byState}</small></h2>
+      <h2>{total} device{total === 1 ? '' : 's'} <small class="quiet">{byState}</small></h2>
       <div class="list">
-        {sorted.slice(0, limit).map(d => (
+        {list.rows.map(d => (
           <div class={`row dev st-${d.state}`} key={d.id}>
             <span class="c-state"><StateBadge state={d.state} /></span>
             <span class="c-name"><b>{d.id}</b><small class="labels">{[d.project, (d.viaName ?? d.via) != null && (d.viaName ?? d.via) !== '' ? `via ${d.viaName ?? d.via}` : undefined].filter(Boolean).join(' · ')}</small></span>
@@ -104,7 +103,7 @@ export function Devices ({ devices, now }: { devices: DeviceView[], now: number 
         ))}
       </div>
       {rest > 0
-        ? <button type="button" class="more" onClick={() => { setLimit(l => l + MORE_DEVICE_ROWS) }}>show {Math.min(rest, MORE_DEVICE_ROWS)} more of {rest}</button>
+        ? <button type="button" class="more" onClick={onMore}>show {Math.min(rest, MORE_DEVICE_ROWS)} more of {rest}</button>
         : null}
     </section>
   )
