@@ -32,6 +32,7 @@ import type { MachineInfo } from './machine/types.js'
 import { metricsEndpoint } from './metrics/index.js'
 import { nextBoot } from './mesh/boot.js'
 import { ConnectionKeeper } from './mesh/keeper.js'
+import { IdentifyAgain } from './mesh/identify-again.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
@@ -91,6 +92,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     const libp2p = await createMeshLibp2p({ privateKey, swarmKey: config.swarmKeyBytes, listen: config.listen, datastore, patches, allow: config.peersAllow, scoredTopics: [DEVICE_TOPIC] })
       .catch((err: any) => { throw listenFailure(err, config.listen) })
     stack.push(async () => { await libp2p.stop() })
+    // a connection whose identify failed (a loaded host) would carry nothing: identified again, or closed
+    const identifyAgain = new IdentifyAgain(libp2p, libp2p.services.identify, log.child({ component: 'identify' }))
+    identifyAgain.start()
+    stack.push(() => { identifyAgain.stop() })
     const peerId = libp2p.peerId.toString()
 
     const eventLog = log.child({ component: 'events' })

@@ -9,7 +9,7 @@ import { gossipsub } from '@chainsafe/libp2p-gossipsub'
 import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify } from '@libp2p/identify'
+import { identify, type Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
@@ -44,7 +44,7 @@ export interface MeshLibp2pInit {
   patches?: Patches
 }
 
-export type MeshLibp2p = Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>>, identify: unknown }>
+export type MeshLibp2p = Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>>, identify: Identify }>
 
 export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2p> {
   const patches = init.patches ?? new Patches()
