@@ -35,7 +35,7 @@ export class IdentifyAgain {
   readonly #init: Required<IdentifyAgainInit>
   /** connections identified (by the library or by a try again): weak, a closed connection is not held */
   readonly #identified = new WeakSet<Connection>()
-  /** tries made on a connection, and when the next is due (monotonic ms) */
+  /** tries made on a connection, and when the next is due (unix ms, as the connection's timeline) */
   readonly #tries = new WeakMap<Connection, { tried: number, dueAt: number }>()
   readonly #busy = new WeakSet<Connection>()
   /** connections looked at once their identify had its time */
@@ -53,7 +53,7 @@ export class IdentifyAgain {
     this.#init = { checkAfterMs: 7000, timeoutMs: 20_000, tries: 3, ...init }
   }
 
-  /** One timer for every connection: a sweep over the open ones, so nothing holds a closed connection. */
+  /** One timer for all connections, a sweep over the open ones: nothing holds a connection once it closed. */
   start (): void {
     this.#libp2p.addEventListener('peer:identify', this.#onIdentify)
     this.#timer = setInterval(() => { this.#sweep() }, Math.max(100, this.#init.checkAfterMs / 2))
