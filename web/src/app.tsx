@@ -11,13 +11,13 @@ import { applyMessage, BadMessageError, emptyView, inTrouble, type MeshView, typ
 import { Login } from './views/login.js'
 import { NodePage } from './views/node.js'
 import { Overview } from './views/overview.js'
+import { MORE_DEVICE_ROWS } from './views/panels.js'
 
 /** while the node serves devices, how often the list is read again, ms */
 const DEVICES_EVERY_MS = 5000
 
-/** device rows asked for at first, and added per "show more": a fleet of 10 000 is never read whole */
+/** device rows asked for at first (then MORE_DEVICE_ROWS per "show more"): a fleet of 10 000 is never read whole */
 const DEVICE_ROWS = 50
-const MORE_DEVICE_ROWS = 500
 
 /** Reads the devices' counts by state and the first `limit` of them, trouble first, every DEVICES_EVERY_MS (and when `limit` grows). */
 function useDevices (live: boolean, limit: number, setView: (f: (v: MeshView) => MeshView) => void): void {

@@ -79,7 +79,7 @@ function gpuRatio (d: DeviceView): number | null {
 }
 
 /** the largest batch the "show more" button adds (the page asks the node for that many more) */
-const MORE_DEVICE_ROWS = 500
+export const MORE_DEVICE_ROWS = 500
 const DEVICE_ORDER: Record<string, number> = { down: 0, unknown: 1, up: 2, left: 3 }
 
 /** The devices as the node lists them (trouble first, the first rows only) under their counts by state. */
