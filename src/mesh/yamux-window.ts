@@ -11,12 +11,14 @@
  *
  * This wraps the muxer's private frame sender (`sendFrame`): plain window
  * updates (no flags) are added up per stream and sent just before the next
- * other frame (so they ride in the same socket write, see coalesce.ts), when a
- * stream's pending credit reaches `maxCredit` (a quarter of yamux's 256 KiB
- * initial window, so a sender is never starved), or after `maxDelayMs`.
- * Updates carrying flags (SYN, ACK, FIN, RST) go out at once, after the
- * pending ones, in order. Window updates are additive, so the remote sees the
- * same credit, later. The start-up check builds one muxer and looks for
+ * other frame (so they ride in the same socket write, see coalesce.ts), or
+ * when a stream's pending credit reaches `maxCredit` (a quarter of yamux's
+ * 256 KiB initial window). Nothing else sends them: a sender whose reader
+ * keeps up always has at least three quarters of its window, so a timer would
+ * only wake both ends for credit nobody needs (a watcher's beat stream, which
+ * it only reads, sent one every second). Updates carrying flags (SYN, ACK,
+ * FIN, RST) go out at once, after the pending ones, in order. Window updates
+ * are additive, so the remote sees the same credit, later. The start-up check builds one muxer and looks for
  * `sendFrame`; a later muxer without it is left alone, and the patch reported lost.
  */
 import type { StreamMuxer, StreamMuxerFactory, StreamMuxerInit } from '@libp2p/interface'
@@ -28,7 +30,7 @@ interface FrameHeader { type: number, flag: number, streamID: number, length: nu
 type SendFrame = (header: FrameHeader, data?: unknown) => void
 type Sending = StreamMuxer & { sendFrame?: SendFrame }
 
-export interface WindowOptions { maxCredit?: number, maxDelayMs?: number }
+export interface WindowOptions { maxCredit?: number }
 
 export function lazyWindowUpdates (factory: StreamMuxerFactory, patches: Patches, opts: WindowOptions = {}): StreamMuxerFactory {
   // the check: a muxer nobody talks to, with no keep-alive, dropped at once
@@ -47,14 +49,11 @@ export function lazyWindowUpdates (factory: StreamMuxerFactory, patches: Patches
   }
 }
 
-function deferUpdates (m: Sending, send: SendFrame, { maxCredit = 64 * 1024, maxDelayMs = 1000 }: WindowOptions): StreamMuxer {
+function deferUpdates (m: Sending, send: SendFrame, { maxCredit = 64 * 1024 }: WindowOptions): StreamMuxer {
   const pending = new Map<number, number>()
-  let timer: ReturnType<typeof setTimeout> | undefined
   let closed = false
 
   const flush = (): void => {
-    clearTimeout(timer)
-    timer = undefined
     if (closed) { pending.clear(); return }
     for (const [streamID, length] of pending) send({ type: WINDOW_UPDATE, flag: 0, streamID, length })
     pending.clear()
@@ -65,10 +64,6 @@ function deferUpdates (m: Sending, send: SendFrame, { maxCredit = 64 * 1024, max
       const credit = (pending.get(header.streamID) ?? 0) + header.length
       pending.set(header.streamID, credit)
       if (credit >= maxCredit) flush()
-      else if (timer === undefined) {
-        timer = setTimeout(() => { try { flush() } catch {} }, maxDelayMs)
-        timer.unref()
-      }
       return
     }
     if (pending.size > 0) flush()

@@ -9,7 +9,7 @@ import type { Stream, StreamMuxer } from '@libp2p/interface'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { coalesce } from '../../src/mesh/coalesce.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
@@ -48,9 +48,11 @@ describe('coalesce', () => {
 
 describe('lazy yamux window updates', () => {
   /** two yamux muxers piped in memory; counts plain window updates sent by the receiving side */
-  async function windowUpdatesFor (messages: number, lazy: boolean): Promise<{ updates: number, received: number }> {
+  async function windowUpdatesFor (messages: number, lazy: boolean, size = 500, after?: () => Promise<void>): Promise<{ updates: number, received: number, later: number }> {
     const components = { logger: defaultLogger() }
-    const factory = lazy ? lazyWindowUpdates(yamux()(components), new Patches()) : yamux()(components)
+    // no keep-alive pings: the only frames are the test's and the updates
+    const muxers = yamux({ enableKeepAlive: false })(components)
+    const factory = lazy ? lazyWindowUpdates(muxers, new Patches()) : muxers
     let received = 0
     let resolveDone = (): void => {}
     const done = new Promise<void>(resolve => { resolveDone = resolve })
@@ -72,11 +74,25 @@ describe('lazy yamux window updates', () => {
     void a.sink(count(b.source))
     void b.sink(a.source)
     const s = await a.newStream()
-    await s.sink((async function * () { for (let i = 0; i < messages; i++) { yield new Uint8Array(500); await tick() } })())
+    await s.sink((async function * () { for (let i = 0; i < messages; i++) { yield new Uint8Array(size); await tick() } })())
     await done
+    const before = updates
+    await after?.()
+    const later = updates - before
     await a.close(); await b.close()
-    return { updates, received }
+    return { updates, received, later }
   }
+
+  it('a stream only read (a watcher\'s beats) owes its sender no update with time: none is sent until a quarter of the window is used', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval'] })
+    try {
+      const beats = await windowUpdatesFor(60, true, 20, async () => { await vi.advanceTimersByTimeAsync(60_000) })
+      expect(beats.received).toBe(1200)
+      expect(beats.later).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
 
   it('sends one update per received frame without it, a handful with it; same bytes arrive', async () => {
     const plain = await windowUpdatesFor(100, false)
