@@ -9,7 +9,9 @@
  *    device's data hash instead of its data (a tenth of the bytes at 10k
  *    devices): a peer holding other data asks for it (`want`), and gets it in
  *    the next batch. Every `dataEvery`-th round, and `joinDelayMs` after a peer
- *    subscribes to the topic (a peer that joined, or came back), the data goes too;
+ *    subscribes to the topic (a peer that joined, or came back), the data goes too.
+ *    A peer with no device sends the empty round only every `dataEvery`-th time
+ *    once it has said so (the first round of a boot, and on a join, still go);
  *  - validation runs as the topic validator: invalid messages are neither
  *    applied nor forwarded, and are counted by reason.
  */
@@ -46,14 +48,16 @@ export interface AnnouncerInit {
   dataEvery?: number
 }
 
-export interface AnnouncerStats { sent: number, received: number, invalid: Record<InvalidReason | 'unsigned', number>, refused: number }
+/** `rounds`: periodic re-announcement rounds so far (a round may send nothing, see start()) */
+export interface AnnouncerStats { sent: number, received: number, invalid: Record<InvalidReason | 'unsigned', number>, refused: number, rounds: number }
 
 export class DeviceAnnouncer {
-  readonly stats: AnnouncerStats = { sent: 0, received: 0, invalid: { too_large: 0, decode: 0, schema: 0, unsigned: 0 }, refused: 0 }
+  readonly stats: AnnouncerStats = { sent: 0, received: 0, invalid: { too_large: 0, decode: 0, schema: 0, unsigned: 0 }, refused: 0, rounds: 0 }
   readonly #c: AnnouncerComponents
   readonly #init: Required<AnnouncerInit>
   #seq = 0
-  #rounds = 0
+  /** the last full announcement had no device */
+  #saidEmpty = false
   #batch?: NodeJS.Timeout
   #join?: NodeJS.Timeout
   #full?: NodeJS.Timeout
@@ -79,7 +83,14 @@ export class DeviceAnnouncer {
     this.#c.pubsub.subscribe(DEVICE_TOPIC)
     this.#c.pubsub.addEventListener('subscription-change', this.#onSubscription)
     this.#c.table.on('dirty', this.#onDirty)
-    this.#full = setInterval(() => { this.#send(this.#c.table.local.entries(), true, ++this.#rounds % this.#init.dataEvery !== 0) }, this.#init.fullEveryMs)
+    this.#full = setInterval(() => {
+      const entries = this.#c.table.local.entries()
+      const light = ++this.stats.rounds % this.#init.dataEvery !== 0
+      // a peer without devices (most peers) says so on every data round only, not every round: each
+      // message costs every peer of the mesh a few reads (gossipsub's duplicates) and a signature check
+      if (entries.length === 0 && this.#saidEmpty && light) return
+      this.#send(entries, true, light)
+    }, this.#init.fullEveryMs)
     this.#fullSoon()
   }
 
@@ -108,6 +119,7 @@ export class DeviceAnnouncer {
 
   #send (entries: DeviceEntry[], full: boolean, light = false): void {
     if (!this.#running) return
+    if (full) this.#saidEmpty = entries.length === 0
     try {
       this.#publish(encodeAnnouncements({ boot: this.#init.boot, name: this.#init.name, full, light }, entries, () => ++this.#seq, Date.now))
     } catch (err: any) {

@@ -87,10 +87,20 @@ export function startDevices (c: DevicesComponents, init: DevicesInit): Devices 
   const ws = new WebSocketEndpoint({ table, auth, log, throttle, counters }, { idleTimeoutMs: init.idleTimeoutMs, maxConnectionsPerIp: init.maxConnectionsPerIp })
   const announcer = new DeviceAnnouncer({ pubsub: c.pubsub, table, log, throttle, peerId: c.peerId }, { name: init.name, boot: init.boot, batchMs: init.batchMs, fullEveryMs: init.fullEveryMs })
   const push = pushRoutes({ table, auth, throttle, counters })
-  const ticker = setInterval(() => {
+  // a peer with no device (most of them) has nothing to judge: the ticker runs only while the table holds something
+  let ticker: NodeJS.Timeout | undefined
+  let stopped = false
+  const tick = (): void => {
     try { table.tick() } catch (err: any) { log.error({ err: err.message }, 'device table tick failed') }
-  }, init.tickMs ?? 250)
-  ticker.unref()
+    if (table.idle) { clearInterval(ticker); ticker = undefined }
+  }
+  const wake = (): void => {
+    if (ticker !== undefined || stopped) return
+    ticker = setInterval(tick, init.tickMs ?? 250)
+    ticker.unref()
+  }
+  table.on('occupied', wake)
+  wake()
   announcer.start()
   ws.start(c.server)
   if (auth.open) log.info('device ingestion is open (no ingest.token): any client that reaches the API port can report devices')
@@ -103,6 +113,8 @@ export function startDevices (c: DevicesComponents, init: DevicesInit): Devices 
     stop: async () => {
       // nothing is announced once stopping: closing the connections must not tell the mesh the devices are down
       announcer.stop()
+      stopped = true
+      table.off('occupied', wake)
       clearInterval(ticker)
       await ws.stop()
     }

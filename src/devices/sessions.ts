@@ -54,6 +54,7 @@ export class LocalSessions {
   }
 
   get (id: string): DeviceEntry | undefined { return this.#sessions.get(id) }
+  get size (): number { return this.#sessions.size }
   isOpen (id: string): boolean { return this.#sessions.get(id)?.st === 'up' }
 
   /** A WebSocket `online`: a new session, or the same connection saying it again. */

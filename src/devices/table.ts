@@ -28,7 +28,8 @@ export type ViaState = 'up' | 'suspect' | 'down' | 'left'
 export interface DeclaredDevice { id: string, intervalMs: number, expect: DeviceExpect, project?: string }
 export type IncidentCause = DownReason | 'via-gone' | 'never'
 export interface Incident { type: 'offline' | 'online', device: Device, session: { via: string, since: number } | null, cause: IncidentCause | null }
-export interface DeviceTableEvents { incident: [Incident], dirty: [] }
+/** `occupied`: the first record of an empty table (a ticker stopped while it was idle starts again) */
+export interface DeviceTableEvents { incident: [Incident], dirty: [], occupied: [] }
 
 export interface DeviceTableInit {
   /** this peer's id and name: the via of its own sessions */
@@ -112,6 +113,8 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
   get (id: string): Device | undefined { return this.#view.get(id) }
   list (): Device[] { return [...this.#view.values()] }
   get size (): number { return this.#view.size }
+  /** nothing for tick() to do until a device comes */
+  get idle (): boolean { return this.#view.size === 0 && this.local.size === 0 }
   declaredOf (id: string): DeclaredDevice | undefined { return this.#declared.get(id) }
 
   /** A WebSocket device said online on `conn`. */
@@ -201,6 +204,8 @@ export class DeviceTable extends EventEmitter<DeviceTableEvents> {
       if (!this.#room()) return 'refused'
       r = this.#record(e.id)
       this.#view.set(e.id, r)
+      // every session, local or remote, gets its record here
+      if (this.#view.size === 1) this.emit('occupied')
     } else if (r.src !== null && r.src.via === via) {
       if (via !== this.#init.self && (boot < r.src.boot || (boot === r.src.boot && seq <= r.src.seq))) return 'stale'
     } else if (r.src !== null) {

@@ -96,6 +96,11 @@ export class WebSocketEndpoint {
   start (server: Server): void {
     this.#server = server
     server.on('upgrade', this.#onUpgrade)
+  }
+
+  /** the idle sweep runs only while connections are open (#closeIdle stops it) */
+  #sweepWhileOpen (): void {
+    if (this.#sweep !== undefined || this.#stopping) return
     this.#sweep = setInterval(() => { this.#closeIdle() }, Math.max(50, Math.min(1000, this.#idleMs / 4)))
     this.#sweep.unref()
   }
@@ -139,6 +144,7 @@ export class WebSocketEndpoint {
 
   #open (ws: WebSocket): void {
     this.#conns.set(ws, { ws, device: null, activeAt: performance.now(), idleAt: 0 })
+    this.#sweepWhileOpen()
     const h = this.#handlers
     ws.on('message', h.message).on('ping', h.ping).on('close', h.close).on('error', h.error)
   }
@@ -195,6 +201,7 @@ export class WebSocketEndpoint {
   }
 
   #closeIdle (): void {
+    if (this.#conns.size === 0) { clearInterval(this.#sweep); this.#sweep = undefined; return }
     const now = performance.now()
     for (const c of this.#conns.values()) {
       if (c.idleAt === 0 && now - c.activeAt > this.#idleMs) {

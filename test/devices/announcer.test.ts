@@ -73,6 +73,21 @@ describe('device announcements between peers', () => {
     expect(a.table.size).toBe(50)
   })
 
+  it('a peer with no device says so on data rounds only; a peer with one announces every round', async () => {
+    // no join round (an hour away): only the periodic rounds send
+    const rounds = { fullEveryMs: 20, dataEvery: 5, joinDelayMs: 3_600_000 }
+    const empty = await peer('empty', rounds)
+    const busy = await peer('busy', rounds)
+    busy.table.connect('gpu-1', {}, emptyData())
+    await waitFor('20 rounds each', () => empty.announcer.stats.rounds >= 20 && busy.announcer.stats.rounds >= 20)
+    empty.announcer.stop(); busy.announcer.stop()
+    const [e, b] = [empty.announcer.stats, busy.announcer.stats]
+    await waitFor('every round of the busy peer published', () => b.sent >= b.rounds)
+    // the first round says "none", then every 5th
+    expect(e.sent).toBeGreaterThanOrEqual(1 + Math.floor((e.rounds - 1) / 5) - 1)
+    expect(e.sent).toBeLessThanOrEqual(1 + Math.floor(e.rounds / 5))
+  })
+
   it('a member publishing garbage, or claiming devices with old connections, hides nothing of the others', async () => {
     const a = await peer('a')
     const b = await peer('b')

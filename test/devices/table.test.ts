@@ -9,7 +9,7 @@ const A = '12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 const B = '12D3KooWBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'
 const T0 = 1_800_000_000_000
 
-function rig (init: { maxDevices?: number, declared?: DeclaredDevice[] } = {}) {
+function rig (init: { maxDevices?: number, declared?: DeclaredDevice[], forgetAfterMs?: number } = {}) {
   let mono = 0
   const peers = new Map<string, ViaState>([[A, 'up'], [B, 'up']])
   const table = new DeviceTable({
@@ -33,6 +33,26 @@ function rig (init: { maxDevices?: number, declared?: DeclaredDevice[] } = {}) {
 }
 
 describe('device table', () => {
+  it('is idle while it holds nothing (the node stops its ticker): the first record says occupied, and forgotten again it is idle', () => {
+    const r = rig({ forgetAfterMs: 60_000 })
+    let occupied = 0
+    r.table.on('occupied', () => { occupied++ })
+    expect(r.table.idle).toBe(true)
+    const conn = {}
+    r.table.connect('gpu-1', conn, emptyData())
+    expect([occupied, r.table.idle]).toEqual([1, false])
+    r.hear(A, [{ id: 'gpu-2' }])
+    expect(occupied).toBe(1)
+    r.table.disconnect('gpu-1', conn, 'closed')
+    r.hear(A, [{ id: 'gpu-2', st: 'down', chg: r.now(), why: 'closed' }])
+    r.advance(80_000)
+    expect([r.table.size, r.table.idle]).toEqual([0, true])
+    r.hear(B, [{ id: 'gpu-3' }])
+    expect([occupied, r.table.idle]).toEqual([2, false])
+    // a declared device is always there to judge
+    expect(rig({ declared: [{ id: 'esp-1', intervalMs: 60_000, expect: 'always-on' }] }).table.idle).toBe(false)
+  })
+
   it('a local WebSocket device: up, down at its close, alerted and offline after 10 s, online when back', () => {
     const r = rig()
     const conn = {}
