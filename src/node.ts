@@ -159,6 +159,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       connectedPeers: () => libp2p.getPeers().length,
       partition: () => membership.partition(),
       nameConflicts: () => table.nameConflicts().size,
+      identifyRetries: () => identifyAgain.stats,
       devices: devices.stats
     }, () => devices.table.list())
     apiParts.metrics = metrics.handler

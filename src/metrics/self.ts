@@ -28,6 +28,8 @@ export interface SelfSources {
   devices?: () => DeviceStats
   /** present once the event log exists: messages of its protocols refused, by "protocol reason" */
   eventsMalformed?: () => Record<string, number>
+  /** connections identified again after their first identify failed (src/mesh/identify-again.ts) */
+  identifyRetries?: () => { succeeded: number, failed: number, closed: number }
 }
 
 export interface SelfMetrics {
@@ -67,6 +69,11 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
     new Gauge({ name: 'meshmon_partitioned', help: '1 while this node reaches no majority of the mesh (cut off, or the small side of a split)', registers, collect () { this.set(partition().minority ? 1 : 0) } })
     new Gauge({ name: 'meshmon_mesh_reachable_peers', help: 'peers this node reaches, itself included', registers, collect () { this.set(partition().reachable) } })
     new Gauge({ name: 'meshmon_mesh_members', help: 'peers known and not gone on purpose, itself included', registers, collect () { this.set(partition().members) } })
+  }
+  const retries = s.identifyRetries
+  if (retries !== undefined) {
+    labelled('counter', 'meshmon_identify_retries_total', 'identify tried again on connections whose first identify failed, by result (closed: given up, the connection closed)', ['result'],
+      () => { const r = retries(); return [[{ result: 'succeeded' }, r.succeeded], [{ result: 'failed' }, r.failed], [{ result: 'closed' }, r.closed]] })
   }
   const entries = s.eventlogEntries
   if (entries !== undefined) new Gauge({ name: 'meshmon_eventlog_entries', help: 'events held in the local copy of the event log', registers, collect () { this.set(entries()) } })

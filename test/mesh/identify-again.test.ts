@@ -10,6 +10,7 @@ import type { IncomingStreamData, PeerId } from '@libp2p/interface'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { IdentifyAgain } from '../../src/mesh/identify-again.js'
+import { selfRegistry } from '../../src/metrics/self.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
 import { waitFor } from '../support/wait.js'
@@ -78,6 +79,10 @@ describe('a connection whose identify failed', () => {
     expect(seen.requests).toBe(3)
     expect(retry.stats).toEqual({ checked: 1, succeeded: 0, failed: 2, closed: 1 })
     expect(told.size).toBe(0)
+    // as an operator reads it
+    const { registry } = selfRegistry({ peerId: a.peerId.toString(), name: 'a', gossip: () => ({ received: 0, invalid: {} }), connectedPeers: () => 0, identifyRetries: () => retry.stats })
+    const text = await registry.metrics()
+    for (const [result, n] of [['succeeded', 0], ['failed', 2], ['closed', 1]]) expect(text).toMatch(new RegExp(`^meshmon_identify_retries_total\\{[^}]*result="${result}"[^}]*\\} ${n}$`, 'm'))
   })
 
   it('is left alone when identify worked', async () => {
