@@ -18,8 +18,9 @@
  * only wake both ends for credit nobody needs (a watcher's beat stream, which
  * it only reads, sent one every second). Updates carrying flags (SYN, ACK,
  * FIN, RST) go out at once, after the pending ones, in order. Window updates
- * are additive, so the remote sees the same credit, later. The start-up check builds one muxer and looks for
- * `sendFrame`; a later muxer without it is left alone, and the patch reported lost.
+ * are additive, so the remote sees the same credit, later. The start-up check
+ * builds one muxer and looks for `sendFrame`; a later muxer without it is left
+ * alone, and the patch reported lost.
  */
 import type { StreamMuxer, StreamMuxerFactory, StreamMuxerInit } from '@libp2p/interface'
 import type { Patches } from '../patches.js'
