@@ -89,13 +89,12 @@ export function startDevices (c: DevicesComponents, init: DevicesInit): Devices 
   const push = pushRoutes({ table, auth, throttle, counters })
   // a peer with no device (most of them) has nothing to judge: the ticker runs only while the table holds something
   let ticker: NodeJS.Timeout | undefined
-  let stopped = false
   const tick = (): void => {
     try { table.tick() } catch (err: any) { log.error({ err: err.message }, 'device table tick failed') }
     if (table.idle) { clearInterval(ticker); ticker = undefined }
   }
   const wake = (): void => {
-    if (ticker !== undefined || stopped) return
+    if (ticker !== undefined) return
     ticker = setInterval(tick, init.tickMs ?? 250)
     ticker.unref()
   }
@@ -113,7 +112,6 @@ export function startDevices (c: DevicesComponents, init: DevicesInit): Devices 
     stop: async () => {
       // nothing is announced once stopping: closing the connections must not tell the mesh the devices are down
       announcer.stop()
-      stopped = true
       table.off('occupied', wake)
       clearInterval(ticker)
       await ws.stop()

@@ -58,8 +58,10 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
     if (kind === 'gauge') new Gauge({ ...family, collect () { this.reset(); for (const [labels, n] of read()) this.set(labels, n) } })
     else new Counter({ ...family, collect () { this.reset(); for (const [labels, n] of read()) this.inc(labels, n) } })
   }
+  /** one label's (value, count) pairs of a record of counts */
+  const pairs = (label: string, m: Record<string, number>): Array<[Record<string, string>, number]> => Object.entries(m).map(([k, n]) => [{ [label]: k }, n])
   labelled('counter', 'meshmon_gossip_messages_invalid_total', 'heartbeat messages dropped, by reason', ['reason'],
-    () => Object.entries(s.gossip().invalid).map(([reason, n]) => [{ reason }, n]))
+    () => pairs('reason', s.gossip().invalid))
   new Gauge({ name: 'meshmon_connected_peers', help: 'peers this node has a connection to', registers, collect () { this.set(s.connectedPeers()) } })
   const conflicts = s.nameConflicts
   if (conflicts !== undefined) new Gauge({ name: 'meshmon_peer_name_conflicts', help: 'node names carried by more than one peer that has not left', registers, collect () { this.set(conflicts()) } })
@@ -73,14 +75,14 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
   const retries = s.identifyRetries
   if (retries !== undefined) {
     labelled('counter', 'meshmon_identify_retries_total', 'identify tried again on connections whose first identify failed, by result (closed: given up, the connection closed)', ['result'],
-      () => { const r = retries(); return [[{ result: 'succeeded' }, r.succeeded], [{ result: 'failed' }, r.failed], [{ result: 'closed' }, r.closed]] })
+      () => { const { succeeded, failed, closed } = retries(); return pairs('result', { succeeded, failed, closed }) })
   }
   const entries = s.eventlogEntries
   if (entries !== undefined) new Gauge({ name: 'meshmon_eventlog_entries', help: 'events held in the local copy of the event log', registers, collect () { this.set(entries()) } })
   const sends = s.alertmanagerSends
   if (sends !== undefined) {
     labelled('counter', 'meshmon_alertmanager_sends_total', 'alert batches pushed to Alertmanager, by result', ['result'],
-      () => Object.entries(sends()).map(([result, n]) => [{ result }, n]))
+      () => pairs('result', sends()))
   }
   const refused = s.eventsRefused
   if (refused !== undefined) {
@@ -100,7 +102,6 @@ export function selfRegistry (s: SelfSources): SelfMetrics {
   const devices = s.devices
   if (devices !== undefined) {
     new Gauge({ name: 'meshmon_device_connections', help: 'open device WebSocket connections to this node', registers, collect () { this.set(devices().connections) } })
-    const pairs = (label: string, m: Record<string, number>): Array<[Record<string, string>, number]> => Object.entries(m).map(([k, n]) => [{ [label]: k }, n])
     labelled('gauge', 'meshmon_devices', 'devices this node knows (the mesh\'s), by state', ['state'], () => pairs('state', devices().states))
     labelled('counter', 'meshmon_device_ingest_refused_total', 'device connections and pushes turned away, by reason', ['reason'], () => pairs('reason', devices().refused))
     labelled('counter', 'meshmon_device_ingest_errors_total', 'device frames and pushes answered with an error, by reason', ['reason'], () => pairs('reason', devices().errors))
