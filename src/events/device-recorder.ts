@@ -5,15 +5,17 @@
  * when such a device came back. The incident id follows from the device and
  * its session (via and connect time, the same on every peer), so racing
  * writers collapse into one indexed event. The writer is the device's via
- * when that peer is up (it saw the connection end), otherwise the live peer
- * with the smallest id; the others write only if, `fallbackMs` later, the
- * event is not in their log.
+ * when that peer is live (it saw the connection end), otherwise the live peer
+ * with the smallest id; if the event is still missing from the log later, at
+ * most a few others write it, in turn (writers.ts): a cut that drops
+ * thousands of devices must not be written once per peer.
  */
 import type { Logger } from 'pino'
 import type { Incident } from '../devices/table.js'
 import type { PeerTable } from '../heartbeat/peer-table.js'
 import { incidentId } from './recorder.js'
 import type { EventInput, MeshEvent } from './types.js'
+import { writerRank, Writers, type WritersInit } from './writers.js'
 
 export interface DeviceRecorderSink {
   append: (e: EventInput) => Promise<MeshEvent>
@@ -25,9 +27,7 @@ export interface DeviceIncidentSource {
   off: (event: 'incident', listener: (i: Incident) => void) => unknown
 }
 
-export interface DeviceRecorderInit {
-  /** @default 5000 */
-  fallbackMs?: number
+export interface DeviceRecorderInit extends WritersInit {
   /** the confirmation delay, for the message @default 10_000 */
   alertAfterMs?: number
 }
@@ -44,8 +44,8 @@ export class DeviceIncidentRecorder {
   readonly #self: string
   readonly #log: Logger
   readonly #sink: DeviceRecorderSink
-  readonly #init: Required<DeviceRecorderInit>
-  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #alertAfterMs: number
+  readonly #writers: Writers
   readonly #onIncident = (i: Incident): void => { this.#incident(i) }
 
   constructor (c: { devices: DeviceIncidentSource, peers: PeerTable, peerId: string, log: Logger }, sink: DeviceRecorderSink, init: DeviceRecorderInit = {}) {
@@ -54,24 +54,19 @@ export class DeviceIncidentRecorder {
     this.#self = c.peerId
     this.#log = c.log
     this.#sink = sink
-    this.#init = { fallbackMs: init.fallbackMs ?? 5000, alertAfterMs: init.alertAfterMs ?? 10_000 }
+    this.#alertAfterMs = init.alertAfterMs ?? 10_000
+    this.#writers = new Writers(init)
   }
 
   start (): void { this.#devices.on('incident', this.#onIncident) }
 
   stop (): void {
     this.#devices.off('incident', this.#onIncident)
-    for (const t of this.#timers) clearTimeout(t)
-    this.#timers.clear()
+    this.#writers.stop()
   }
 
-  /** Who writes an incident about a device last reported through `via`. */
-  writerFor (via: string | null): string | undefined {
-    if (via !== null && (via === this.#self || this.#peers.get(via)?.state === 'up')) return via
-    let writer: string | undefined
-    for (const p of this.#peers.list()) if (p.state === 'up' && (writer === undefined || p.peerId < writer)) writer = p.peerId
-    return writer
-  }
+  /** This node's place in the order of writers of an incident about a device last reported through `via` (0: it writes). */
+  rankFor (via: string | null): number | undefined { return writerRank(this.#peers, this.#self, { first: via }) }
 
   #incident ({ type, device: d, session, cause }: Incident): void {
     const via = session?.via ?? null
@@ -86,23 +81,16 @@ export class DeviceIncidentRecorder {
       message: type === 'online' ? `device ${d.id} is up again${viaText}` : this.#offlineText(d.id, viaText, cause),
       labels: { device: d.id, project: d.data.project, via: d.viaName }
     }
-    if (this.writerFor(via) === this.#self) { this.#write(e); return }
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer)
-      this.#sink.has(e.id as string).then(held => {
-        if (held) return
-        this.#log.info({ type: e.type, device: d.id }, 'the designated writer did not record this device incident: recording it')
-        this.#write(e)
-      }, () => {})
-    }, this.#init.fallbackMs)
-    timer.unref()
-    this.#timers.add(timer)
+    this.#writers.record(() => this.rankFor(via), async () => await this.#sink.has(e.id as string), (rank, fallback) => {
+      if (fallback) this.#log.info({ type: e.type, device: d.id, rank }, 'the designated writer did not record this device incident: recording it')
+      this.#write(e)
+    })
   }
 
   #offlineText (id: string, viaText: string, cause: Incident['cause']): string {
     if (cause === 'never') return `device ${id} is down: it never reported`
     if (cause === 'via-gone') return `device ${id} is down: the peer it reported to${viaText} died, and it did not reconnect to another one in time`
-    const within = Math.round(this.#init.alertAfterMs / 1000)
+    const within = Math.round(this.#alertAfterMs / 1000)
     return `device ${id} is down: ${CAUSE[cause ?? 'closed'] ?? 'it stopped reporting'}${viaText}; it did not come back on any peer within ${within}s`
   }
 

@@ -4,13 +4,9 @@
  *  - a down is `peer.down` when its incident opens and `peer.up` when it ends
  *    (the peer held up for a while: a flapping peer is one pair, incidents.ts);
  *    joins and leaves come from the table's transitions;
- *  - a peer event is written by one deterministic writer: the live (`up` or
- *    `suspect`: slow is not dead) peer with the smallest peer id, self
- *    included, the subject excluded. If
- *    the log still lacks it later (the writer died or was cut off), the next
- *    `backups` observers in that order write it, the r-th after r x `fallbackMs`,
- *    and nobody else: on a host so loaded that replication takes longer than
- *    that, a join seen by 30 observers was otherwise written by all 30;
+ *  - a peer event is written by one deterministic writer: the live peer with
+ *    the smallest peer id, self included, the subject excluded; if it is still
+ *    missing later, by at most a few others in turn (writers.ts);
  *  - a check change is written by the node that owns the check (the authority);
  *  - every event carries a deterministic incident id (type, subject and the
  *    subject's boot/seq or the check's change time), and the index keeps one
@@ -23,6 +19,7 @@ import type { Incident, PeerIncidents } from '../heartbeat/incidents.js'
 import type { Peer, PeerTable, Transition } from '../heartbeat/peer-table.js'
 import { clip } from '../text.js'
 import type { EventInput, EventType, MeshEvent, Severity } from './types.js'
+import { writerRank, Writers, type WritersInit } from './writers.js'
 
 export interface RecorderSink {
   append: (e: EventInput) => Promise<MeshEvent>
@@ -30,17 +27,7 @@ export interface RecorderSink {
   hasNear: (type: EventType, peer: string, tsMs: number, windowMs: number) => Promise<boolean>
 }
 
-export interface RecorderInit {
-  /** how long a non-writer waits before writing an incident nobody wrote @default 5000 */
-  fallbackMs?: number
-  /** observers after the writer that may write it, one more every `fallbackMs` @default 3 */
-  backups?: number
-  /** how long an incident nobody wrote is watched for: the order is worked out again each `fallbackMs`, as writers die @default 60000 */
-  fallbackForMs?: number
-}
-
-/** may write events: a suspect peer is slow (its host loaded), not known dead, and likely writes them itself */
-const live = (p: Peer): boolean => p.state === 'up' || p.state === 'suspect'
+export type RecorderInit = WritersInit
 
 export const incidentId = (...parts: Array<string | number>): string =>
   createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 24)
@@ -52,10 +39,8 @@ export class IncidentRecorder {
   readonly #self: string
   readonly #log: Logger
   readonly #sink: RecorderSink
+  readonly #writers: Writers
   readonly #fallbackMs: number
-  readonly #backups: number
-  readonly #fallbackForMs: number
-  readonly #timers = new Set<NodeJS.Timeout>()
   readonly #onTransition = (t: Transition): void => { this.#transition(t) }
   readonly #onOpen = ({ peer, incident }: { peer: Peer, incident: Incident }): void => {
     const silent = Math.max(0, Math.round((Date.now() - peer.lastSeen) / 1000))
@@ -72,9 +57,8 @@ export class IncidentRecorder {
     this.#self = c.peerId
     this.#log = c.log
     this.#sink = sink
+    this.#writers = new Writers(init)
     this.#fallbackMs = init.fallbackMs ?? 5000
-    this.#backups = init.backups ?? 3
-    this.#fallbackForMs = init.fallbackForMs ?? 60_000
   }
 
   start (): void {
@@ -89,27 +73,11 @@ export class IncidentRecorder {
     this.#table.off('check', this.#onCheck)
     this.#incidents.off('open', this.#onOpen)
     this.#incidents.off('close', this.#onClose)
-    for (const t of this.#timers) clearTimeout(t)
-    this.#timers.clear()
+    this.#writers.stop()
   }
 
-  /** The peer that writes incidents about `subject`, as this node sees the mesh. */
-  writerFor (subject: string): string | undefined {
-    let writer: string | undefined
-    for (const p of this.#table.values()) {
-      if (live(p) && p.peerId !== subject && (writer === undefined || p.peerId < writer)) writer = p.peerId
-    }
-    return writer
-  }
-
-  /** This node's place in the writers' order for `subject` (0: the writer); undefined while it is not live itself. */
-  rankFor (subject: string): number | undefined {
-    const me = this.#table.get(this.#self)
-    if (me === undefined || !live(me)) return undefined
-    let rank = 0
-    for (const p of this.#table.values()) if (live(p) && p.peerId !== subject && p.peerId < this.#self) rank++
-    return rank
-  }
+  /** This node's place in the writers' order for events about `subject` (0: it writes them). */
+  rankFor (subject: string): number | undefined { return writerRank(this.#table, this.#self, { exclude: subject }) }
 
   /** joins and leaves; downs and their ends come from incidents */
   #transition ({ peer, from, to, reason }: Transition): void {
@@ -128,20 +96,15 @@ export class IncidentRecorder {
     if (e !== undefined) this.#record(peer, e)
   }
 
-  /** written by the designated writer, or after `fallbackMs` by this node if nobody did */
+  /** written by the designated writer, or later by a backup if nobody did (writers.ts) */
   #record (peer: Peer, event: EventInput): void {
-    const write = (): void => {
+    const subject = peer.peerId
+    const held = async (): Promise<boolean> => await this.#sink.hasNear(event.type, subject, Date.parse(event.ts as string), 30_000 + this.#fallbackMs)
+    this.#writers.record(() => this.rankFor(subject), held, (rank, fallback) => {
       event.labels = { ...peer.labels }
-      if (this.writerFor(peer.peerId) === this.#self) this.#write(event)
-      else this.#fallback(event)
-    }
-    write()
-  }
-
-  #later (fn: () => void, ms: number): void {
-    const timer = setTimeout(() => { this.#timers.delete(timer); fn() }, ms)
-    timer.unref()
-    this.#timers.add(timer)
+      if (fallback) this.#log.info({ type: event.type, peer: subject, rank }, 'the designated writer did not record this incident: recording it')
+      this.#write(event)
+    })
   }
 
   /**
@@ -189,33 +152,4 @@ export class IncidentRecorder {
   #write (e: EventInput): void {
     this.#sink.append(e).catch((err: Error) => { this.#log.warn({ err: err.message, type: e.type, peer: e.subject.peer }, 'event not written') })
   }
-
-  /**
-   * Every `fallbackMs`: written by now? If not, and this node is among the first `backups` after the
-   * writer, and has held its place for its turn (r x `fallbackMs` for the r-th), write it. The order is
-   * worked out again each time: when writers die, the next observers take their places and their turns
-   * start from there, so they do not all write at once.
-   */
-  #fallback (e: EventInput): void {
-    let rank = this.rankFor(e.subject.peer)
-    let heldMs = 0
-    let watchedMs = 0
-    const check = (): void => {
-      watchedMs += this.#fallbackMs
-      this.#sink.hasNear(e.type, e.subject.peer, Date.parse(e.ts as string), 30_000 + this.#fallbackMs).then(held => {
-        if (held) return
-        const now = this.rankFor(e.subject.peer)
-        if (now === rank) heldMs += this.#fallbackMs
-        else { rank = now; heldMs = 0 }
-        if (rank !== undefined && rank <= this.#backups && rank * this.#fallbackMs <= heldMs) {
-          this.#log.info({ type: e.type, peer: e.subject.peer, rank }, 'the designated writer did not record this incident: recording it')
-          this.#write(e)
-        } else if (watchedMs < this.#fallbackForMs) {
-          this.#later(check, this.#fallbackMs)
-        }
-      }, () => {})
-    }
-    this.#later(check, this.#fallbackMs)
-  }
-
 }

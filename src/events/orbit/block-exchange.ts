@@ -8,7 +8,7 @@
  * blockstore for every want it still held on each later message. At 20 nodes,
  * start-up replication of a few dozen entries kept both cores busy for
  * minutes, and a 21st node joining an established mesh spent 252 ms/s in
- * LevelDB reads under bitswap's ledger (profiled; README "Block exchange"). Here
+ * LevelDB reads under bitswap's ledger (profiled; docs/decisions/block-exchange.md). Here
  * a request costs its peer one blockstore read, and nothing is left behind.
  *
  * Protocol `/meshmon/blocks/1.0.0`, one request per stream, length-prefixed:
