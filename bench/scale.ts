@@ -44,6 +44,8 @@ export interface ScaleInit {
   /** how long after the full view false downs are counted (the goal says 10 minutes) @default 60 s */
   soakMs?: number
   batch?: number
+  /** how long the mesh is given to reach the full view after the last start; on two cores 30 nodes take about five minutes @default 600 s */
+  fullViewTimeoutMs?: number
 }
 
 const q = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN }
@@ -95,7 +97,7 @@ async function meshmonRun (n: number, init: Required<ScaleInit>, log: (s: string
       await Promise.all(Array.from({ length: Math.min(init.batch, n - i) }, async (_, k) =>
         await cluster.start(`node-${String(i + k).padStart(3, '0')}`, [], { healthTimeoutMs: 60_000 })))
     }
-    await cluster.waitAll(n, 'up', cluster.nodes, 300_000)
+    await cluster.waitAll(n, 'up', cluster.nodes, init.fullViewTimeoutMs)
     const fullViewAfterLastStartMs = Date.now() - lastStart
     log(`  meshmon ${n}: full view ${fullViewAfterLastStartMs} ms after the last start; soak ${init.soakMs / 1000} s`)
     await sleep(Math.max(init.settleMs, init.soakMs))
@@ -126,7 +128,7 @@ async function meshmonRun (n: number, init: Required<ScaleInit>, log: (s: string
 }
 
 export async function benchScale (n: number, init: ScaleInit = {}, log: (s: string) => void = () => {}): Promise<ScaleResult> {
-  const full: Required<ScaleInit> = { windowMs: 30_000, settleMs: 20_000, soakMs: 60_000, batch: 10, ...init }
+  const full: Required<ScaleInit> = { windowMs: 30_000, settleMs: 20_000, soakMs: 60_000, batch: 10, fullViewTimeoutMs: 600_000, ...init }
   const serf = SerfCluster.available() ? await serfRun(n, full, log) : null
   if (serf === null) log('  Serf is not installed (Debian package serf): meshmon alone, no ratio')
   const meshmon = await meshmonRun(n, full, log)
