@@ -6,9 +6,10 @@
  * its session (via and connect time, the same on every peer), so racing
  * writers collapse into one indexed event. The writer is the device's via
  * when that peer is live (it saw the connection end), otherwise the live peer
- * with the smallest id; if the event is still missing from the log later, at
- * most a few others write it, in turn (writers.ts): a cut that drops
- * thousands of devices must not be written once per peer.
+ * with the smallest id; if the event is still missing from the log later, a
+ * few others write it, in turn, and the rest only a minute later
+ * (writers.ts): a cut that drops thousands of devices must not be written
+ * once per peer.
  */
 import type { Logger } from 'pino'
 import type { Incident } from '../devices/table.js'

@@ -6,7 +6,7 @@
  *    joins and leaves come from the table's transitions;
  *  - a peer event is written by one deterministic writer: the live peer with
  *    the smallest peer id, self included, the subject excluded; if it is still
- *    missing later, by at most a few others in turn (writers.ts);
+ *    missing later, by a few others in turn (writers.ts);
  *  - a check change is written by the node that owns the check (the authority);
  *  - every event carries a deterministic incident id (type, subject and the
  *    subject's boot/seq or the check's change time), and the index keeps one

@@ -3,9 +3,12 @@
  * offline): one writer, chosen the same way on every node from its own peer
  * table, writes at once. If the event is still missing from the log later (the
  * writer died or was cut off), the next `backups` nodes in the same order
- * write it, the r-th once it has held its place for r x `fallbackMs`, and
- * nobody else. The order is worked out again at every check, so when writers
- * die the next nodes take their places, one at a time.
+ * write it, the r-th once it has held its place for r x `fallbackMs`. The
+ * order is worked out again at every check, so when writers die the next
+ * nodes take their places, one at a time. An event still missing after
+ * `fallbackForMs` (the nodes before this one may not have seen it: their view
+ * of the subject differs) is written by the rest, one more every
+ * `fallbackMs`, as a last resort: late, but not lost.
  *
  * Why so few: on a loaded host replication takes longer than the wait, so each
  * waiting node finds the event missing. A 30-node start on two cores wrote a
@@ -17,9 +20,9 @@ import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
 export interface WritersInit {
   /** how long the first backup waits before writing an event nobody wrote, ms @default 5000 */
   fallbackMs?: number
-  /** nodes after the writer that may write it, one more every `fallbackMs` @default 3 */
+  /** nodes after the writer that write it in turn, one more every `fallbackMs` @default 3 */
   backups?: number
-  /** how long a missing event is watched for, ms @default 60000 */
+  /** when the nodes after the backups write an event still missing, one more every `fallbackMs`, ms @default 60000 */
   fallbackForMs?: number
 }
 
@@ -63,6 +66,7 @@ export class Writers {
   /**
    * An event this node saw: written at once if `rank()` is 0, else watched: every `fallbackMs`,
    * `held()` says whether the log has it; if not and this node's turn has come, `write(rank, true)`.
+   * A node that is not live itself (not in its own table) stops watching after `fallbackForMs`.
    */
   record (rank: () => number | undefined, held: () => Promise<boolean>, write: (rank: number, fallback: boolean) => void): void {
     let r = rank()
@@ -76,12 +80,15 @@ export class Writers {
         const now = rank()
         if (now === r) heldMs += this.#fallbackMs
         else { r = now; heldMs = 0 }
-        if (r !== undefined && r <= this.#backups && r * this.#fallbackMs <= heldMs) write(r, true)
-        else if (watchedMs < this.#fallbackForMs) this.#later(check)
+        if (r !== undefined && ((r <= this.#backups && r * this.#fallbackMs <= heldMs) || watchedMs >= this.#lastResort(r))) write(r, true)
+        else if (r !== undefined || watchedMs < this.#fallbackForMs) this.#later(check)
       }, () => {})
     }
     this.#later(check)
   }
+
+  /** when the r-th node writes an event still missing, whatever its turn */
+  #lastResort (r: number): number { return this.#fallbackForMs + Math.max(0, r - this.#backups - 1) * this.#fallbackMs }
 
   stop (): void {
     for (const t of this.#timers) clearTimeout(t)
