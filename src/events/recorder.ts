@@ -40,7 +40,6 @@ export class IncidentRecorder {
   readonly #log: Logger
   readonly #sink: RecorderSink
   readonly #writers: Writers
-  readonly #fallbackMs: number
   readonly #onTransition = (t: Transition): void => { this.#transition(t) }
   readonly #onOpen = ({ peer, incident }: { peer: Peer, incident: Incident }): void => {
     const silent = Math.max(0, Math.round((Date.now() - peer.lastSeen) / 1000))
@@ -58,7 +57,6 @@ export class IncidentRecorder {
     this.#log = c.log
     this.#sink = sink
     this.#writers = new Writers(init)
-    this.#fallbackMs = init.fallbackMs ?? 5000
   }
 
   start (): void {
@@ -99,7 +97,7 @@ export class IncidentRecorder {
   /** written by the designated writer, or later by a backup if nobody did (writers.ts) */
   #record (peer: Peer, event: EventInput): void {
     const subject = peer.peerId
-    const held = async (): Promise<boolean> => await this.#sink.hasNear(event.type, subject, Date.parse(event.ts as string), 30_000 + this.#fallbackMs)
+    const held = async (): Promise<boolean> => await this.#sink.hasNear(event.type, subject, Date.parse(event.ts as string), 30_000 + this.#writers.fallbackMs)
     this.#writers.record(() => this.rankFor(subject), held, (rank, fallback) => {
       event.labels = { ...peer.labels }
       if (fallback) this.#log.info({ type: event.type, peer: subject, rank }, 'the designated writer did not record this incident: recording it')

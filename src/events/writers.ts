@@ -27,7 +27,7 @@ export interface WritersInit {
 }
 
 /** may write: a suspect peer is slow (its host loaded), not known dead, and likely writes it itself */
-export const mayWrite = (p: Peer): boolean => p.state === 'up' || p.state === 'suspect'
+const mayWrite = (p: Peer): boolean => p.state === 'up' || p.state === 'suspect'
 
 /**
  * `self`'s place in the writers' order (0: the writer): `first` leads when it may write, then
@@ -52,13 +52,15 @@ const before = (table: PeerTable, self: string, exclude?: string, skip?: string)
 }
 
 export class Writers {
-  readonly #fallbackMs: number
+  /** the first backup's wait, ms */
+  readonly fallbackMs: number
   readonly #backups: number
   readonly #fallbackForMs: number
   readonly #timers = new Set<NodeJS.Timeout>()
+  #stopped = false
 
   constructor (init: WritersInit = {}) {
-    this.#fallbackMs = init.fallbackMs ?? 5000
+    this.fallbackMs = init.fallbackMs ?? 5000
     this.#backups = init.backups ?? 3
     this.#fallbackForMs = init.fallbackForMs ?? 60_000
   }
@@ -74,13 +76,13 @@ export class Writers {
     let heldMs = 0
     let watchedMs = 0
     const check = (): void => {
-      watchedMs += this.#fallbackMs
+      watchedMs += this.fallbackMs
       held().then(has => {
-        if (has) return
+        if (has || this.#stopped) return
         const now = rank()
-        if (now === r) heldMs += this.#fallbackMs
+        if (now === r) heldMs += this.fallbackMs
         else { r = now; heldMs = 0 }
-        if (r !== undefined && ((r <= this.#backups && r * this.#fallbackMs <= heldMs) || watchedMs >= this.#lastResort(r))) write(r, true)
+        if (r !== undefined && ((r <= this.#backups && r * this.fallbackMs <= heldMs) || watchedMs >= this.#lastResort(r))) write(r, true)
         else if (r !== undefined || watchedMs < this.#fallbackForMs) this.#later(check)
       }, () => {})
     }
@@ -88,15 +90,16 @@ export class Writers {
   }
 
   /** when the r-th node writes an event still missing, whatever its turn */
-  #lastResort (r: number): number { return this.#fallbackForMs + Math.max(0, r - this.#backups - 1) * this.#fallbackMs }
+  #lastResort (r: number): number { return this.#fallbackForMs + Math.max(0, r - this.#backups - 1) * this.fallbackMs }
 
   stop (): void {
+    this.#stopped = true
     for (const t of this.#timers) clearTimeout(t)
     this.#timers.clear()
   }
 
   #later (fn: () => void): void {
-    const timer = setTimeout(() => { this.#timers.delete(timer); fn() }, this.#fallbackMs)
+    const timer = setTimeout(() => { this.#timers.delete(timer); fn() }, this.fallbackMs)
     timer.unref()
     this.#timers.add(timer)
   }
