@@ -121,6 +121,8 @@ export class Member {
       heardFromMeshAt: () => this.#heardFromMeshAt,
       silentAfterMs: () => (init.downAfter ?? 2) * init.intervalMs,
       onPartition: c.onPartition,
+      // the others still count this node's old silence of it: say at once that it is over
+      onReleased: () => { this.publishSoon() },
       probe: c.transport.probe?.bind(c.transport)
     }, { selfId: c.selfId, watchers: init.watchers, staleAfterMs: 3 * this.#recordIntervalMs, forgetAfterMs: init.forgetAfterMs, monotonic: this.#monotonic, wall: this.#wall })
     this.gossip = new Gossip({

@@ -8,6 +8,11 @@
  * others at all (TCP-only and WebSockets-only nodes, a firewall), it says
  * nothing of the peer, and the next nodes on the ring watch it instead.
  *
+ * A peer this node found silent and the mesh then found down stays in the
+ * report as silent (retire()) until it lives again or is forgotten: dropping
+ * it would take this watcher's vote away from nodes still judging it (one
+ * waiting on its probe would find no watcher left and call the dead peer up).
+ *
  * A hung host closes no socket, so only the silence of beats says anything
  * (libp2p noticed a SIGSTOPped peer after 5-15 s here). The clock is injected
  * and tick() is public, so every timing case runs deterministically.
@@ -32,9 +37,13 @@ export interface ObserverEvents {
 
 /** A stall of this process longer than this was ours, not the peers' (GC, swap, SIGSTOP, a starved host). */
 const OWN_STALL_MS = 500
+/** silences of dead peers kept in the report, the latest ones: a record holds 64 observations at most */
+const MAX_RETIRED = 16
 
 export class Observer extends EventEmitter<ObserverEvents> {
   readonly #watches = new Map<string, Watch>()
+  /** dead peers this node found silent: still reported, no longer watched (oldest first) */
+  readonly #retired = new Map<string, Obs>()
   readonly #suspectAfter: number
   readonly #downAfter: number
   readonly #monotonic: () => number
@@ -52,16 +61,44 @@ export class Observer extends EventEmitter<ObserverEvents> {
   watch (peerId: string, iv: number): void {
     const w = this.#watches.get(peerId)
     if (w !== undefined) { w.iv = iv; return }
+    this.#retired.delete(peerId)
     this.#watches.set(peerId, { boot: 0, seq: 0, iv, heardAt: this.#monotonic(), level: 3 })
   }
 
-  /** What this node says of one watched peer, if it watches it. */
+  /** What this node says of one peer (watched, or retired silent), if anything. */
   get (peerId: string): Obs | undefined {
     const w = this.#watches.get(peerId)
-    return w === undefined ? undefined : [w.level, w.boot, w.seq]
+    return w === undefined ? this.#retired.get(peerId) : [w.level, w.boot, w.seq]
   }
 
+  /** Stop watching `peerId` (no longer one of this node's subjects); a retired silence stays. */
   unwatch (peerId: string): boolean { return this.#watches.delete(peerId) }
+
+  /**
+   * The mesh found `peerId` down or gone: stop watching it. If this node found it silent, that
+   * silence stays in the report (a vote others may still be counting), its beats ignored.
+   */
+  retire (peerId: string): void {
+    const w = this.#watches.get(peerId)
+    if (w === undefined) return
+    this.#watches.delete(peerId)
+    if (w.level !== 2) return
+    this.#retired.set(peerId, [2, w.boot, w.seq])
+    for (const id of this.#retired.keys()) {
+      if (this.#retired.size <= MAX_RETIRED) break
+      this.#retired.delete(id)
+    }
+  }
+
+  /**
+   * `peerId` lives again (a newer record) or was forgotten: its old silence is dropped, and it is
+   * watched afresh if it is a subject. True if there was one (the report changed).
+   */
+  release (peerId: string): boolean {
+    const had = this.#retired.delete(peerId)
+    this.#watches.delete(peerId)
+    return had
+  }
 
   watching (): string[] { return [...this.#watches.keys()] }
 
@@ -75,12 +112,16 @@ export class Observer extends EventEmitter<ObserverEvents> {
     this.#set(peerId, w, 0)
   }
 
-  /** What this node reports of every peer it watches, for its record. */
+  /** What this node reports of every peer it watches, and of the dead ones it found silent, for its record. */
   report (): Record<string, Obs> {
     const out: Record<string, Obs> = {}
+    for (const [id, o] of this.#retired) out[id] = o
     for (const [id, w] of this.#watches) out[id] = [w.level, w.boot, w.seq]
     return out
   }
+
+  /** The levels of the peers it watches (not the retired). */
+  levels (): ObsLevel[] { return [...this.#watches.values()].map(w => w.level) }
 
   /**
    * Judge every watched peer. `lagMs` is how late this call runs against when

@@ -58,6 +58,8 @@ export interface VerdictComponents {
   heardFromMeshAt: () => number
   /** the silence after which this node's own watches count as silent, ms (downAfter x interval) */
   silentAfterMs: () => number
+  /** a peer this node still reported silent lives again: its report should say so soon */
+  onReleased?: (peerId: string) => void
   /** this node found itself cut off or on the small side, or back */
   onPartition?: (view: PartitionView) => void
   /**
@@ -331,7 +333,7 @@ export class Verdict {
       if (p.state === 'up' && now - p.heardAt <= this.#staleAfterMs) reachable++
       else if (p.state === 'suspect' && this.#unheard.has(p.peerId) && now - p.heardAt <= this.#c.silentAfterMs()) reachable++
     }
-    const levels = Object.values(this.#c.observer.report())
+    const levels = this.#c.observer.levels()
     // what a probe found is newer than the news: for a while the reach is its estimate
     const probe = this.#probe
     const probed = probe !== undefined && now - probe.at <= 3 * this.#probeEveryMs ? probe : undefined
@@ -340,7 +342,7 @@ export class Verdict {
       reachable = probed.minority ? Math.min(reachable, estimate) : Math.max(reachable, estimate)
     }
     // hears none of its peers: every peer it watches is silent, nothing else arrives, and nobody answered a probe
-    const isolated = members > 1 && levels.length > 0 && levels.every((o: Obs) => o[0] >= 2) &&
+    const isolated = members > 1 && levels.length > 0 && levels.every(l => l >= 2) &&
       now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs() && !(probed !== undefined && probed.answered > 0)
     // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
     const minority = members > 2 && (isolated || reachable * 2 <= members)
@@ -356,9 +358,12 @@ export class Verdict {
     if (peer.self) return
     if (to !== 'suspect') this.#unheard.delete(peer.peerId)
     const live = to === 'up' || to === 'suspect'
-    // a peer found down or gone is watched again, if it comes back, as one never heard: what this node
-    // found of it before (silent) is not news of its next life, whose beats come on a new stream
-    if (!live) this.#c.observer.unwatch(peer.peerId)
+    // a peer found down or gone is not watched; its silence stays in this node's report, a vote for
+    // nodes still judging it. Back (or forgotten), that silence goes: it is not news of its next life,
+    // which is watched as one never heard (its beats come on a new stream)
+    if (to === null) this.#c.observer.release(peer.peerId)
+    else if (!live) this.#c.observer.retire(peer.peerId)
+    else if (from !== 'up' && from !== 'suspect' && this.#c.observer.release(peer.peerId)) this.#c.onReleased?.(peer.peerId)
     const changed = live ? this.ring.add(peer.peerId) : this.ring.remove(peer.peerId)
     if (!changed) return
     // the peers whose 2k watchers now include or lack this one

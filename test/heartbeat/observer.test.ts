@@ -80,4 +80,42 @@ describe('the watcher\'s judgement of the peers it watches', () => {
     expect(o.unwatch('x')).toBe(true)
     expect(o.watching()).toEqual([])
   })
+  it('a peer found down that it found silent: still reported silent, no longer watched, until it lives again', () => {
+    const c = clock()
+    const o = new Observer({ monotonic: c.monotonic })
+    o.watch('x', 1000)
+    o.watch('y', 1000)
+    o.beat('x', 1, 7)
+    o.beat('y', 1, 3)
+    c.now += 2100; o.tick()
+    o.retire('x')
+    expect(o.watching()).toEqual(['y'])
+    expect(o.report().x).toEqual([2, 1, 7])
+    // the dead peer's stray beat changes nothing; only the live ones count for isolation
+    o.beat('x', 1, 8)
+    expect(o.get('x')).toEqual([2, 1, 7])
+    expect(o.levels()).toEqual([2])
+    // no longer a subject of this node: its silence stays
+    o.unwatch('x')
+    expect(o.get('x')).toEqual([2, 1, 7])
+    // back (a newer record): the old silence goes, and it is watched as one never heard
+    expect(o.release('x')).toBe(true)
+    expect(o.get('x')).toBeUndefined()
+    o.watch('x', 1000)
+    expect(o.get('x')).toEqual([3, 0, 0])
+  })
+
+  it('a peer found down that it did not find silent (late, or heard) is dropped; at most 16 silences are kept, the latest', () => {
+    const c = clock()
+    const o = new Observer({ monotonic: c.monotonic })
+    o.watch('late', 1000)
+    o.beat('late', 1, 1)
+    c.now += 1600; o.tick()
+    o.retire('late')
+    expect(o.get('late')).toBeUndefined()
+    for (let i = 0; i < 20; i++) { o.watch(`d${i}`, 1000); o.beat(`d${i}`, 1, 1) }
+    c.now += 2100; o.tick()
+    for (let i = 0; i < 20; i++) o.retire(`d${i}`)
+    expect(Object.keys(o.report())).toEqual(Array.from({ length: 16 }, (_, i) => `d${i + 4}`))
+  })
 })

@@ -204,6 +204,29 @@ describe('the verdict from the watchers\' reports', () => {
     await waitFor('x judged again', () => v.state(x) === 'down')
   })
 
+  it('watchers that found a peer down keep reporting it silent: a node whose probe was still out finds it down, not up', async () => {
+    let answer = (): void => {}
+    const v = view(10, { probe: async peers => await new Promise<Set<string>>(resolve => { answer = () => { resolve(new Set(peers)) } }) })
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const watchers = v.watchersOf(x)
+    // each watcher's own observer heard x, then found it silent
+    const observers = watchers.map(() => {
+      const o = new Observer({ monotonic: () => v.clock.now })
+      o.watch(x, 1000)
+      o.beat(x, 1, v.table.get(x)!.seq)
+      return o
+    })
+    v.clock.now += 2100
+    for (const [i, w] of watchers.entries()) { observers[i]!.tick(); v.publish(w!, observers[i]!.report()) }
+    // this node asks whether it reaches a majority before a down; the answer is slow to come
+    expect(v.state(x)).toBe('suspect')
+    // meanwhile the watchers found x down (their own probes were quicker), and published again
+    for (const [i, w] of watchers.entries()) { observers[i]!.retire(x); v.publish(w!, observers[i]!.report()) }
+    answer()
+    await waitFor('x judged after the probe', () => v.state(x) !== 'suspect')
+    expect(v.state(x)).toBe('down')
+  })
+
   it('its own watch found silent, outvoted by the others\' (older) news, it still asks: none answering, the rest are suspect', async () => {
     const asked: string[][] = []
     let x = ''
