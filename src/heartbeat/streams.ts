@@ -219,16 +219,16 @@ export class MeshStreams implements GossipTransport {
   /**
    * Open a probe stream to each peer (the protocol negotiation is a round trip over the
    * connection, or a dial without one); those that answer within the bound are returned,
-   * as soon as `enough` did.
+   * as soon as those that did are `enough`.
    */
-  async probe (peers: string[], enough: number): Promise<Set<string>> {
+  async probe (peers: string[], enough: (answered: ReadonlySet<string>) => boolean): Promise<Set<string>> {
     const answered = new Set<string>()
     const silent: PeerId[] = []
     const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS)
     let bound: ReturnType<typeof setTimeout> | undefined
     await new Promise<void>(resolve => {
       let pending = peers.length
-      if (pending === 0 || enough <= 0) { resolve(); return }
+      if (pending === 0 || enough(answered)) { resolve(); return }
       // a dial that does not heed its signal (a dead connection mid-negotiation) must not hold the answer
       bound = setTimeout(resolve, PROBE_TIMEOUT_MS + 250)
       bound.unref()
@@ -247,7 +247,7 @@ export class MeshStreams implements GossipTransport {
             if (reachedAnyway(err)) answered.add(peer)
             else silent.push(id)
           })
-          .finally(() => { if (--pending === 0 || answered.size >= enough) resolve() })
+          .finally(() => { if (--pending === 0 || enough(answered)) resolve() })
       }
     })
     clearTimeout(bound)
@@ -255,7 +255,7 @@ export class MeshStreams implements GossipTransport {
     // timer that grows to minutes, and would stall them long after the cable is back, on either side of
     // a split), so they are closed and the next dial makes fresh ones
     const hungUp = this.closeSilent(silent)
-    this.#c.log.debug({ asked: peers.length, answered: answered.size, enough, silent: silent.length, hungUp }, 'probed peers')
+    this.#c.log.debug({ asked: peers.length, answered: answered.size, silent: silent.length, hungUp }, 'probed peers')
     return new Set(answered)
   }
 

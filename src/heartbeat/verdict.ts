@@ -64,10 +64,10 @@ export interface VerdictComponents {
   onPartition?: (view: PartitionView) => void
   /**
    * Ask these peers directly whether they answer; resolves with those that did, at the latest
-   * when its time bound ends, or once `enough` answered. Without it (the protocol simulation),
+   * when its time bound ends, or once those that did are `enough`. Without it (the protocol simulation),
    * a node knows its reach only from the news it gets.
    */
-  probe?: (peers: string[], enough: number) => Promise<Set<string>>
+  probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean) => Promise<Set<string>>
 }
 
 export interface PartitionView {
@@ -229,36 +229,41 @@ export class Verdict {
   }
 
   /**
-   * Ask a random few of the members other than those waiting for a verdict (which are members
-   * this node does not reach). The reach is estimated as this node, plus the others in the
-   * proportion that answered; a majority of the members is what makes a down.
+   * Ask a random few of the members, and a few of those waiting for a verdict (the members this
+   * node does not hear). The reach is estimated as this node, plus each group in the proportion
+   * that answered; a majority of the members is what makes a down. The waiting ones are asked
+   * too: after a heal their watchers' reports say silent for a while yet, and estimated from the
+   * others alone, this node on the small side of a split that has healed would stay there.
    */
   #probeNow (): void {
     const probe = this.#c.probe
     if (probe === undefined || this.#probing || this.#stopped) return
     const candidates: string[] = []
+    const waiting: string[] = []
     let members = 1
     for (const p of this.#c.table.values()) {
       // only peers a watcher has heard: a member's made-up identities answer nothing and would make this node doubt itself
       if (p.self || p.confirmed !== true || (p.state !== 'up' && p.state !== 'suspect')) continue
       members++
-      if (!this.#waiting.has(p.peerId)) candidates.push(p.peerId)
-    }
-    for (let i = candidates.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1))
-      ;[candidates[i], candidates[j]] = [candidates[j] as string, candidates[i] as string]
+      ;(this.#waiting.has(p.peerId) ? waiting : candidates).push(p.peerId)
     }
     const others = candidates.length
-    const asked = candidates.slice(0, this.#probeSample)
-    const reachOf = (answered: number): number => asked.length === 0 ? 1 : 1 + others * answered / asked.length
-    // answers enough for a majority: reachOf(enough) * 2 > members
-    let enough = 0
-    while (enough < asked.length && reachOf(enough) * 2 <= members) enough++
+    const asked = shuffled(candidates).slice(0, this.#probeSample)
+    const askedWaiting = shuffled(waiting).slice(0, this.#probeSample)
+    const fromWaiting = new Set(askedWaiting)
+    const reachOf = (answered: ReadonlySet<string>): number => {
+      let a = 0
+      let w = 0
+      for (const id of answered) if (fromWaiting.has(id)) w++; else a++
+      return 1 + (asked.length === 0 ? 0 : others * a / asked.length) + (askedWaiting.length === 0 ? 0 : waiting.length * w / askedWaiting.length)
+    }
+    // answers enough for a majority: the probe need not wait for the rest
+    const enough = (answered: ReadonlySet<string>): boolean => reachOf(answered) * 2 > members
     this.#probing = true
     const done = (answered: Set<string>): void => {
       this.#probing = false
       if (this.#stopped) return
-      const reach = reachOf(answered.size)
+      const reach = reachOf(answered)
       // a mesh of two (nobody else to ask) pages for its silent peer
       const minority = members > 2 && reach * 2 <= members
       this.#probe = { at: this.#monotonic(), share: reach / members, answered: answered.size, minority }
@@ -269,8 +274,8 @@ export class Verdict {
       this.#waiting.clear()
       for (const id of waiting) this.judge(id)
     }
-    if (asked.length === 0) { done(new Set()); return }
-    probe(asked, Math.max(1, enough)).then(done, () => { done(new Set()) })
+    if (asked.length + askedWaiting.length === 0) { done(new Set()); return }
+    probe([...asked, ...askedWaiting], enough).then(done, () => { done(new Set()) })
   }
 
   /** shown suspect because this node cannot reach it (cut off, or on the small side); reachable again once heard */
@@ -376,3 +381,12 @@ export class Verdict {
 }
 
 export type { Peer }
+
+function shuffled<T> (items: T[]): T[] {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[out[i], out[j]] = [out[j] as T, out[i] as T]
+  }
+  return out
+}

@@ -8,7 +8,7 @@ import { fakePeerId } from '../support/synthetic.js'
 import { waitFor } from '../support/wait.js'
 
 /** A node's view of a mesh of `n`, on a virtual clock: its table, its observer, its verdict. */
-function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?: (peers: string[], enough: number) => Promise<Set<string>> } = {}) {
+function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean) => Promise<Set<string>> } = {}) {
   const clock = { now: 10_000 }
   const monotonic = (): number => clock.now
   const ids = Array.from({ length: n }, (_, i) => fakePeerId(i))
@@ -189,9 +189,9 @@ describe('the verdict from the watchers\' reports', () => {
     v.report(w2!, x, 2)
     expect(v.state(x)).toBe('suspect')
     await waitFor('the probe to end', () => v.verdict.partition().minority)
-    // seven asked, never x itself; one answered: this node is on the small side
-    expect(asked[0]).toHaveLength(7)
-    expect(asked[0]).not.toContain(x)
+    // seven of the others asked, and x (found silent); one of the others answered: this node is on the small side
+    expect(asked[0]).toHaveLength(8)
+    expect(asked[0]?.at(-1)).toBe(x)
     expect(v.state(x)).toBe('suspect')
     expect(v.verdict.partition()).toMatchObject({ minority: true, members: 10 })
     // healed: the next probe (the tick asks again every 2 s while split) finds a majority; x is
@@ -225,6 +225,25 @@ describe('the verdict from the watchers\' reports', () => {
     answer()
     await waitFor('x judged after the probe', () => v.state(x) !== 'suspect')
     expect(v.state(x)).toBe('down')
+  })
+
+  it('the peers it found silent are asked too: once a split heals, it is back on the large side at the next probe, before their watchers hear them again', async () => {
+    let cut = true
+    const v = view(6, { probe: async peers => new Set(peers.filter(p => !cut || !far.includes(p))) })
+    const far = v.ids.slice(3)
+    // the far half: each reported silent by its watchers; this node asks, and hears only the near half
+    for (const y of far) for (const w of v.watchersOf(y)) v.report(w, y, 2)
+    await waitFor('the probe to end', () => v.verdict.partition().minority)
+    expect(far.map(y => v.state(y))).toEqual(['suspect', 'suspect', 'suspect'])
+    // healed; their watchers have not heard them yet (their reports still say silent), but they answer
+    cut = false
+    v.tick(2000)
+    await waitFor('the next probe to find a majority', () => !v.verdict.partition().minority)
+    expect(v.verdict.partition()).toMatchObject({ members: 6 })
+    // not down on the old reports: judged again once the grace after the heal is over, by then heard
+    expect(far.map(y => v.state(y))).toEqual(['suspect', 'suspect', 'suspect'])
+    for (const y of far) for (const w of v.watchersOf(y)) v.report(w, y, 0)
+    expect(far.map(y => v.state(y))).toEqual(['up', 'up', 'up'])
   })
 
   it('its own watch found silent, outvoted by the others\' (older) news, it still asks: none answering, the rest are suspect', async () => {
