@@ -9,7 +9,7 @@
 import type { Logger } from 'pino'
 import type { Device } from '../devices/types.js'
 import type { Peer, PeerTable } from '../heartbeat/peer-table.js'
-import type { PartitionView } from '../heartbeat/verdict.js'
+import type { HeldPartition } from '../heartbeat/incidents.js'
 import type { AlertmanagerHttp } from './http.js'
 import { AlertLedger } from './ledger.js'
 import { deriveAlerts, type Alert } from './rules.js'
@@ -19,7 +19,7 @@ export interface AlertingComponents {
   table: PeerTable
   log: Logger
   /** what this node reaches of the mesh (a node cut off pages nobody about the others) */
-  partition?: () => PartitionView
+  partition?: () => HeldPartition
   /** the mesh's devices, when the node takes devices (MeshDeviceDown) */
   devices?: () => Device[]
 }
@@ -71,7 +71,7 @@ export function alerting (components: AlertingComponents, init: AlertingInit): A
 class AlertmanagerClient implements Alerting {
   readonly #table: PeerTable
   readonly #log: Logger
-  readonly #partition?: () => PartitionView
+  readonly #partition?: () => HeldPartition
   readonly #devices: () => Device[]
   readonly #init: AlertingInit
   readonly #ledger: AlertLedger

@@ -9,7 +9,7 @@ import { statusName, type CheckState } from '../checks/types.js'
 import { isoOrNull } from '../config/duration.js'
 import type { Device } from '../devices/types.js'
 import type { Peer } from '../heartbeat/peer-table.js'
-import type { PartitionView } from '../heartbeat/verdict.js'
+import type { HeldPartition } from '../heartbeat/incidents.js'
 
 /** An alert as Alertmanager's API v2 takes it (`POST /api/v2/alerts`). */
 export interface Alert {
@@ -41,7 +41,7 @@ export interface RulesInit {
  * what this node reaches of the mesh; a node cut off or on the small side says
  * so (MeshNodeIsolated, MeshPartitioned) and finds nobody down (verdict.ts).
  */
-export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (peer: Peer, err: unknown) => void, partition?: PartitionView, devices: Device[] = []): Alert[] {
+export function deriveAlerts (peers: Peer[], init: RulesInit, onPeerError?: (peer: Peer, err: unknown) => void, partition?: HeldPartition, devices: Device[] = []): Alert[] {
   const alerts: Alert[] = []
   // a device is alerting once down past the confirmation delay (a move between peers never is); unknown
   // (its peer died: MeshPeerDown says it) and left (intermittent) never are, nor any from a node cut off
@@ -108,7 +108,7 @@ function deviceDown (d: Device, init: RulesInit): Alert {
  * sender is the subject). On the small side of a split: one alert for the
  * whole mesh, the same labels from every node that sees it.
  */
-function partitioned (self: Peer, p: PartitionView, init: RulesInit): Alert {
+function partitioned (self: Peer, p: HeldPartition, init: RulesInit): Alert {
   const reach = `reaches ${p.reachable - 1} of the ${p.members - 1} other peers`
   if (p.isolated) {
     return {
@@ -119,7 +119,8 @@ function partitioned (self: Peer, p: PartitionView, init: RulesInit): Alert {
         generatorURL: init.generatorURL
       },
       startsAt: firstTime(p.since),
-      generatorURL: init.generatorURL
+      generatorURL: init.generatorURL,
+      ...(p.ending === true ? { ending: true as const } : {})
     }
   }
   return {
@@ -130,7 +131,8 @@ function partitioned (self: Peer, p: PartitionView, init: RulesInit): Alert {
       generatorURL: init.generatorURL
     },
     startsAt: firstTime(p.since),
-    generatorURL: init.generatorURL
+    generatorURL: init.generatorURL,
+    ...(p.ending === true ? { ending: true as const } : {})
   }
 }
 

@@ -94,6 +94,8 @@ export class PeerIncidents extends EventEmitter<IncidentEvents> {
  * per flap. `view()` is what pages: the live view, or the held one while the
  * node is back but not yet for long; `onChange` hears the damped transitions.
  */
+export type HeldPartition = PartitionView & { ending?: true }
+
 export class PartitionHold {
   readonly #recoverAfterMs: number
   readonly #setTimer: SetTimer
@@ -128,11 +130,15 @@ export class PartitionHold {
     }, this.#recoverAfterMs)
   }
 
-  /** What pages, given the live view. */
-  view (live: PartitionView): PartitionView {
+  /**
+   * What pages, given the live view. Back but held, it is `ending`: its alert is not sent again
+   * (ledger.ts), so a node of the same side still cut off a moment longer, whose resends come
+   * before this one's resolution, cannot reopen the alert they share in Alertmanager.
+   */
+  view (live: PartitionView): HeldPartition {
     const held = this.#held
     if (held === undefined) return live
-    return live.minority ? { ...live, isolated: held.isolated, since: held.since } : held
+    return live.minority ? { ...live, isolated: held.isolated, since: held.since } : { ...held, ending: true }
   }
 
   stop (): void { this.#timer?.cancel() }

@@ -9,7 +9,7 @@ import type { Logger } from 'pino'
 import type { CheckState } from '../checks/types.js'
 import type { MachineInfo } from '../machine/types.js'
 import { Admission, type AdmissionInit } from './admission.js'
-import { PartitionHold } from './incidents.js'
+import { PartitionHold, type HeldPartition } from './incidents.js'
 import { Member, type MemberInit } from './member.js'
 import { INVALID_REASONS, type InvalidReason } from './messages.js'
 import type { PeerTable } from './peer-table.js'
@@ -122,5 +122,5 @@ export class Membership {
   partition (): PartitionView { return this.member.partition() }
 
   /** the same, damped as an incident (incidents.ts): what alerts are made of */
-  alertPartition (): PartitionView { return this.#hold.view(this.member.partition()) }
+  alertPartition (): HeldPartition { return this.#hold.view(this.member.partition()) }
 }

@@ -113,5 +113,8 @@ describe('deriveAlerts', () => {
     expect(small.map(a => a.labels)).toEqual([{ alertname: 'MeshPartitioned', severity: 'critical', mesh: 'prod' }])
     expect(small[0]?.annotations.description).toMatch(/reaches 2 of the 5 other peers/)
     expect(deriveAlerts([self, ...others], init, undefined, { reachable: 6, members: 6, isolated: false, minority: false, since: T0 })).toEqual([])
+    // back on the large side, held for recoverAfter: the same alert, ending (not sent again until it resolves)
+    const held = deriveAlerts([self, ...others], init, undefined, { reachable: 3, members: 6, isolated: false, minority: true, since: T0, ending: true })
+    expect(held).toEqual([{ ...small[0], ending: true }])
   })
 })
