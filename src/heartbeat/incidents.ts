@@ -93,21 +93,33 @@ export class PeerIncidents extends EventEmitter<IncidentEvents> {
  * `MeshNodeIsolated` (or `MeshPartitioned`) and one pair of log lines, not one
  * per flap. `view()` is what pages: the live view, or the held one while the
  * node is back but not yet for long; `onChange` hears the damped transitions.
+ *
+ * Every node of the small side sends the same `MeshPartitioned`, and a node
+ * back from it cannot tell whether the others are: a resolution sent while
+ * one of them is still cut off would be undone by that one's next resend. So
+ * the hold of a split also lasts while a peer it hears says it is still on
+ * the small side (`othersSplit`, from the peers' records), and ends
+ * `recoverAfter` after the last did (to a fifth of it).
  */
 export type HeldPartition = PartitionView & { ending?: true }
+
+/** the hold after a cut-off or split looks this many times over its recoverAfter */
+const HOLD_CHECKS = 5
 
 export class PartitionHold {
   readonly #recoverAfterMs: number
   readonly #setTimer: SetTimer
   readonly #onChange: (view: PartitionView) => void
+  readonly #othersSplit: () => boolean
   /** the open incident's last minority view (its `since` is the incident's start) */
   #held?: PartitionView
   #timer?: Timer
 
-  constructor (init: IncidentsInit & { onChange: (view: PartitionView) => void }) {
+  constructor (init: IncidentsInit & { onChange: (view: PartitionView) => void, othersSplit?: () => boolean }) {
     this.#recoverAfterMs = init.recoverAfterMs ?? 5000
     this.#setTimer = init.setTimer ?? realTimer
     this.#onChange = init.onChange
+    this.#othersSplit = init.othersSplit ?? (() => false)
   }
 
   /** The live view changed. */
@@ -123,11 +135,18 @@ export class PartitionHold {
       return
     }
     if (this.#held === undefined || this.#timer !== undefined) return
-    this.#timer = this.#setTimer(() => {
+    // over once quiet for recoverAfter: back, and (for a split) no peer heard saying it is still on the small side
+    const step = this.#recoverAfterMs / HOLD_CHECKS
+    let quiet = 0
+    const check = (): void => {
+      // others of the small side still cut off: their alert is this one, held on until they are back
+      quiet = this.#held?.isolated === false && this.#othersSplit() ? 0 : quiet + 1
+      if (quiet < HOLD_CHECKS) { this.#timer = this.#setTimer(check, step); return }
       this.#timer = undefined
       this.#held = undefined
       this.#onChange(view)
-    }, this.#recoverAfterMs)
+    }
+    this.#timer = this.#setTimer(check, step)
   }
 
   /**

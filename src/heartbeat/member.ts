@@ -120,7 +120,8 @@ export class Member {
       observer: this.observer,
       heardFromMeshAt: () => this.#heardFromMeshAt,
       silentAfterMs: () => (init.downAfter ?? 2) * init.intervalMs,
-      onPartition: c.onPartition,
+      // the others hold their shared alert on this node's word (record.ts): it is news at once
+      onPartition: view => { c.onPartition?.(view); this.publishSoon() },
       // the others still count this node's old silence of it: say at once that it is over
       onReleased: () => { this.publishSoon() },
       probe: c.transport.probe?.bind(c.transport)
@@ -283,6 +284,7 @@ export class Member {
       iv: this.#init.intervalMs,
       agent: this.#init.agent,
       ...(bye ? { bye: true as const } : {}),
+      ...(this.verdict.partition().minority ? { split: true as const } : {}),
       labels: this.#init.labels,
       addrs: this.#c.addrs().slice(0, 32),
       machine: this.#c.machine(),

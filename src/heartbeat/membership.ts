@@ -62,7 +62,11 @@ export class Membership {
   readonly #hold: PartitionHold
 
   constructor (c: MembershipComponents, init: MembershipInit) {
-    this.#hold = new PartitionHold({ recoverAfterMs: init.recoverAfterMs, onChange: p => { logPartition(c.log, p) } })
+    this.#hold = new PartitionHold({
+      recoverAfterMs: init.recoverAfterMs,
+      onChange: p => { logPartition(c.log, p) },
+      othersSplit: () => { for (const p of c.table.values()) if (!p.self && p.state === 'up' && p.split === true) return true; return false }
+    })
     this.#admission = new Admission({ table: c.table, log: c.log, onAccepted: c.onAccepted }, init)
     const refused = (from: string, reason: InvalidReason, detail: string): void => {
       this.stats.invalid[reason]++

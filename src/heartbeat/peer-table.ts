@@ -53,6 +53,8 @@ export interface Peer {
   incident?: Incident
   /** a watcher has heard its beats: it is a live node, not just a record (one that never is can never page) */
   confirmed?: true
+  /** its latest record says it reaches no majority of the mesh */
+  split?: boolean
 }
 
 export type TransitionReason = 'joined' | 'alive' | 'silent' | 'bye' | 'forgotten' | 'reachable'
@@ -126,7 +128,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     }
     const addrsChanged = peer.addrs.join() !== r.addrs.join()
     const obsChanged = changedKeys(peer.obs, r.obs)
-    Object.assign(peer, { name: r.name, expect: r.expect, interval: r.iv, agent: r.agent, boot: r.boot, seq: r.seq, labels: r.labels, addrs: r.addrs, obs: r.obs })
+    Object.assign(peer, { name: r.name, expect: r.expect, interval: r.iv, agent: r.agent, boot: r.boot, seq: r.seq, labels: r.labels, addrs: r.addrs, obs: r.obs, split: r.split === true })
     peer.machine = r.machine ?? peer.machine
     peer.lastSeen = this.#wall()
     peer.heardAt = this.#monotonic()

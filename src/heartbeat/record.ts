@@ -67,6 +67,11 @@ export interface NodeRecord {
   agent: string
   /** graceful leave */
   bye?: true
+  /**
+   * this node reaches no majority of the mesh (cut off, or the small side of a split): nodes back
+   * from that side hold their shared MeshPartitioned until it is back too (incidents.ts)
+   */
+  split?: true
   labels: Record<string, string>
   addrs: string[]
   machine: MachineInfo | null
@@ -116,6 +121,7 @@ export const recordSchema = z.object({
   iv: z.number().int().min(R.intervalMinMs).max(R.intervalMaxMs),
   agent: str(R.agent),
   bye: z.literal(true).optional(),
+  split: z.literal(true).optional(),
   labels: z.record(str(R.labelName).refine(isLabelName, 'not a Prometheus label name'), str(R.labelValue))
     .refine(l => Object.keys(l).length <= R.labels, `more than ${R.labels} labels`),
   addrs: z.array(str(R.addr)).max(R.addrs),

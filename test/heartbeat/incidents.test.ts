@@ -9,9 +9,17 @@ import { record } from '../support/record.js'
 function virtualTime (start: number): { clock: { now: number }, advance: (ms: number) => void, setTimer: SetTimer } {
   const clock = { now: start }
   const timers: Array<{ at: number, fn: () => void, cancelled: boolean }> = []
+  /** runs every timer due by then in order, those set meanwhile included, each at its own time */
   const advance = (ms: number): void => {
-    clock.now += ms
-    for (const t of timers.filter(t => !t.cancelled && t.at <= clock.now)) { t.cancelled = true; t.fn() }
+    const until = clock.now + ms
+    for (;;) {
+      const due = timers.filter(t => !t.cancelled && t.at <= until).sort((a, b) => a.at - b.at)[0]
+      if (due === undefined) break
+      clock.now = Math.max(clock.now, due.at)
+      due.cancelled = true
+      due.fn()
+    }
+    clock.now = until
   }
   const setTimer: SetTimer = (fn, ms) => { const t = { at: clock.now + ms, fn, cancelled: false }; timers.push(t); return { cancel: () => { t.cancelled = true }, refresh: () => { t.at = clock.now + ms } } }
   return { clock, advance, setTimer }
@@ -106,5 +114,37 @@ describe('this node\'s own cut-off as one incident', () => {
     expect(hold.view(live).minority).toBe(false)
     expect(hold.view(live).ending).toBeUndefined()
     expect(changes).toEqual(['isolated', 'back'])
+  })
+
+  it('back from the small side of a split: held (ending) while a peer it hears still says it is on the small side, and recoverAfter after the last is back', () => {
+    const { clock, advance, setTimer } = virtualTime(0)
+    const changes: string[] = []
+    let othersSplit = true
+    const hold = new PartitionHold({ recoverAfterMs: 5000, setTimer, othersSplit: () => othersSplit, onChange: v => changes.push(v.minority ? 'split' : 'back') })
+    const view = (minority: boolean): PartitionView => ({ reachable: minority ? 3 : 6, members: 6, isolated: false, minority, since: clock.now })
+    hold.update(view(true))
+    advance(20_000)
+    const live = view(false)
+    hold.update(live)
+    // a peer of the same side is cut off for 12 s more: its resends keep the alert firing, this node sends none
+    advance(12_000)
+    expect(hold.view(live)).toMatchObject({ minority: true, ending: true })
+    othersSplit = false
+    advance(4000)
+    expect(hold.view(live)).toMatchObject({ minority: true, ending: true })
+    advance(1000)
+    expect(hold.view(live)).toMatchObject({ minority: false })
+    expect(changes).toEqual(['split', 'back'])
+  })
+
+  it('cut off alone, the others\' splits do not hold it: its alert is its own', () => {
+    const { clock, advance, setTimer } = virtualTime(0)
+    const hold = new PartitionHold({ recoverAfterMs: 5000, setTimer, othersSplit: () => true, onChange: () => {} })
+    hold.update({ reachable: 1, members: 6, isolated: true, minority: true, since: clock.now })
+    advance(10_000)
+    const live: PartitionView = { reachable: 6, members: 6, isolated: false, minority: false, since: clock.now }
+    hold.update(live)
+    advance(5000)
+    expect(hold.view(live).minority).toBe(false)
   })
 })

@@ -36,4 +36,9 @@ describe('the record a node sends is one its peers accept', () => {
     expect(v.ok).toBe(false)
     if (!v.ok) expect(v.error).toMatchObject({ reason: 'clock', detail: expect.stringMatching(/check disk-1 since/) })
   })
+
+  it('says whether its node is on the small side of a split: true or absent, nothing else', () => {
+    expect(checkRecord(JSON.parse(JSON.stringify(record({ split: true }))), Date.now())).toMatchObject({ ok: true, record: { split: true } })
+    expect(checkRecord({ ...JSON.parse(JSON.stringify(record({}))), split: 'yes' }, Date.now())).toMatchObject({ ok: false, error: { reason: 'schema', detail: expect.stringMatching(/^split/) } })
+  })
 })
