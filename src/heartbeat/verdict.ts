@@ -30,6 +30,7 @@
 import type { Observer } from './observer.js'
 import type { Peer, PeerTable, Transition } from './peer-table.js'
 import type { Obs } from './record.js'
+import { shuffled } from '../random.js'
 import { Ring } from './ring.js'
 
 /** counts (beats and records) a peer's latest record may be past the last beat a watcher heard, for its silence to count */
@@ -381,12 +382,3 @@ export class Verdict {
 }
 
 export type { Peer }
-
-function shuffled<T> (items: T[]): T[] {
-  const out = [...items]
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1))
-    ;[out[i], out[j]] = [out[j] as T, out[i] as T]
-  }
-  return out
-}

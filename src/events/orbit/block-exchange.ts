@@ -28,6 +28,7 @@ import { lpStream } from 'it-length-prefixed-stream'
 import type { Logger } from 'pino'
 import { CID } from 'multiformats/cid'
 import { backoffDelay } from '../../backoff.js'
+import { shuffled } from '../../random.js'
 import { isTooLarge, ProtocolComplaints } from '../complaints.js'
 
 export const BLOCKS_PROTOCOL = '/meshmon/blocks/1.0.0'
@@ -130,11 +131,7 @@ export class BlockExchange implements Startable {
 
   /** connected peers, the last one that had a block first, the others shuffled */
   #candidates (): PeerId[] {
-    const peers = this.#c.libp2p.getPeers()
-    for (let i = peers.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1))
-      ;[peers[i], peers[j]] = [peers[j] as PeerId, peers[i] as PeerId]
-    }
+    const peers = shuffled(this.#c.libp2p.getPeers())
     const first = peers.findIndex(p => p.toString() === this.#preferred)
     if (first > 0) peers.unshift(...peers.splice(first, 1))
     return peers
