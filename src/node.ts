@@ -142,6 +142,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       urls: config.alertmanager.urls,
       http: config.alertmanagerHttp,
       resendIntervalMs: config.alertmanager.resendInterval,
+      holdMs: recoverAfterMs,
       mesh: meshName(config),
       generatorURL: `http://${apiHostPort(config.api.listen)}/api/v1/peers`
     })

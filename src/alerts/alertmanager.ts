@@ -31,6 +31,8 @@ export interface AlertingInit {
   http?: AlertmanagerHttp
   /** how often active alerts are sent again, ms (endsAt is 4 of these ahead) */
   resendIntervalMs: number
+  /** how long an incident is held once its condition ended (heartbeat.recoverAfter): an ending alert's endsAt covers it too, ms @default 0 */
+  holdMs?: number
   /** the `mesh` label: the same on every node of a mesh, or their alerts will not merge */
   mesh: string
   /** this node's API, e.g. http://gpu-01:9521/api/v1/peers */
@@ -178,7 +180,7 @@ class AlertmanagerClient implements Alerting {
     const now = Date.now()
     const out = []
     for (const fp of fps) {
-      const p = this.#ledger.postable(fp, now, ACTIVE_FOR_RESENDS * this.#init.resendIntervalMs)
+      const p = this.#ledger.postable(fp, now, ACTIVE_FOR_RESENDS * this.#init.resendIntervalMs, this.#init.holdMs)
       if (p !== undefined) out.push({ fp, ...p })
     }
     return out

@@ -57,8 +57,11 @@ export class AlertLedger {
         Object.assign(entry, { alert, resolvedAt: undefined, rounds: 0, version: entry.version + 1 })
         changed.push(fp)
       } else {
-        // the same alert; whether it is ending may have changed
+        // the same alert. Turning ending, it is sent once more (its endsAt then covers the hold: postable),
+        // then no more: the last send before it turned may be nearly expired
+        const turnsEnding = alert.ending === true && entry.alert.ending !== true
         entry.alert = alert
+        if (turnsEnding) { entry.version++; changed.push(fp) }
       }
     }
     for (const [fp, entry] of this.#entries) {
@@ -79,8 +82,8 @@ export class AlertLedger {
   round (owed: (fp: string) => boolean): string[] {
     const out: string[] = []
     for (const [fp, entry] of this.#entries) {
-      // one ending is not sent again: its last send holds it active in Alertmanager until its resolution
-      // (several resolve it within a moment of each other, and a late resend from one would reopen it)
+      // one ending is not sent again: its send when it turned ending holds it active in Alertmanager until
+      // its resolution (several resolve it within a moment of each other, and a late resend from one would reopen it)
       if (entry.resolvedAt === undefined && entry.alert.ending === true) continue
       if (entry.resolvedAt === undefined || ++entry.rounds <= this.#init.resolvedResendCount) out.push(fp)
       else if (!owed(fp)) this.#entries.delete(fp)
@@ -88,11 +91,14 @@ export class AlertLedger {
     return out
   }
 
-  /** The alert as it is to be sent now, or undefined once forgotten. */
-  postable (fp: string, now: number, activeForMs: number): { alert: Alert, version: number } | undefined {
+  /**
+   * The alert as it is to be sent now, or undefined once forgotten. Active, its endsAt is `activeForMs`
+   * ahead, and `holdMs` more while ending (the longest its incident is held before it resolves).
+   */
+  postable (fp: string, now: number, activeForMs: number, holdMs = 0): { alert: Alert, version: number } | undefined {
     const entry = this.#entries.get(fp)
     if (entry === undefined) return undefined
-    const endsAt = new Date(entry.resolvedAt ?? now + activeForMs).toISOString()
+    const endsAt = new Date(entry.resolvedAt ?? now + activeForMs + (entry.alert.ending === true ? holdMs : 0)).toISOString()
     const { ending: _, ...alert } = entry.alert
     return { alert: { ...alert, endsAt }, version: entry.version }
   }

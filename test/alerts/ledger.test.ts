@@ -23,17 +23,22 @@ describe('AlertLedger', () => {
     expect(l.apply([alert('b')], 5_000).changed).toEqual([])
   })
 
-  it('an ending alert (its peer back up, the incident not over) is not resent, and never carries the flag out', () => {
+  it('an ending alert (its peer back up, the incident not over) is sent once with endsAt past the hold, then not resent; the flag never goes out', () => {
     const l = ledger()
     l.apply([alert('a')], 1_000)
     expect(l.round(() => false)).toEqual([fp('a')])
-    // back up: the same alert, ending; no change to send, and no resend
-    expect(l.apply([alert('a', { ending: true })], 2_000).changed).toEqual([])
+    // back up: the same alert, ending; sent once more, so that Alertmanager holds it until its resolution
+    expect(l.apply([alert('a', { ending: true })], 2_000).changed).toEqual([fp('a')])
+    const last = l.postable(fp('a'), 2_000, 4_000, 7_000)?.alert
+    expect(last).not.toHaveProperty('ending')
+    expect(last?.endsAt).toBe(new Date(2_000 + 4_000 + 7_000).toISOString())
+    // still ending: no change, no resend
+    expect(l.apply([alert('a', { ending: true })], 3_000).changed).toEqual([])
     expect(l.round(() => false)).toEqual([])
-    expect(l.postable(fp('a'), 3_000, 4_000)?.alert).not.toHaveProperty('ending')
-    // down again within the incident: resent as before
-    l.apply([alert('a')], 4_000)
+    // down again within the incident: resent as before, endsAt as any active alert's
+    expect(l.apply([alert('a')], 4_000).changed).toEqual([])
     expect(l.round(() => false)).toEqual([fp('a')])
+    expect(l.postable(fp('a'), 4_000, 4_000, 7_000)?.alert.endsAt).toBe(new Date(8_000).toISOString())
   })
 
   it('sends an active alert with endsAt ahead, a resolved one with endsAt = when it resolved', () => {
