@@ -99,7 +99,9 @@ if (parts.has('scale')) {
   for (const n of (values.nodes ?? '10').split(',').map(Number)) {
     const r = await benchScale(n, { windowMs: Number(values.window) * 1000, settleMs: Number(values.settle) * 1000, soakMs: Number(values.soak) * 1000 }, s => { console.log(s) })
     console.log(`- ${n} nodes`)
-    table([{ nodes: r.nodes, ...Object.fromEntries(Object.entries(r.meshmon).map(([k, v]) => [`meshmon.${k}`, v])), ...Object.fromEntries(Object.entries(r.serf ?? {}).map(([k, v]) => [`serf.${k}`, v])), cpuRatio: r.cpuRatio }])
+    // the formation samples were logged as they came, and go to the JSON
+    const { formation: _, ...meshmon } = r.meshmon
+    table([{ nodes: r.nodes, ...Object.fromEntries(Object.entries(meshmon).map(([k, v]) => [`meshmon.${k}`, v])), ...Object.fromEntries(Object.entries(r.serf ?? {}).map(([k, v]) => [`serf.${k}`, v])), cpuRatio: r.cpuRatio }])
     rows.push(r)
   }
   result.scale = rows

@@ -13,7 +13,7 @@
  */
 import { Cluster, type NodeProc } from '../test/support/cluster.js'
 import { waitFor } from '../test/support/wait.js'
-import { measure } from './proc.js'
+import { cpuMs, measure } from './proc.js'
 import { SerfCluster } from './serf.js'
 
 export interface ScaleRun {
@@ -24,15 +24,33 @@ export interface ScaleRun {
   killDetectMsMax: number
 }
 
+/** the mesh while it forms, sampled every FORMATION_SAMPLE_MS from the first start */
+export interface FormationSample {
+  /** seconds since the first start */
+  s: number
+  /** nodes that list all N up (and confirmed) */
+  fullView: number
+  /** fewest and mean peers listed up by a node (itself included) */
+  minUp: number
+  meanUp: number
+  /** cores the N processes used since the last sample */
+  cores: number
+}
+
 export interface ScaleResult {
   nodes: number
   serf: ScaleRun | null
-  meshmon: ScaleRun & {
-    fullViewAfterLastStartMs: number
+  meshmon: Omit<ScaleRun, 'killDetectMsP50' | 'killDetectMsMax'> & {
+    /** null, as the SIGSTOP's: no detection is measured in a mesh that has not formed */
+    killDetectMsP50: number | null
+    killDetectMsMax: number | null
+    /** null: some node had not listed all N up when the bench gave up (fullViewTimeoutMs) */
+    fullViewAfterLastStartMs: number | null
     falseDowns: number
     soakS: number
-    stopDetectMsP50: number
-    stopDetectMsMax: number
+    stopDetectMsP50: number | null
+    stopDetectMsMax: number | null
+    formation: FormationSample[]
   }
   /** meshmon's CPU per node over Serf's, same run */
   cpuRatio: number | null
@@ -47,6 +65,9 @@ export interface ScaleInit {
   /** how long the mesh is given to reach the full view after the last start; on two cores 30 nodes take about five minutes @default 600 s */
   fullViewTimeoutMs?: number
 }
+
+const FORMATION_SAMPLE_MS = 30_000
+const FORMATION_POLL_MS = 1_000
 
 const q = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * p))] ?? NaN }
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
@@ -87,23 +108,69 @@ async function detection (cluster: Cluster, victim: NodeProc, fault: () => void,
   return times
 }
 
+/**
+ * Wait until every node has listed all `n` up (and confirmed), as `Cluster.waitAll` does (a node seen
+ * with the full view is not asked again), or until `deadline`; every FORMATION_SAMPLE_MS (and at the end)
+ * sample every node's view and log it: where a mesh that does not form stands is the number to read.
+ */
+async function formationOf (cluster: Cluster, n: number, firstStart: number, deadline: number, log: (s: string) => void): Promise<{ samples: FormationSample[], fullAt: number | null }> {
+  const samples: FormationSample[] = []
+  const pids = cluster.nodes.map(x => x.child.pid as number)
+  const cpuSum = async (): Promise<number> => (await Promise.all(pids.map(cpuMs))).filter(Number.isFinite).reduce((a, b) => a + b, 0)
+  const upOf = async (x: NodeProc): Promise<number> => (await cluster.peers(x).catch(() => [])).filter(p => p.state === 'up' && p.confirmed !== false).length
+  const seenFull = new Set<NodeProc>()
+  let cpuBefore = await cpuSum()
+  let sampledAt = Date.now()
+  const sample = async (): Promise<void> => {
+    const ups = await Promise.all(cluster.nodes.map(upOf))
+    const cpuNow = await cpuSum()
+    const now = Date.now()
+    const s = {
+      s: Math.round((now - firstStart) / 1000),
+      fullView: ups.filter(u => u === n).length,
+      minUp: Math.min(...ups),
+      meanUp: Math.round(ups.reduce((a, b) => a + b, 0) / ups.length * 10) / 10,
+      cores: Math.round((cpuNow - cpuBefore) / (now - sampledAt) * 100) / 100
+    }
+    samples.push(s)
+    cpuBefore = cpuNow
+    sampledAt = now
+    log(`  meshmon ${n} forming, ${s.s} s: ${s.fullView} of ${n} nodes with the full view; up per node min ${s.minUp}, mean ${s.meanUp}; ${s.cores} cores busy`)
+  }
+  for (;;) {
+    for (const x of cluster.nodes) if (!seenFull.has(x) && await upOf(x) === n) seenFull.add(x)
+    const now = Date.now()
+    if (seenFull.size === n || now >= deadline) { await sample(); return { samples, fullAt: seenFull.size === n ? now : null } }
+    if (now - sampledAt >= FORMATION_SAMPLE_MS) await sample()
+    await sleep(Math.min(FORMATION_POLL_MS, Math.max(deadline - now, 0)))
+  }
+}
+
 async function meshmonRun (n: number, init: Required<ScaleInit>, log: (s: string) => void): Promise<ScaleResult['meshmon']> {
   const cluster = await new Cluster().init()
   try {
+    const firstStart = Date.now()
     await cluster.start('node-000')
     let lastStart = Date.now()
     for (let i = 1; i < n; i += init.batch) {
       lastStart = Date.now()
+      // a node answers its health check once started; on two saturated cores that can take minutes
       await Promise.all(Array.from({ length: Math.min(init.batch, n - i) }, async (_, k) =>
-        await cluster.start(`node-${String(i + k).padStart(3, '0')}`, [], { healthTimeoutMs: 60_000 })))
+        await cluster.start(`node-${String(i + k).padStart(3, '0')}`, [], { healthTimeoutMs: 300_000 })))
+      if (n > 30) log(`  meshmon ${n}: ${Math.min(i + init.batch, n)} started, ${Math.round((Date.now() - firstStart) / 1000)} s after the first`)
     }
-    await cluster.waitAll(n, 'up', cluster.nodes, init.fullViewTimeoutMs)
-    const fullViewAfterLastStartMs = Date.now() - lastStart
-    log(`  meshmon ${n}: full view ${fullViewAfterLastStartMs} ms after the last start; soak ${init.soakMs / 1000} s`)
+    const { samples: formation, fullAt } = await formationOf(cluster, n, firstStart, lastStart + init.fullViewTimeoutMs, log)
+    const formed = fullAt !== null
+    const fullViewAfterLastStartMs = formed ? fullAt - lastStart : null
+    if (formed) log(`  meshmon ${n}: full view ${fullViewAfterLastStartMs} ms after the last start; soak ${init.soakMs / 1000} s`)
+    else log(`  meshmon ${n}: no full view ${init.fullViewTimeoutMs / 1000} s after the last start; measuring the mesh as it is`)
     await sleep(Math.max(init.settleMs, init.soakMs))
     const falseDowns = ((await (await fetch(`${cluster.nodes[0]!.api}/api/v1/events?type=peer.down&limit=10000`)).json()) as unknown[]).length
     const m = await measure(cluster.nodes.map(x => x.child.pid as number), init.windowMs)
     log(`  meshmon ${n}: ${m.cpuMsPerS.toFixed(1)} ms/s, RSS ${m.rssMbAvg.toFixed(0)} MB, ${falseDowns} false downs`)
+    const common = { cpuMsPerNodePerS: m.cpuMsPerS, rssMbAvg: m.rssMbAvg, rssMbMax: m.rssMbMax, fullViewAfterLastStartMs, falseDowns, soakS: Math.max(init.settleMs, init.soakMs) / 1000, formation }
+    // detection means nothing in a mesh that has not formed: a survivor that never saw the victim up cannot see it down
+    if (!formed) return { ...common, killDetectMsP50: null, killDetectMsMax: null, stopDetectMsP50: null, stopDetectMsMax: null }
     const killed = cluster.nodes[n - 1]!
     const stopped = cluster.nodes[n - 2]!
     const kill = await detection(cluster, killed, () => { killed.child.kill('SIGKILL') }, cluster.nodes.filter(x => x !== killed))
@@ -111,16 +178,11 @@ async function meshmonRun (n: number, init: Required<ScaleInit>, log: (s: string
     process.kill(stopped.child.pid as number, 'SIGCONT')
     log(`  meshmon ${n}: kill -9 seen by all in ${Math.max(...kill)} ms, SIGSTOP in ${Math.max(...stop)} ms`)
     return {
-      cpuMsPerNodePerS: m.cpuMsPerS,
-      rssMbAvg: m.rssMbAvg,
-      rssMbMax: m.rssMbMax,
+      ...common,
       killDetectMsP50: q(kill, 0.5),
       killDetectMsMax: Math.max(...kill),
       stopDetectMsP50: q(stop, 0.5),
-      stopDetectMsMax: Math.max(...stop),
-      fullViewAfterLastStartMs,
-      falseDowns,
-      soakS: Math.max(init.settleMs, init.soakMs) / 1000
+      stopDetectMsMax: Math.max(...stop)
     }
   } finally {
     await cluster.stopAll()
