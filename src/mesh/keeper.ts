@@ -48,7 +48,6 @@ export class ConnectionKeeper {
   #timer?: NodeJS.Timeout
   #shutdown?: AbortController
   #onDisconnect = (): void => { this.#soon() }
-  #onConnect = (evt: CustomEvent<PeerId>): void => { this.#reachedAgain(evt.detail.toString()) }
 
   constructor (libp2p: Libp2p, log: Logger, init: ConnectionKeeperInit) {
     this.#libp2p = libp2p
@@ -59,7 +58,6 @@ export class ConnectionKeeper {
   start (): void {
     this.#shutdown = new AbortController()
     this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
-    this.#libp2p.addEventListener('peer:connect', this.#onConnect)
     this.#loop()
   }
 
@@ -79,24 +77,6 @@ export class ConnectionKeeper {
     this.#shutdown?.abort()
     clearTimeout(this.#timer)
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
-    this.#libp2p.removeEventListener('peer:connect', this.#onConnect)
-  }
-
-  /**
-   * A peer this node failed to reach is connected again (it dialed in, or another path came back):
-   * a cable plugged back in or a healed partition. What failed with it may work now too: every
-   * address is dialed again at the next scan, not after a backoff that grew while the link was down
-   * (up to maxBackoffMs: a heal seen everywhere only that much later).
-   */
-  #reachedAgain (id: string): void {
-    let failed = false
-    for (const [key, b] of this.#backoff) {
-      if (b.failures > 0 && (key.endsWith(`/p2p/${id}`) || this.#learned.get(key) === id)) { failed = true; break }
-    }
-    if (!failed) return
-    for (const b of this.#backoff.values()) { b.failures = 0; b.until = 0 }
-    this.#log.debug({ peer: id }, 'a peer that was unreachable is connected again: dialing the others now')
-    this.nudge()
   }
 
   /** New addresses are known (e.g. from a heartbeat): scan now rather than at the next slow tick. */
