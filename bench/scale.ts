@@ -109,7 +109,7 @@ async function detection (cluster: Cluster, victim: NodeProc, fault: () => void,
 }
 
 /**
- * Wait until every node has listed all `n` up (and confirmed), as `Cluster.waitAll` does (a node seen
+ * Wait until every node has listed all `n` up (Cluster.listed), as `Cluster.waitAll` does (a node seen
  * with the full view is not asked again), or until `deadline`; every FORMATION_SAMPLE_MS (and at the end)
  * sample every node's view and log it: where a mesh that does not form stands is the number to read.
  */
@@ -117,7 +117,7 @@ async function formationOf (cluster: Cluster, n: number, firstStart: number, dea
   const samples: FormationSample[] = []
   const pids = cluster.nodes.map(x => x.child.pid as number)
   const cpuSum = async (): Promise<number> => (await Promise.all(pids.map(cpuMs))).filter(Number.isFinite).reduce((a, b) => a + b, 0)
-  const upOf = async (x: NodeProc): Promise<number> => (await cluster.peers(x).catch(() => [])).filter(p => p.state === 'up' && p.confirmed !== false).length
+  const upOf = async (x: NodeProc): Promise<number> => await cluster.listed(x).catch(() => 0)
   const seenFull = new Set<NodeProc>()
   let cpuBefore = await cpuSum()
   let sampledAt = Date.now()

@@ -141,8 +141,13 @@ export class Cluster {
    */
   async waitAll (count: number, state = 'up', among = this.live(), timeoutMs = 20_000): Promise<void> {
     for (const n of among) {
-      await waitFor(`${n.name} to see ${count} peers ${state}`, async () => (await this.peers(n)).filter(p => p.state === state && (state !== 'up' || p.confirmed !== false)).length === count, timeoutMs)
+      await waitFor(`${n.name} to see ${count} peers ${state}`, async () => await this.listed(n, state) === count, timeoutMs)
     }
+  }
+
+  /** How many peers `node` lists in `state`; `up` ones only once heard by their watchers too (as waitAll). */
+  async listed (node: NodeProc, state = 'up'): Promise<number> {
+    return (await this.peers(node)).filter(p => p.state === state && (state !== 'up' || p.confirmed !== false)).length
   }
 
   /**
