@@ -49,6 +49,11 @@ export interface Peer {
   self: boolean
   /** (boot, seq) of the last beat anyone heard when the verdict found it silent: only a later record is a sign of life */
   silentAt?: [number, number]
+  /**
+   * the silentAt that a later record ended: its watchers' reports of that silence, read after the
+   * record (they come on their own records), say nothing of the peer now
+   */
+  endedSilence?: [number, number]
   /** its open down incident (incidents.ts) */
   incident?: Incident
   /** a watcher has heard its beats: it is a live node, not just a record (one that never is can never page) */
@@ -140,6 +145,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     } else if (isNew) {
       this.emit('transition', { peer, from: null, to: 'up', reason: 'joined' })
     } else if ((peer.state === 'down' || peer.state === 'left') && (peer.silentAt === undefined || newer(r.boot, r.seq, peer.silentAt))) {
+      peer.endedSilence = peer.silentAt
       peer.silentAt = undefined
       this.#setState(peer, 'up', 'alive')
     }
@@ -185,7 +191,8 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
 /** Keys whose entry differs between two observation maps (added, removed or changed). */
 function changedKeys (a: Record<string, Obs>, b: Record<string, Obs>): string[] {
   const out: string[] = []
-  for (const k in a) { const x = a[k] as Obs; const y = b[k]; if (y === undefined || x[0] !== y[0] || x[1] !== y[1]) out.push(k) }
+  // a silence with a later count is a new silence (verdict.ts weighs a silence by its count)
+  for (const k in a) { const x = a[k] as Obs; const y = b[k]; if (y === undefined || x[0] !== y[0] || x[1] !== y[1] || (x[0] === 2 && x[2] !== y[2])) out.push(k) }
   for (const k in b) if (a[k] === undefined) out.push(k)
   return out
 }

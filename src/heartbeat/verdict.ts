@@ -182,6 +182,11 @@ export class Verdict {
       // Beats and records share one counter: a dead peer's last record is at most a few counts past the
       // last beat heard (records made between two beats), a live one's dozens past a silence that ended
       if (obs[0] === 2 && obs[1] === peer.boot && peer.seq - obs[2] > STALE_SILENCE_GAP) continue
+      // the silence this node found it down for, and a later record ended. A stopped or starved process
+      // makes no counts while it is stalled, so the gap above does not tell; and its watchers say it lives
+      // again only in their next records, after this node has read the peer's own
+      const ended = peer.endedSilence
+      if (obs[0] >= 1 && ended !== undefined && obs[1] === ended[0] && obs[2] <= ended[1]) continue
       reporting++
       if (obs[0] === 2) silent++
       if (obs[0] >= 1) late++

@@ -304,6 +304,32 @@ describe('the verdict from the watchers\' reports', () => {
     expect(v.state(b!)).toBe('up')
   })
 
+  it('a stalled peer found down and alive again is not found down again on its watchers\' reports of that silence, read after its record', () => {
+    const v = view(10)
+    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2, w3] = v.watchersOf(x)
+    // stopped (SIGSTOP, a long GC, a starved host): two watchers find it silent since its last count
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    expect(v.state(x)).toBe('down')
+    // resumed: its next record is only one count on (a stalled process counts nothing), so the gap rule cannot tell
+    v.publish(x)
+    expect(v.state(x)).toBe('up')
+    // the watchers' records still say what they found before they read its new one
+    v.publish(w1!)
+    v.publish(w2!)
+    v.publish(w3!, { [x]: [2, 1, (v.table.get(x)!.seq) - 1] })
+    v.verdict.judge(x)
+    expect(v.state(x)).toBe('up')
+    // a new silence, after beats of its new life (counts past the one ended): down again
+    v.publish(x)
+    v.publish(x)
+    // the same watchers' silence with a later count moves no level: still judged again
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    expect(v.state(x)).toBe('down')
+  })
+
   it('a peer found down is known dead: a second death later is judged among the rest, not taken for a split', () => {
     const v = view(3)
     const [, y, z] = v.ids

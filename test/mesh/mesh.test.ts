@@ -76,9 +76,15 @@ describe('a three-node mesh on one host', () => {
     } finally {
       process.kill(b.child.pid as number, 'SIGCONT')
     }
+    const resumed = Date.now()
     for (const n of [a, c]) await waitFor(`${n.name} sees b up`, async () => await cluster.stateOf(n, b) === 'up', 15_000)
     // b itself did not blame the others for its own stall
     await waitFor('b sees everyone up', async () => (await cluster.peers(b)).every(p => p.state === 'up'), 10_000)
+    // once back, b is not found down again on the silence its watchers reported before they heard it
+    // (it counted nothing while stopped): that flap held its alert open for another record interval
+    const again = [a, c].flatMap(n => n.logs.map(l => { try { return JSON.parse(l) } catch { return null } })
+      .filter(j => j?.peer === b.peerId && j.to === 'down' && Date.parse(j.time) >= resumed).map(j => `${n.name}: ${j.msg} at ${j.time}`))
+    expect(again).toEqual([])
   })
 
   it('SIGTERM: the node leaves; peers show left, never down', async () => {
