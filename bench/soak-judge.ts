@@ -7,11 +7,21 @@
 export interface Sample { at: number, node: string, pid: number, rssMb: number, cpu: number | null }
 export interface Fault { node: string, peerId: string, kind: 'kill' | 'stop', at: number, end: number }
 
+export interface LogEntry { id: string, ts: string, type: string, subject: { peer: string, name: string } }
+export interface Lost { fault: string, node: string, missing: 'peer.down' | 'peer.up', why: 'not replicated here' | 'merged into an open incident' | 'never detected' | 'no node has it' }
+
+/** the fault's node was down (a peer.down with no peer.up after it) when the fault began */
+function openIncident (all: LogEntry[], f: Fault): boolean {
+  const before = all.filter(e => e.subject.peer === f.peerId && (e.type === 'peer.down' || e.type === 'peer.up') && Date.parse(e.ts) < f.at)
+    .sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts))
+  return before.at(-1)?.type === 'peer.down'
+}
+
 export interface SoakRecord {
   samples: Sample[]
   faults: Fault[]
   /** each live node's events at the end, by node name */
-  logs: Map<string, Array<{ id: string, ts: string, type: string, subject: { peer: string, name: string } }>>
+  logs: Map<string, LogEntry[]>
   warmupMs: number
   nodes: string[]
 }
@@ -23,7 +33,7 @@ const LATE_MS = 30_000
 const RSS_GROWTH_MAX = 0.10
 const CPU_RATIO_MAX = 1.25
 
-export function judgeSoak (r: SoakRecord): { targets: Record<string, Target>, falseDowns: unknown[], lost: unknown[] } {
+export function judgeSoak (r: SoakRecord): { targets: Record<string, Target>, falseDowns: unknown[], lost: Lost[] } {
   const targets: Record<string, Target> = {}
 
   // RSS: each process alive from the warm-up to the end, first sample after the warm-up vs its last
@@ -41,23 +51,34 @@ export function judgeSoak (r: SoakRecord): { targets: Record<string, Target>, fa
   targets['RSS growth after warm-up < 10%'] = { ok: worst.growth < RSS_GROWTH_MAX, detail: `worst ${(worst.growth * 100).toFixed(1)}% (${worst.node})` }
 
   // every event any node holds, once
-  const all = new Map<string, { id: string, ts: string, type: string, subject: { peer: string, name: string } }>()
+  const all = new Map<string, LogEntry>()
   for (const log of r.logs.values()) for (const e of log) all.set(e.id, e)
   const faultOf = (peer: string, ts: number): Fault | undefined =>
     r.faults.find(f => f.peerId === peer && ts >= f.at - 2_000 && ts <= (f.end === 0 ? Infinity : f.end + LATE_MS))
   const falseDowns = [...all.values()].filter(e => e.type === 'peer.down' && faultOf(e.subject.peer, Date.parse(e.ts)) === undefined)
   targets['no false down'] = { ok: falseDowns.length === 0, detail: `${falseDowns.length} peer.down of a node not faulted then${falseDowns.length > 0 ? ': ' + falseDowns.slice(0, 5).map(e => `${e.subject.name}@${e.ts}`).join(', ') : ''}` }
 
-  // each fault: its peer.down and a later peer.up on every node
-  const lost: Array<{ fault: string, node: string, missing: string }> = []
+  // each fault: its peer.down and a later peer.up on every node. Why one is missing tells a lost
+  // event (some nodes hold it, this one not) from a failure the mesh never wrote down: no node holds
+  // it, because the node was already in an open incident (a false down earlier, which the fault
+  // merged into) or because no incident was opened at all
+  const lost: Lost[] = []
+  const downOf = (log: LogEntry[], f: Fault): LogEntry | undefined => log.find(e => e.type === 'peer.down' && e.subject.peer === f.peerId && faultOf(f.peerId, Date.parse(e.ts)) === f)
   for (const f of r.faults) {
+    const anyDown = [...all.values()].find(e => e.type === 'peer.down' && e.subject.peer === f.peerId && faultOf(f.peerId, Date.parse(e.ts)) === f)
+    const anyUp = anyDown === undefined ? undefined : [...all.values()].find(e => e.type === 'peer.up' && e.subject.peer === f.peerId && Date.parse(e.ts) >= Date.parse(anyDown.ts))
     for (const [node, log] of r.logs) {
-      const down = log.find(e => e.type === 'peer.down' && e.subject.peer === f.peerId && faultOf(f.peerId, Date.parse(e.ts)) === f)
+      const down = downOf(log, f)
       const up = down === undefined ? undefined : log.find(e => e.type === 'peer.up' && e.subject.peer === f.peerId && Date.parse(e.ts) >= Date.parse(down.ts))
-      if (down === undefined || up === undefined) lost.push({ fault: `${f.kind} ${f.node} @${new Date(f.at).toISOString()}`, node, missing: down === undefined ? 'peer.down' : 'peer.up' })
+      if (down !== undefined && up !== undefined) continue
+      const missing = down === undefined ? 'peer.down' : 'peer.up'
+      const held = missing === 'peer.down' ? anyDown : anyUp
+      lost.push({ fault: `${f.kind} ${f.node} @${new Date(f.at).toISOString()}`, node, missing, why: held !== undefined ? 'not replicated here' : missing === 'peer.up' ? 'no node has it' : openIncident([...all.values()], f) ? 'merged into an open incident' : 'never detected' })
     }
   }
-  targets['no lost event'] = { ok: lost.length === 0, detail: `${lost.length} missing of ${r.faults.length * r.logs.size * 2} (${r.faults.length} failures x ${r.logs.size} nodes x down/up)` }
+  const why = new Map<string, number>()
+  for (const l of lost) why.set(l.why, (why.get(l.why) ?? 0) + 1)
+  targets['no lost event'] = { ok: lost.length === 0, detail: `${lost.length} missing of ${r.faults.length * r.logs.size * 2} (${r.faults.length} failures x ${r.logs.size} nodes x down/up)${why.size === 0 ? '' : ': ' + [...why].map(([k, v]) => `${v} ${k}`).join(', ')}` }
 
   // CPU: the mean over never-faulted-by-kill processes, first window after the warm-up vs the last
   const window = Math.min(5 * 60_000, (end - r.warmupMs) / 2)
