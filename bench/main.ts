@@ -1,7 +1,8 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,devices,ws,patches] [-- --heartbeat 5s] [-- --devices 10000]`:
- * prints a table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws` and
- * `patches` are not in the default set: `patches` runs the mesh bench five times, to measure each library patch.
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,devices,ws,patches,scale,sim,flags] [-- --heartbeat 5s] [-- --devices 10000]`:
+ * prints a table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws`,
+ * `patches`, `scale`, `sim` and `flags` are not in the default set: `patches` runs the mesh bench five times,
+ * to measure each library patch; `flags` runs two meshes side by side, one with `--flags=...` (Node/V8 flags).
  */
 import '../src/shim.js'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -11,6 +12,7 @@ import { benchEvents } from './events.js'
 import { benchAlerts } from './alerts.js'
 import { benchDevices } from './devices.js'
 import { killStartedNodes } from '../test/support/cluster.js'
+import { benchFlags } from './flags.js'
 import { benchFloor } from './floor.js'
 import { benchMesh } from './mesh.js'
 import { benchMetrics } from './metrics.js'
@@ -29,7 +31,9 @@ const { values } = parseArgs({
     heartbeat: { type: 'string', default: '1s' },
     'sim-nodes': { type: 'string', default: '1000,10000' },
     soak: { type: 'string', default: '60' },
-    devices: { type: 'string', default: '10000' }
+    devices: { type: 'string', default: '10000' },
+    flags: { type: 'string', default: '--single-threaded-gc' },
+    windows: { type: 'string', default: '3' }
   }
 })
 // Ctrl-C or SIGTERM: stop the nodes this run started (they are separate processes), then exit
@@ -105,6 +109,14 @@ if (parts.has('scale')) {
     rows.push(r)
   }
   result.scale = rows
+}
+if (parts.has('flags')) {
+  const flags = (values.flags ?? '').split(' ').filter(Boolean)
+  const n = Number((values.nodes ?? '10').split(',')[0])
+  console.log(`\ntwo meshes of ${n} at once, as shipped and ${flags.length === 0 ? 'again (no --flags: a control)' : `with ${flags.join(' ')}`}: CPU and RSS per node in the same windows`)
+  const r = await benchFlags(n, flags, { windows: Number(values.windows), windowMs: Number(values.window) * 1000, settleMs: Number(values.settle) * 1000 }, s => { console.log(s) })
+  table([{ nodes: r.nodes, flags: r.flags.join(' '), ...Object.fromEntries(r.windows.map((w, i) => [`ratio window ${i + 1}`, w.ratio])), ratioMean: r.ratioMean }])
+  result.flags = r
 }
 if (parts.has('sim')) {
   console.log('\nprotocol simulation: the real member code on virtual time, 1% message loss, 1% of nodes killed')

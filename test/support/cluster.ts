@@ -70,6 +70,8 @@ export interface StartOptions {
   token?: string
   /** run inside a network namespace (netlab.ts): the command prefix, the mesh address, the API's address @default 127.0.0.1 for both */
   net?: { exec: string[], ip: string, apiIp: string }
+  /** options for the node binary itself (V8 and Node flags), before the program */
+  nodeArgs?: string[]
 }
 
 export class Cluster {
@@ -104,7 +106,7 @@ export class Cluster {
     const swarmKey = opts.swarmKey === undefined ? this.swarmKey : opts.swarmKey
     if (swarmKey !== null) args.push('--swarm-key', swarmKey)
     // `ip netns exec` execs the program, so the child's pid is the node's own
-    const [cmd, ...pre] = [...(opts.net?.exec ?? []), process.execPath, BIN]
+    const [cmd, ...pre] = [...(opts.net?.exec ?? []), process.execPath, ...(opts.nodeArgs ?? []), BIN]
     const child = spawn(cmd as string, [...pre, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, MESHMON_LOG_LEVEL: 'info', ...opts.env } })
     const node: NodeProc = { name, dataDir, p2pPort, apiPort, api: `http://${apiIp}:${apiPort}`, addr: opts.listen === 'ws' ? wsAddr as string : tcpAddr, wsAddr, child, logs: [], args, token: opts.token }
     child.stderr?.setEncoding('utf8')
