@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
 import { BIN, collect, meshmon } from '../support/cli.js'
-import { Cluster, type NodeProc } from '../support/cluster.js'
+import { Cluster, logLines, type NodeProc } from '../support/cluster.js'
 import { waitFor } from '../support/wait.js'
 
 describe('a three-node mesh on one host', () => {
@@ -82,8 +82,8 @@ describe('a three-node mesh on one host', () => {
     await waitFor('b sees everyone up', async () => (await cluster.peers(b)).every(p => p.state === 'up'), 10_000)
     // once back, b is not found down again on the silence its watchers reported before they heard it
     // (it counted nothing while stopped): that flap held its alert open for another record interval
-    const again = [a, c].flatMap(n => n.logs.map(l => { try { return JSON.parse(l) } catch { return null } })
-      .filter(j => j?.peer === b.peerId && j.to === 'down' && Date.parse(j.time) >= resumed).map(j => `${n.name}: ${j.msg} at ${j.time}`))
+    const again = [a, c].flatMap(n => logLines(n)
+      .filter(j => j.peer === b.peerId && j.to === 'down' && Date.parse(j.time) >= resumed).map(j => `${n.name}: ${j.msg} at ${j.time}`))
     expect(again).toEqual([])
   })
 

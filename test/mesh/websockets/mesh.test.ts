@@ -12,12 +12,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createMeshLibp2p } from '../../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../../src/mesh/swarm-key.js'
 import { meshmon } from '../../support/cli.js'
-import { Cluster, type NodeProc } from '../../support/cluster.js'
+import { Cluster, logLines, type NodeProc } from '../../support/cluster.js'
 import { waitFor } from '../../support/wait.js'
 
 /** the keeper logs every dial it starts, and every one that fails, at debug */
 const DEBUG = { env: { MESHMON_LOG_LEVEL: 'debug' } }
-const logLines = (n: NodeProc): any[] => n.logs.flatMap(l => { try { return [JSON.parse(l)] } catch { return [] } })
 const eventsOf = async (n: NodeProc, qs: string): Promise<any[]> => await (await fetch(`${n.api}/api/v1/events?${qs}`)).json() as any[]
 
 describe('three nodes on WebSockets only', () => {
