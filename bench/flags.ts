@@ -6,13 +6,10 @@
  * in the same seconds is what says whether a runtime flag is worth shipping.
  */
 import { Cluster } from '../test/support/cluster.js'
-import { cpuMs, rssMb } from './proc.js'
+import { measure } from './proc.js'
 
 export interface FlagsWindow { baseMsPerS: number, flagsMsPerS: number, ratio: number, baseRssMb: number, flagsRssMb: number }
 export interface FlagsResult { nodes: number, flags: string[], windows: FlagsWindow[], ratioMean: number }
-
-const perNode = async (pids: number[], f: (pid: number) => Promise<number>): Promise<number[]> => await Promise.all(pids.map(f))
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
 export async function benchFlags (n: number, flags: string[], init: { windows: number, windowMs: number, settleMs: number }, log: (s: string) => void): Promise<FlagsResult> {
   // no flags: both meshes alike, a control of the method (its ratio should be about 1)
@@ -28,27 +25,16 @@ export async function benchFlags (n: number, flags: string[], init: { windows: n
     await flagged.waitAll(n, 'up', flagged.live(), 300_000)
     log(`  both meshes have the full view; settling ${init.settleMs / 1000} s`)
     await new Promise(resolve => setTimeout(resolve, init.settleMs))
-    const pids = { base: base.live().map(p => p.child.pid as number), flags: flagged.live().map(p => p.child.pid as number) }
+    const pidsOf = (c: Cluster): number[] => c.live().map(p => p.child.pid as number)
     const windows: FlagsWindow[] = []
     for (let k = 0; k < init.windows; k++) {
-      const t0 = performance.now()
-      const before = { base: await perNode(pids.base, cpuMs), flags: await perNode(pids.flags, cpuMs) }
-      await new Promise(resolve => setTimeout(resolve, init.windowMs))
-      const after = { base: await perNode(pids.base, cpuMs), flags: await perNode(pids.flags, cpuMs) }
-      const s = (performance.now() - t0) / 1000
-      const used = (a: number[], b: number[]): number => mean(a.map((x, i) => x - (b[i] as number))) / s
-      const w: FlagsWindow = {
-        baseMsPerS: used(after.base, before.base),
-        flagsMsPerS: used(after.flags, before.flags),
-        ratio: 0,
-        baseRssMb: mean(await perNode(pids.base, rssMb)),
-        flagsRssMb: mean(await perNode(pids.flags, rssMb))
-      }
-      w.ratio = w.flagsMsPerS / w.baseMsPerS
+      // both over the same window
+      const [b, f] = await Promise.all([measure(pidsOf(base), init.windowMs), measure(pidsOf(flagged), init.windowMs)])
+      const w: FlagsWindow = { baseMsPerS: b.cpuMsPerS, flagsMsPerS: f.cpuMsPerS, ratio: f.cpuMsPerS / b.cpuMsPerS, baseRssMb: b.rssMbAvg, flagsRssMb: f.rssMbAvg }
       log(`  window ${k + 1}: as shipped ${w.baseMsPerS.toFixed(1)} ms/s (${w.baseRssMb.toFixed(0)} MB), ${label} ${w.flagsMsPerS.toFixed(1)} ms/s (${w.flagsRssMb.toFixed(0)} MB): ${w.ratio.toFixed(2)}`)
       windows.push(w)
     }
-    return { nodes: n, flags, windows, ratioMean: mean(windows.map(w => w.ratio)) }
+    return { nodes: n, flags, windows, ratioMean: windows.reduce((s, w) => s + w.ratio, 0) / windows.length }
   } finally {
     await base.stopAll()
     await flagged.stopAll()

@@ -63,17 +63,20 @@ export function judgeSoak (r: SoakRecord): { targets: Record<string, Target>, fa
   // it, because the node was already in an open incident (a false down earlier, which the fault
   // merged into) or because no incident was opened at all
   const lost: Lost[] = []
-  const downOf = (log: LogEntry[], f: Fault): LogEntry | undefined => log.find(e => e.type === 'peer.down' && e.subject.peer === f.peerId && faultOf(f.peerId, Date.parse(e.ts)) === f)
+  const events = [...all.values()]
+  /** in `log`: the fault's peer.down, and the first peer.up after it */
+  const incidentOf = (log: LogEntry[], f: Fault): { down?: LogEntry, up?: LogEntry } => {
+    const down = log.find(e => e.type === 'peer.down' && e.subject.peer === f.peerId && faultOf(f.peerId, Date.parse(e.ts)) === f)
+    return { down, up: down === undefined ? undefined : log.find(e => e.type === 'peer.up' && e.subject.peer === f.peerId && Date.parse(e.ts) >= Date.parse(down.ts)) }
+  }
   for (const f of r.faults) {
-    const anyDown = [...all.values()].find(e => e.type === 'peer.down' && e.subject.peer === f.peerId && faultOf(f.peerId, Date.parse(e.ts)) === f)
-    const anyUp = anyDown === undefined ? undefined : [...all.values()].find(e => e.type === 'peer.up' && e.subject.peer === f.peerId && Date.parse(e.ts) >= Date.parse(anyDown.ts))
+    const anywhere = incidentOf(events, f)
     for (const [node, log] of r.logs) {
-      const down = downOf(log, f)
-      const up = down === undefined ? undefined : log.find(e => e.type === 'peer.up' && e.subject.peer === f.peerId && Date.parse(e.ts) >= Date.parse(down.ts))
+      const { down, up } = incidentOf(log, f)
       if (down !== undefined && up !== undefined) continue
       const missing = down === undefined ? 'peer.down' : 'peer.up'
-      const held = missing === 'peer.down' ? anyDown : anyUp
-      lost.push({ fault: `${f.kind} ${f.node} @${new Date(f.at).toISOString()}`, node, missing, why: held !== undefined ? 'not replicated here' : missing === 'peer.up' ? 'no node has it' : openIncident([...all.values()], f) ? 'merged into an open incident' : 'never detected' })
+      const held = missing === 'peer.down' ? anywhere.down : anywhere.up
+      lost.push({ fault: `${f.kind} ${f.node} @${new Date(f.at).toISOString()}`, node, missing, why: held !== undefined ? 'not replicated here' : missing === 'peer.up' ? 'no node has it' : openIncident(events, f) ? 'merged into an open incident' : 'never detected' })
     }
   }
   const why = new Map<string, number>()
