@@ -76,7 +76,7 @@ export interface PartitionView {
   reachable: number
   /** the peers up or suspect, itself included (one found down is known dead, not unreachable) */
   members: number
-  /** this node hears nobody: every peer it watches is silent and nothing else arrives */
+  /** this node hears nobody: every peer it watches fell silent, nothing else arrives, and no peer answers it */
   isolated: boolean
   /** reachable is no majority of members, or isolated: peers found silent are `suspect`, not `down` */
   minority: boolean
@@ -352,15 +352,21 @@ export class Verdict {
       const estimate = Math.max(1, Math.round(probed.share * members))
       reachable = probed.minority ? Math.min(reachable, estimate) : Math.max(reachable, estimate)
     }
-    // hears none of its peers: every peer it watches is silent, nothing else arrives, and nobody answered a probe
-    const isolated = members > 1 && levels.length > 0 && levels.every(l => l >= 2) &&
-      now - this.#c.heardFromMeshAt() > this.#c.silentAfterMs() && !(probed !== undefined && probed.answered > 0)
+    // hears none of its peers: it heard the peers it watches and they are all silent now, and nothing else
+    // arrives. A node that just joined has heard none of them yet (they beat to it once they know it), and
+    // the gossip may pause for longer than a silence: that is no cut cable. So it asks first: cut off is
+    // when nobody answered a probe made since the quiet began (without a way to ask, the quiet says it)
+    const quietSince = this.#c.heardFromMeshAt()
+    const quiet = members > 1 && levels.includes(2) && levels.every(l => l >= 2) && now - quietSince > this.#c.silentAfterMs()
+    const askedSince = probed !== undefined && probed.at >= quietSince ? probed : undefined
+    const isolated = quiet && (this.#c.probe === undefined || askedSince?.answered === 0)
     // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
     const minority = members > 2 && (isolated || reachable * 2 <= members)
     const was = this.#partition
     this.#partition = { reachable, members, isolated, minority, since: was.minority === minority && was.isolated === isolated ? was.since : this.#wall() }
     if (was.minority && !minority) this.#rejoinedAt = now
     if (was.minority !== minority || was.isolated !== isolated) this.#c.onPartition?.(this.#partition)
+    if (quiet && askedSince === undefined) this.#probeNow()
     return this.#partition
   }
 

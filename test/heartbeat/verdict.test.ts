@@ -264,6 +264,48 @@ describe('the verdict from the watchers\' reports', () => {
     expect(v.ids.slice(1).filter(id => id !== answered).map(id => v.state(id))).toEqual(['suspect', 'suspect', 'suspect', 'suspect'])
   })
 
+  it('a node that just joined, heard by nobody it watches yet, in a lull of the gossip, is not cut off', () => {
+    const asked: string[][] = []
+    const v = view(10, { probe: async peers => { asked.push(peers); return new Set(peers) } })
+    // its subjects beat to it once they know it: until then it has heard none of them
+    for (const s of v.verdict.subjects()) v.observer.watch(s, 1000)
+    v.clock.now += 2500
+    v.setMeshAt(v.clock.now - 2500)
+    v.observer.tick()
+    v.verdict.tick()
+    expect(v.verdict.partition()).toMatchObject({ isolated: false, minority: false })
+    expect(asked).toEqual([])
+  })
+
+  it('every peer it watches silent and no news: it asks before it says it is cut off; the peers answering, it is not', async () => {
+    let answer = (peers: string[]): string[] => peers
+    const asked: string[][] = []
+    const v = view(10, { probe: async peers => { asked.push(peers); return new Set(answer(peers)) } })
+    const quiet = (): void => {
+      for (const s of v.verdict.subjects()) { v.observer.watch(s, 1000); v.observer.beat(s, 1, 100 + asked.length) }
+      const last = v.clock.now
+      v.clock.now += 2100
+      v.setMeshAt(last)
+      v.observer.tick()
+      v.verdict.tick()
+    }
+    // a stall of its own, a lull of the gossip: quiet, but the peers it asks answer
+    quiet()
+    expect(v.verdict.partition().isolated).toBe(false)
+    await waitFor('the probe to end', () => asked.length === 1)
+    v.verdict.tick()
+    expect(v.verdict.partition()).toMatchObject({ isolated: false, minority: false })
+    // heard again, then a cable cut for real: nobody answers
+    v.setMeshAt(v.clock.now)
+    v.clock.now += 6000
+    answer = () => []
+    quiet()
+    expect(v.verdict.partition().isolated).toBe(false)
+    await waitFor('the probe to find it cut off', () => v.verdict.partition().isolated)
+    expect(v.verdict.partition()).toMatchObject({ isolated: true, minority: true })
+    expect(asked).toHaveLength(2)
+  })
+
   it('a silence report older than the peer\'s latest record is stale (the other side of a healed split) and does not count', () => {
     const v = view(10)
     const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
