@@ -10,7 +10,7 @@ import { createTopicScoreParams } from '@chainsafe/libp2p-gossipsub/score'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
-import type { PrivateKey } from '@libp2p/interface'
+import type { MultiaddrConnection, PeerId, PrivateKey } from '@libp2p/interface'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import type { Datastore } from 'interface-datastore'
@@ -20,6 +20,7 @@ import { coalesceWrites } from './coalesce.js'
 import { fastMsgId } from './fast-msg-id.js'
 import { meshWebSockets } from './websockets/index.js'
 import { lazyWindowUpdates } from './yamux-window.js'
+import { refuseWrongPeer } from './wrong-peer.js'
 
 export interface MeshLibp2pInit {
   privateKey: PrivateKey
@@ -64,13 +65,15 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
       return { protect: async (conn, options) => await pnet.protect(coalescing ? coalesceWrites(conn, patches) : conn, options) }
     },
     connectionEncrypters: [noise()],
-    // an allow-list refuses others once Noise has told who they are, before any protocol runs
-    connectionGater: init.allow == null
-      ? undefined
-      : {
-          denyInboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString()),
-          denyOutboundEncryptedConnection: peer => !(init.allow as ReadonlySet<string>).has(peer.toString())
-        },
+    // once Noise has told who they are, before any protocol runs: an allow-list refuses others, and a dial
+    // that reached another node than the one it was for is dropped (wrong-peer.ts)
+    connectionGater: {
+      ...(init.allow == null ? {} : { denyInboundEncryptedConnection: (peer: PeerId) => !(init.allow as ReadonlySet<string>).has(peer.toString()) }),
+      denyOutboundEncryptedConnection: (peer: PeerId, conn: MultiaddrConnection) => {
+        refuseWrongPeer(peer, conn.remoteAddr)
+        return init.allow != null && !init.allow.has(peer.toString())
+      }
+    },
     // window updates ride with other frames instead of one write per received frame (yamux-window.ts)
     streamMuxers: [components => {
       const factory = yamux()(components)

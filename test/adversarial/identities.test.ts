@@ -5,7 +5,8 @@
  * within them, the rest is refused and counted; the honest nodes are not made
  * to dial in a storm (the identities' records name an honest node's address);
  * none of the identities, never heard by a watcher, pages or counts as a
- * member when a node weighs its reach; memory held.
+ * member when a node weighs its reach (though their records name a real
+ * node's address); memory held.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Envelope } from '../../src/heartbeat/gossip.js'
@@ -56,6 +57,13 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacks('prometh
       expect(mesh.logged(n, l => l.reason === 'refused' && /peers.maxNewPerMinute|peers.max\)/.test(l.detail)), `${n.name} logs why`).toBe(true)
     }
     await mesh.holds()
+    // the identities admitted name c's address: c's beats and probe answers are not taken for theirs (wrong-peer.ts),
+    // so none is a live member, and each node weighs its reach among the 3 real ones
+    for (const n of mesh.nodes) {
+      const peers = await mesh.cluster.peers(n)
+      expect(peers.filter(p => mesh.rogueIds.has(p.peerId) && p.confirmed === true).map(p => p.name), `${n.name}: identities heard by a watcher`).toEqual([])
+      expect(peers.find(p => p.self === true)?.partition, `${n.name}'s reach`).toMatchObject({ members: 3, minority: false })
+    }
   })
 
   it('the bounds hold while the identities linger and the mesh relays them: no dial storm, no alert', async () => {

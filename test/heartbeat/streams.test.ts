@@ -5,6 +5,7 @@
  * watchers still gets a slot, so their silence cannot be forced.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MeshStreams } from '../../src/heartbeat/streams.js'
@@ -16,13 +17,15 @@ const swarmKey = normaliseSwarmKey(generateSwarmKey())
 const log = pino({ level: 'silent' })
 const stops: Array<() => Promise<void>> = []
 
-async function peer (init: { isWatcher?: (p: string) => boolean, maxWatchers?: number } = {}): Promise<{ libp2p: MeshLibp2p, streams: MeshStreams, beats: number[] }> {
+async function peer (init: { isWatcher?: (p: string) => boolean, maxWatchers?: number } = {}): Promise<{ libp2p: MeshLibp2p, streams: MeshStreams, beats: number[], beatsOf: Map<string, number> }> {
   const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
   const beats: number[] = []
-  const streams = new MeshStreams({ libp2p, log, onGossip: () => {}, onConnect: () => {}, onBeat: (_, __, seq) => { beats.push(seq) }, onInvalid: () => {}, ...init })
+  const beatsOf = new Map<string, number>()
+  const onBeat = (from: string, _boot: number, seq: number): void => { beats.push(seq); beatsOf.set(from, (beatsOf.get(from) ?? 0) + 1) }
+  const streams = new MeshStreams({ libp2p, log, onGossip: () => {}, onConnect: () => {}, onBeat, onInvalid: () => {}, ...init })
   await streams.start()
   stops.push(async () => { await streams.stop(); await libp2p.stop() })
-  return { libp2p, streams, beats }
+  return { libp2p, streams, beats, beatsOf }
 }
 
 describe('beat-stream slots of a subject', () => {
@@ -73,6 +76,28 @@ describe('beat-stream slots of a subject', () => {
       await waitFor('o1 hears more beats', () => o1.beats.length > heard + 5)
       expect(o2.beats).toEqual([])
       expect(subject.streams.watcherCount).toBe(1)
+    } finally {
+      clearInterval(beating)
+    }
+  })
+
+  it('a made-up identity whose record gives another node\'s address: that node\'s beats and answers are not taken for it', async () => {
+    const real = await peer()
+    const watcher = await peer()
+    const realId = real.libp2p.peerId.toString()
+    // what a member holding the swarm key can do: a fresh key, and a signed record naming the real node's address
+    const madeUp = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    const addr = real.libp2p.getMultiaddrs()[0]!.decapsulateCode(421)
+    await watcher.libp2p.peerStore.merge(madeUp, { multiaddrs: [addr] })
+    await watcher.libp2p.dial(real.libp2p.getMultiaddrs()[0]!)
+    let seq = 0
+    const beating = setInterval(() => { real.streams.beat(1, ++seq) }, 50)
+    try {
+      watcher.streams.watch([madeUp.toString(), realId])
+      await waitFor('the watcher hears the real node', () => (watcher.beatsOf.get(realId) ?? 0) > 5, 5000).catch(err => { throw new Error(`${err.message}: ${JSON.stringify([...watcher.beatsOf])}`) })
+      expect(watcher.beatsOf.get(madeUp.toString())).toBeUndefined()
+      const answered = await watcher.streams.probe([madeUp.toString(), realId], () => false)
+      expect([...answered]).toEqual([realId])
     } finally {
       clearInterval(beating)
     }
