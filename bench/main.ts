@@ -1,7 +1,7 @@
 /**
- * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,devices,ws,patches,scale,sim,flags] [-- --heartbeat 5s] [-- --devices 10000]`:
+ * `npm run bench [-- --nodes N] [-- --only floor,metrics,mesh,alerts,events,web,devices,ws,patches,scale,sim,flags,start] [-- --heartbeat 5s] [-- --devices 10000]`:
  * prints a table per part and writes everything as JSON under bench-results/. Numbers, not tests. `ws`,
- * `patches`, `scale`, `sim` and `flags` are not in the default set: `patches` runs the mesh bench five times,
+ * `patches`, `scale`, `sim`, `flags` and `start` are not in the default set: `patches` runs the mesh bench five times,
  * to measure each library patch; `flags` runs two meshes side by side, one with `--flags=...` (Node/V8 flags).
  */
 import '../src/shim.js'
@@ -19,6 +19,7 @@ import { benchMetrics } from './metrics.js'
 import { benchPatches } from './patches.js'
 import { benchScale } from './scale.js'
 import { benchSim } from './sim.js'
+import { benchStart } from './start.js'
 import { benchWeb } from './web.js'
 import { benchWs } from './ws.js'
 
@@ -117,6 +118,13 @@ if (parts.has('flags')) {
   const r = await benchFlags(n, flags, { windows: Number(values.windows), windowMs: Number(values.window) * 1000, settleMs: Number(values.settle) * 1000 }, s => { console.log(s) })
   table([{ nodes: r.nodes, flags: r.flags.join(' '), ...Object.fromEntries(r.windows.map((w, i) => [`ratio window ${i + 1}`, w.ratio])), ratioMean: r.ratioMean }])
   result.flags = r
+}
+if (parts.has('start')) {
+  const n = Number((values.nodes ?? '10').split(',')[0])
+  console.log(`\n${n} nodes started one after another: what they showed while the others started (nothing failed)`)
+  const r = await benchStart(n, { settleMs: Number(values.settle) * 1000 }, s => { console.log(s) })
+  table([{ ...r }])
+  result.start = r
 }
 if (parts.has('sim')) {
   console.log('\nprotocol simulation: the real member code on virtual time, 1% message loss, 1% of nodes killed')
