@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Cluster, killStartedNodes, type NodeProc } from '../test/support/cluster.js'
+import { Cluster, killStartedNodes, logLines, type NodeProc } from '../test/support/cluster.js'
 import { waitFor } from '../test/support/wait.js'
 import { judgeSoak, type Fault, type Sample } from './soak-judge.js'
 
@@ -169,7 +169,10 @@ await mkdir('bench-results', { recursive: true })
 const out = join('bench-results', `soak-${new Date(t0).toISOString().replace(/[:.]/g, '-')}.json`)
 // the peer events of every node too, so a run can be judged again (soak-judge.ts)
 const peerLogs = Object.fromEntries([...logs].map(([name, log]) => [name, log.filter(e => String(e.type).startsWith('peer.'))]))
-await writeFile(out, JSON.stringify({ nodes: N, minutes: MINUTES, faultEveryMs: FAULT_EVERY_MS, t0, warmupMs: WARMUP_MS, faults, verdict, sizes, samples, logs: peerLogs }, null, 1))
+// and what each node process logged of its peers' states and its own reach (a fault never detected, or
+// found late, is read there: who found the peer silent, who probed and found no majority)
+const nodeLogs = cluster.nodes.map(n => ({ name: n.name, pid: n.child.pid, lines: logLines(n).filter(j => (j.peer !== undefined && j.to !== undefined) || j.component === 'membership' || j.level >= 40) }))
+await writeFile(out, JSON.stringify({ nodes: N, minutes: MINUTES, faultEveryMs: FAULT_EVERY_MS, t0, warmupMs: WARMUP_MS, faults, verdict, sizes, samples, logs: peerLogs, nodeLogs }, null, 1))
 console.log(`\nwritten: ${out}`)
 await cluster.stopAll()
 process.exit(Object.values(verdict.targets).every(v => v.ok) ? 0 : 1)
