@@ -34,8 +34,9 @@ export async function benchStart (n: number, init: { settleMs: number }, log: (s
     await new Promise(resolve => setTimeout(resolve, init.settleMs))
     const lines = cluster.nodes.map(node => logLines(node))
     const changes = (to: string): number => lines.reduce((sum, l) => sum + l.filter(j => j.peer !== undefined && j.to === to).length, 0)
-    const nodesSaying = (re: RegExp): number => lines.filter(l => l.some(j => j.component === 'membership' && re.test(String(j.msg)))).length
-    return { nodes: n, fullViewMs, suspect: changes('suspect'), down: changes('down'), cutOff: nodesSaying(/cut off from the mesh/), smallSide: nodesSaying(/small side of a split/) }
+    // the reach a node logs when it finds itself cut off, on the small side, or back (its fields, not its wording)
+    const nodesSaying = (reach: (j: any) => boolean): number => lines.filter(l => l.some(j => j.component === 'membership' && reach(j))).length
+    return { nodes: n, fullViewMs, suspect: changes('suspect'), down: changes('down'), cutOff: nodesSaying(j => j.isolated === true), smallSide: nodesSaying(j => j.minority === true && j.isolated === false) }
   } finally {
     await cluster.stopAll()
   }

@@ -35,6 +35,9 @@ export interface NodeProc {
   token?: string
 }
 
+/** A node's log lines that are JSON (pino's), parsed; other stderr lines are skipped. */
+export const logLines = (n: NodeProc): any[] => n.logs.flatMap(l => { try { return [JSON.parse(l)] } catch { return [] } })
+
 /** every cluster not stopped yet, for an interrupted benchmark (killStartedNodes) */
 const live = new Set<Cluster>()
 
@@ -43,9 +46,6 @@ const live = new Set<Cluster>()
  * their temp dirs: for a benchmark interrupted by Ctrl-C or SIGTERM, which
  * would otherwise leave its nodes running.
  */
-/** A node's log lines that are JSON (pino's), parsed; other stderr lines are skipped. */
-export const logLines = (n: NodeProc): any[] => n.logs.flatMap(l => { try { return [JSON.parse(l)] } catch { return [] } })
-
 export function killStartedNodes (): void {
   for (const c of live) {
     for (const n of c.nodes) killNode(n)
