@@ -81,7 +81,8 @@ export class Membership {
       onInvalid: refused,
       onBytes: n => { this.stats.bytesReceived += n },
       isWatcher: peer => this.member.verdict.watchers().includes(peer),
-      mayHangUp: () => !this.#ownLag.slow()
+      mayHangUp: () => !this.#ownLag.slow(),
+      ownLagMs: () => this.#ownLag.recentMs()
     })
     this.member = new Member({
       selfId: c.libp2p.peerId.toString(),

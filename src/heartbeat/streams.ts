@@ -19,6 +19,10 @@ export const BEAT_PROTOCOL = '/meshmon/beat/2.0.0'
 export const PROBE_PROTOCOL = '/meshmon/probe/2.0.0'
 /** a peer that has not answered a probe in this long is taken as unreachable, ms */
 const PROBE_TIMEOUT_MS = 1500
+/** while this node runs late, its probes wait twice its lag longer, up to this much more, ms */
+const PROBE_STRETCH_MAX_MS = 3500
+/** a probe's bound that ends late (this process stalled) waits again for the answers queued meanwhile, at most this many times */
+const PROBE_LATE_RETRIES = 3
 /** a dial that makes a new connection (a handshake) gets this long, ms */
 const DIAL_TIMEOUT_MS = 5000
 /** a gossip write that waits longer is given up: the peer's stream is stuck */
@@ -46,6 +50,8 @@ export interface StreamsComponents {
   maxWatchers?: number
   /** false while this node runs late itself (own-lag.ts): then a probe's silence says nothing about the connection */
   mayHangUp?: () => boolean
+  /** how late this node's own timers ran lately, ms (own-lag.ts): its probes wait longer by twice that */
+  ownLagMs?: () => number
 }
 
 interface Out { lp?: Promise<LengthPrefixedStream<Stream>>, queued: number, chain: Promise<void> }
@@ -54,6 +60,27 @@ const encoder = new TextEncoder()
 const reachedAnyway = (err: any): boolean => err?.name === 'UnsupportedProtocolError' ||
   [err, err?.cause, ...(Array.isArray(err?.errors) ? err.errors : [])].some((e: any) => e?.code === 'ECONNREFUSED')
 const abortOf = (stream: Stream): void => { stream.abort(new Error('closed by meshmon')) }
+
+/**
+ * Calls `fn` once `ms` have passed with this process running. A timer that fires late says the process
+ * stalled (a GC pause, a starved host), and the answers that arrived meanwhile wait unread in the sockets:
+ * it waits as long again as it was late for them to be read, up to PROBE_LATE_RETRIES times. Returns a cancel.
+ */
+function patientDeadline (ms: number, fn: () => void): () => void {
+  let retries = 0
+  let timer: ReturnType<typeof setTimeout>
+  const arm = (wait: number): void => {
+    const due = performance.now() + wait
+    timer = setTimeout(() => {
+      const late = performance.now() - due
+      if (late > 100 && retries++ < PROBE_LATE_RETRIES) arm(late)
+      else fn()
+    }, wait)
+    timer.unref()
+  }
+  arm(ms)
+  return () => { clearTimeout(timer) }
+}
 
 export class MeshStreams implements GossipTransport {
   readonly #c: StreamsComponents
@@ -224,14 +251,18 @@ export class MeshStreams implements GossipTransport {
   async probe (peers: string[], enough: (answered: ReadonlySet<string>) => boolean): Promise<Set<string>> {
     const answered = new Set<string>()
     const silent: PeerId[] = []
-    const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS)
-    let bound: ReturnType<typeof setTimeout> | undefined
+    const ended = new AbortController()
+    const { signal } = ended
+    let cancel = (): void => {}
     await new Promise<void>(resolve => {
       let pending = peers.length
       if (pending === 0 || enough(answered)) { resolve(); return }
-      // a dial that does not heed its signal (a dead connection mid-negotiation) must not hold the answer
-      bound = setTimeout(resolve, PROBE_TIMEOUT_MS + 250)
-      bound.unref()
+      // the bound ends the negotiations still open; a dial that does not heed its signal (a dead connection
+      // mid-negotiation) must not hold the answer either, so the probe ends 250 ms later regardless
+      cancel = patientDeadline(this.probeBoundMs(), () => {
+        ended.abort(new Error('probe unanswered'))
+        cancel = patientDeadline(250, resolve)
+      })
       for (const peer of peers) {
         const id = peerIdFromString(peer)
         // a peer without a connection is dialled within the dial's own bound, not the probe's: a handshake cut
@@ -250,13 +281,27 @@ export class MeshStreams implements GossipTransport {
           .finally(() => { if (--pending === 0 || enough(answered)) resolve() })
       }
     })
-    clearTimeout(bound)
+    cancel()
+    // what is still negotiating when enough answered is not needed: ended, not left open
+    ended.abort(new Error('probe over'))
     // the connections that carried nothing for the bound are likely dead (a cable out: TCP retries on a
     // timer that grows to minutes, and would stall them long after the cable is back, on either side of
     // a split), so they are closed and the next dial makes fresh ones
     const hungUp = this.closeSilent(silent)
     this.#c.log.debug({ asked: peers.length, answered: answered.size, silent: silent.length, hungUp }, 'probed peers')
     return new Set(answered)
+  }
+
+  /**
+   * How long a probe waits for answers: PROBE_TIMEOUT_MS, and twice this node's own lag more. A node
+   * that runs late reads its answers late, and its peers on the same starved host answer late: on two
+   * cores busy with 20 nodes, probes bounded at 1.5 s found no majority on every node at once, and the
+   * whole mesh took itself for the small side of a split for minutes, finding no failure down (Lifeguard's
+   * local health awareness in memberlist stretches its probe timeouts the same way). A longer bound costs
+   * only when answers do not come: a node really cut off says so a few seconds later, and pages nobody meanwhile.
+   */
+  probeBoundMs (): number {
+    return PROBE_TIMEOUT_MS + Math.min(PROBE_STRETCH_MAX_MS, 2 * (this.#c.ownLagMs?.() ?? 0))
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
- * Beat-stream slots on the subject's side, with real libp2p nodes on
- * 127.0.0.1: one stream per peer (a second replaces the first), and when the
- * slots are full of peers that are not this node's watchers, one of its
- * watchers still gets a slot, so their silence cannot be forced.
+ * Beat streams and probes with real libp2p nodes on 127.0.0.1. Beat-stream
+ * slots on the subject's side: one stream per peer (a second replaces the
+ * first), and when the slots are full of peers that are not this node's
+ * watchers, one of its watchers still gets a slot, so their silence cannot
+ * be forced. Probes: an answer that arrived while the prober stalled counts.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -101,5 +102,23 @@ describe('beat-stream slots of a subject', () => {
     } finally {
       clearInterval(beating)
     }
+  })
+
+})
+
+describe('probes', () => {
+  afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
+
+  it('a prober that stalls past its bound (a GC pause, a starved host) still counts the answers that came meanwhile', async () => {
+    const prober = await peer()
+    const answerer = await peer()
+    await prober.libp2p.dial(answerer.libp2p.getMultiaddrs()[0]!)
+    const id = answerer.libp2p.peerId.toString()
+    expect([...await prober.streams.probe([id], () => false)]).toEqual([id])
+    const probing = prober.streams.probe([id], () => false)
+    // this process (both nodes) runs nothing for longer than the probe's bound
+    const until = performance.now() + prober.streams.probeBoundMs() + 500
+    while (performance.now() < until) { /* stalled */ }
+    expect([...await probing]).toEqual([id])
   })
 })
