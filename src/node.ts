@@ -201,7 +201,9 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
     table.on('transition', t => {
       if (t.peer.self) return
       const level = t.to === 'down' ? 'warn' : 'info'
-      log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
+      // a down says whose reports made it: the watchers that found the peer silent, of those that counted
+      const votes = t.votes === undefined ? {} : { silentTo: t.votes.silent.map(id => table.get(id)?.name ?? id), reporting: t.votes.reporting }
+      log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason, ...votes }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
       // reachable again (a healed split, a cable back): its connection may be the one that stalled
       // meanwhile, with no new connection to start an exchange, so the events written apart cross now
       if (t.to === 'up' && (t.from === 'suspect' || t.from === 'down')) events.catchUpWith(peerIdFromString(t.peer.peerId))

@@ -68,6 +68,8 @@ export interface MemberComponents {
   addrs: () => string[]
   /** this node found itself cut off or on the small side of the mesh, or back */
   onPartition?: (view: PartitionView) => void
+  /** this process ran its timers this late (ms, over OWN_STALL_MS): its watchers may have found it silent meanwhile */
+  onStall?: (lagMs: number) => void
   monotonic?: () => number
   wall?: () => number
   setTimer?: SetTimer
@@ -266,7 +268,7 @@ export class Member {
     const lag = j === undefined ? 0 : this.#monotonic() - j.due
     this.observer.tick(lag)
     // a stall of our own: others may think us silent; say otherwise
-    if (lag > OWN_STALL_MS) this.#refute()
+    if (lag > OWN_STALL_MS) { this.#refute(); this.#c.onStall?.(lag) }
     for (const id of this.observer.watching()) if (id === peerId || !this.#judges.has(id)) this.#judgeAt(id)
   }
 

@@ -44,6 +44,9 @@ function logPartition (log: Logger, p: PartitionView): void {
   else log.info({ ...p }, `this node reaches the mesh again: it ${reach}`)
 }
 
+/** a stall of this process this long (ms) is logged: at a 1 s interval its watchers find it late at 1.5 s, silent at 2 s */
+const STALL_WARN_MS = 1000
+
 export interface MembershipStats {
   /** gossip and beat messages received */
   received: number
@@ -60,8 +63,10 @@ export class Membership {
   readonly #streams: MeshStreams
   readonly #admission: Admission
   readonly #hold: PartitionHold
+  readonly #log: Logger
 
   constructor (c: MembershipComponents, init: MembershipInit) {
+    this.#log = c.log
     this.#hold = new PartitionHold({
       recoverAfterMs: init.recoverAfterMs,
       onChange: p => { logPartition(c.log, p) },
@@ -94,8 +99,22 @@ export class Membership {
       machine: c.machine,
       checks: c.checks,
       addrs: c.addrs,
-      onPartition: p => { this.#hold.update(p) }
+      onPartition: p => { this.#hold.update(p) },
+      onStall: lagMs => { this.#stalled(lagMs) }
     }, init)
+  }
+
+  /** a stall of a second or more: worth a line (one a minute at most), since peers may have shown this node down for it */
+  #stallLog = { at: -Infinity, since: 0, worstMs: 0 }
+  #stalled (lagMs: number): void {
+    if (lagMs < STALL_WARN_MS) return
+    const l = this.#stallLog
+    l.since++
+    l.worstMs = Math.max(l.worstMs, lagMs)
+    const now = performance.now()
+    if (now - l.at < 60_000) return
+    this.#log.warn({ lagMs: Math.round(l.worstMs), stalls: l.since }, `this node's timers ran ${(l.worstMs / 1000).toFixed(1)} s late (a starved host, a long GC pause, a stopped process): its peers may have found it silent meanwhile, and shown it down`)
+    this.#stallLog = { at: now, since: 0, worstMs: 0 }
   }
 
   async start (): Promise<void> {

@@ -69,7 +69,11 @@ export interface Transition {
   from: PeerState | null
   to: PeerState | null
   reason: TransitionReason
+  /** a verdict of silence: the watchers that found the peer silent, of those whose reports counted */
+  votes?: Votes
 }
+
+export interface Votes { silent: string[], reporting: number }
 
 export interface PeerTableEvents {
   transition: [Transition]
@@ -163,19 +167,19 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
   }
 
   /** Only the verdict calls this. */
-  setState (peer: Peer, to: PeerState, reason: TransitionReason): void { this.#setState(peer, to, reason) }
+  setState (peer: Peer, to: PeerState, reason: TransitionReason, votes?: Votes): void { this.#setState(peer, to, reason, votes) }
 
   forget (peer: Peer): void {
     if (!this.#peers.delete(peer.peerId)) return
     this.emit('transition', { peer, from: peer.state, to: null, reason: 'forgotten' })
   }
 
-  #setState (peer: Peer, to: PeerState, reason: TransitionReason): void {
+  #setState (peer: Peer, to: PeerState, reason: TransitionReason, votes?: Votes): void {
     if (peer.state === to) return
     const from = peer.state
     peer.state = to
     peer.stateSince = this.#wall()
-    this.emit('transition', { peer, from, to, reason })
+    this.emit('transition', votes === undefined ? { peer, from, to, reason } : { peer, from, to, reason, votes })
   }
 
   #updateChecks (peer: Peer, checks: CheckState[]): void {

@@ -170,7 +170,7 @@ export class Verdict {
     const peer = this.#c.table.get(peerId)
     if (peer === undefined || peer.self || peer.state === 'down' || peer.state === 'left') return
     let reporting = 0
-    let silent = 0
+    const silentBy: string[] = []
     let late = 0
     let lastSeq = peer.seq
     for (const w of this.ring.successors(peerId, 2 * this.#k)) {
@@ -188,7 +188,7 @@ export class Verdict {
       const ended = peer.endedSilence
       if (obs[0] >= 1 && ended !== undefined && obs[1] === ended[0] && obs[2] <= ended[1]) continue
       reporting++
-      if (obs[0] === 2) silent++
+      if (obs[0] === 2) silentBy.push(w)
       if (obs[0] >= 1) late++
       if (obs[1] === peer.boot) lastSeq = Math.max(lastSeq, obs[2])
     }
@@ -199,7 +199,7 @@ export class Verdict {
     if (own !== undefined && own[0] === 2 && this.#c.probe !== undefined && !this.#probedMajority() &&
       !this.#probedMinorityLately()) this.#probeNow()
     const quorum = Math.floor(reporting / 2) + 1
-    if (reporting > 0 && silent >= quorum) {
+    if (reporting > 0 && silentBy.length >= quorum) {
       // a cut cable silences many peers at once, and the news that would tell this node it is the
       // one cut off may never come: before a down, it asks a few peers whether they answer
       if (!this.#probedMajority()) {
@@ -214,7 +214,7 @@ export class Verdict {
       // reports may be read before the peers are heard again; judged once the grace is over (tick)
       if (this.#rejoinedAt !== undefined) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
       peer.silentAt = [peer.boot, lastSeq]
-      this.#c.table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent')
+      this.#c.table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent', { silent: silentBy, reporting })
     } else if (reporting > 0 && late >= quorum) {
       this.#c.table.setState(peer, 'suspect', 'silent')
     } else if (peer.state === 'suspect' && !this.#partition.isolated) {

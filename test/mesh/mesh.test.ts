@@ -69,13 +69,23 @@ describe('a three-node mesh on one host', () => {
     expect((await meshmon(['status', '--api', a.api])).code).toBe(0)
   })
 
-  it('SIGSTOP (a hung host closes no socket): survivors mark it down; SIGCONT brings it back', async () => {
+  it('SIGSTOP (a hung host closes no socket): survivors mark it down, saying whose reports did; SIGCONT brings it back, and it says it stalled', async () => {
     process.kill(b.child.pid as number, 'SIGSTOP')
+    const stoppedAt = Date.now()
     try {
       for (const n of [a, c]) await waitFor(`${n.name} sees b down`, async () => await cluster.stateOf(n, b) === 'down', 10_000)
+      // a host hung for 4 s in all
+      await waitFor('4 s of hang', () => Date.now() - stoppedAt >= 4000, 10_000)
     } finally {
       process.kill(b.child.pid as number, 'SIGCONT')
     }
+    for (const n of [a, c]) {
+      const down = logLines(n).find(j => j.peer === b.peerId && j.to === 'down')
+      expect(down?.reporting, JSON.stringify(down)).toBeGreaterThanOrEqual(1)
+      expect(down?.silentTo.length).toBeGreaterThanOrEqual(Math.floor(down?.reporting / 2) + 1)
+      for (const w of down?.silentTo) expect(['a', 'c']).toContain(w)
+    }
+    await waitFor('b logs its own stall', () => logLines(b).some(j => j.lagMs >= 1000 && /timers ran .* late/.test(j.msg)), 10_000)
     const resumed = Date.now()
     for (const n of [a, c]) await waitFor(`${n.name} sees b up`, async () => await cluster.stateOf(n, b) === 'up', 15_000)
     // b itself did not blame the others for its own stall
