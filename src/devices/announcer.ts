@@ -19,7 +19,7 @@ import { TopicValidatorResult, type Message, type SubscriptionChangeData, type T
 import type { Logger } from 'pino'
 import type { DeviceEntry } from './sessions.js'
 import type { DeviceTable } from './table.js'
-import type { LogThrottle } from './throttle.js'
+import type { LogThrottle } from '../log-throttle.js'
 import { decodeAnnouncement, DEVICE_TOPIC, encodeAnnouncements, encodeWants, type InvalidReason } from './wire.js'
 
 /** What the announcer needs of gossipsub (registered as `pubsub`, StrictSign). */

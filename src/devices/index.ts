@@ -9,7 +9,7 @@ import { DeviceAnnouncer, type AnnouncerStats, type DevicePubSub } from './annou
 import { IngestAuth } from './auth.js'
 import { pushRoutes } from './push.js'
 import { DeviceTable, type DeclaredDevice, type ViaState } from './table.js'
-import { LogThrottle } from './throttle.js'
+import { LogThrottle } from '../log-throttle.js'
 import { ingestCounters, type DeviceState, type IngestCounters } from './types.js'
 import { listDevices, type DeviceView } from './view.js'
 import { WebSocketEndpoint } from './websocket.js'

@@ -11,7 +11,7 @@ import { formatDuration, parseDuration } from '../config/duration.js'
 import { UNAUTHORIZED, type IngestAuth } from './auth.js'
 import { describe } from './protocol.js'
 import { DEFAULT_INTERVAL_MS, type DeviceTable } from './table.js'
-import type { LogThrottle } from './throttle.js'
+import type { LogThrottle } from '../log-throttle.js'
 import { DEVICE_ID, DEVICE_ID_RULE, LIMITS, METRIC_NAME, METRIC_NAME_RULE, type DeviceData, type DeviceStatus, type IngestCounters } from './types.js'
 import { emptyData, fitsWire } from './data.js'
 

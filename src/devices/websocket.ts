@@ -14,7 +14,7 @@ import { UNAUTHORIZED, type IngestAuth } from './auth.js'
 import { readMachineInfo, readOnline } from './bodies.js'
 import { CODE, FrameError, parseFrame, respond, TYPE, type Echo } from './protocol.js'
 import type { DeviceTable } from './table.js'
-import type { LogThrottle } from './throttle.js'
+import type { LogThrottle } from '../log-throttle.js'
 import { LIMITS, type DeviceData, type IngestCounters } from './types.js'
 import { emptyData, fitsWire, sameData } from './data.js'
 

@@ -16,6 +16,7 @@ import type { PeerTable } from './peer-table.js'
 import type { NodeRecord } from './record.js'
 import { recordSigner } from './signature.js'
 import { OwnLag } from './own-lag.js'
+import { LogThrottle } from '../log-throttle.js'
 import { MeshStreams } from './streams.js'
 import type { PartitionView } from './verdict.js'
 
@@ -63,10 +64,11 @@ export class Membership {
   readonly #streams: MeshStreams
   readonly #admission: Admission
   readonly #hold: PartitionHold
-  readonly #log: Logger
+  /** stalls are logged once a minute at most; those held back are counted into the next line */
+  readonly #stallLog: LogThrottle
 
   constructor (c: MembershipComponents, init: MembershipInit) {
-    this.#log = c.log
+    this.#stallLog = new LogThrottle(c.log, 60_000)
     this.#hold = new PartitionHold({
       recoverAfterMs: init.recoverAfterMs,
       onChange: p => { logPartition(c.log, p) },
@@ -105,16 +107,9 @@ export class Membership {
   }
 
   /** a stall of a second or more: worth a line (one a minute at most), since peers may have shown this node down for it */
-  #stallLog = { at: -Infinity, since: 0, worstMs: 0 }
   #stalled (lagMs: number): void {
     if (lagMs < STALL_WARN_MS) return
-    const l = this.#stallLog
-    l.since++
-    l.worstMs = Math.max(l.worstMs, lagMs)
-    const now = performance.now()
-    if (now - l.at < 60_000) return
-    this.#log.warn({ lagMs: Math.round(l.worstMs), stalls: l.since }, `this node's timers ran ${(l.worstMs / 1000).toFixed(1)} s late (a starved host, a long GC pause, a stopped process): its peers may have found it silent meanwhile, and shown it down`)
-    this.#stallLog = { at: now, since: 0, worstMs: 0 }
+    this.#stallLog.warn('stall', { lagMs: Math.round(lagMs) }, `this node's timers ran ${(lagMs / 1000).toFixed(1)} s late (a starved host, a long GC pause, a stopped process): its peers may have found it silent meanwhile, and shown it down`)
   }
 
   async start (): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * Log lines for refusals, at most one per kind per interval: a flood of bad
- * clients must not become a flood of log lines. The lines held back are
- * counted into the next one.
+ * Warnings that can come in floods (refusals of bad clients, stalls of this
+ * process), at most one per kind per interval: a flood of them must not
+ * become a flood of log lines. The lines held back are counted into the next
+ * one (`heldBack`).
  */
 import type { Logger } from 'pino'
 
