@@ -343,6 +343,10 @@ export class Verdict {
       members++
       if (p.state === 'up' && now - p.heardAt <= this.#staleAfterMs) reachable++
       else if (p.state === 'suspect' && this.#unheard.has(p.peerId) && now - p.heardAt <= this.#c.silentAfterMs()) reachable++
+      // found silent, and the probe that decides between its death and this node's own cut is still out:
+      // not counted against the reach yet. Else a cut cable says "small side" before the probe can say
+      // "cut off", and a cable back within the probe's bound makes an incident of a blip
+      else if (p.state === 'suspect' && this.#probing && this.#waiting.has(p.peerId)) reachable++
     }
     const levels = this.#c.observer.levels()
     // what a probe found is newer than the news: for a while the reach is its estimate

@@ -306,6 +306,38 @@ describe('the verdict from the watchers\' reports', () => {
     expect(asked).toHaveLength(2)
   })
 
+  it('a cut cable is not the small side before the probe says so: back within its bound, no incident; none answering, cut off at once', async () => {
+    for (const back of [true, false]) {
+      let answer = (): void => {}
+      const v = view(6, { probe: async peers => await new Promise<Set<string>>(resolve => { answer = () => { resolve(new Set(back ? peers : [])) } }) })
+      const views: Array<{ minority: boolean, isolated: boolean }> = []
+      const seen = (): void => {
+        const { minority, isolated } = v.verdict.partition()
+        const last = views.at(-1)
+        if (last?.minority !== minority || last.isolated !== isolated) views.push({ minority, isolated })
+      }
+      seen()
+      // every peer it watches falls silent, nothing else arrives, and the watchers' reports make all the rest silent
+      for (const s of v.verdict.subjects()) { v.observer.watch(s, 1000); v.observer.beat(s, 1, 1) }
+      const last = v.clock.now
+      v.clock.now += 2100
+      v.setMeshAt(last)
+      v.observer.tick()
+      for (const y of v.ids.slice(1)) for (const w of v.watchersOf(y)) { v.report(w, y, 2); seen() }
+      v.setMeshAt(last)
+      expect(v.ids.slice(1).map(y => v.state(y))).toEqual(Array(5).fill('suspect'))
+      v.clock.now += 500
+      v.verdict.tick()
+      seen()
+      answer()
+      await waitFor('the probe to end', () => { seen(); return views.length > 1 || back })
+      await new Promise(resolve => setImmediate(resolve))
+      seen()
+      // the only views this node ever took: not split at all, or cut off straight away (one alert, never two in turn)
+      expect(views).toEqual(back ? [{ minority: false, isolated: false }] : [{ minority: false, isolated: false }, { minority: true, isolated: true }])
+    }
+  })
+
   it('a silence report older than the peer\'s latest record is stale (the other side of a healed split) and does not count', () => {
     const v = view(10)
     const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
