@@ -24,7 +24,9 @@ export const PATCHES = {
   /** a received head is stored from hand, not fetched again (src/events/orbit/orbitdb-patches.ts) */
   'orbitdb-heads': { library: '@orbitdb/core', version: '3.0.2' },
   /** entry signatures checked by OpenSSL (src/events/orbit/orbitdb-patches.ts) */
-  'orbitdb-verify': { library: '@orbitdb/core', version: '3.0.2' }
+  'orbitdb-verify': { library: '@orbitdb/core', version: '3.0.2' },
+  /** a stream's protocol already on a peer's record is not written again (src/mesh/known-protocols.ts) */
+  'peer-store-writes': { library: '@libp2p/peer-store', version: '11.2.7' }
 } as const
 
 export type PatchName = keyof typeof PATCHES

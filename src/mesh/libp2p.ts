@@ -21,6 +21,7 @@ import { fastMsgId } from './fast-msg-id.js'
 import { meshWebSockets } from './websockets/index.js'
 import { lazyWindowUpdates } from './yamux-window.js'
 import { refuseWrongPeer } from './wrong-peer.js'
+import { skipKnownProtocolMerges } from './known-protocols.js'
 
 export interface MeshLibp2pInit {
   privateKey: PrivateKey
@@ -52,7 +53,8 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
   const coalescing = patches.wanted('coalesce')
   // its library at the version it was written for is its whole start-up check; each connection is checked too
   if (coalescing) patches.checked('coalesce', true)
-  return await createLibp2p({
+  const node = await createLibp2p({
+    start: false,
     privateKey: init.privateKey,
     datastore: init.datastore,
     addresses: { listen: init.listen },
@@ -140,4 +142,12 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
       })
     }
   }) as unknown as MeshLibp2p
+  // before any connection: a stream's protocol already on record is not written again (known-protocols.ts).
+  // It wraps the store's public methods; its library's version is its whole start-up check
+  if (patches.wanted('peer-store-writes')) {
+    skipKnownProtocolMerges(node.peerStore)
+    patches.checked('peer-store-writes', true)
+  }
+  await node.start()
+  return node
 }
