@@ -30,10 +30,7 @@ export function skipKnownProtocolMerges (store: PeerStore, init: { refreshMs?: n
   const now = init.now ?? (() => performance.now())
   const known = new Map<string, { peer: Peer, protocols: Set<string>, at: number }>()
   let skipped = 0
-  const learn = (id: PeerId, peer: Peer | undefined): void => {
-    if (peer === undefined) known.delete(id.toString())
-    else known.set(id.toString(), { peer, protocols: new Set(peer.protocols), at: now() })
-  }
+  const learn = (id: PeerId, peer: Peer): void => { known.set(id.toString(), { peer, protocols: new Set(peer.protocols), at: now() }) }
   // every write: what it returns is what the store now holds; a failed one leaves it unknown
   const through = <A extends [PeerId, ...unknown[]]>(write: (...args: A) => Promise<Peer>) => async (...args: A): Promise<Peer> => {
     try {
