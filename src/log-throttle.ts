@@ -7,7 +7,7 @@
 import type { Logger } from 'pino'
 
 export class LogThrottle {
-  readonly #last = new Map<string, { at: number, held: number }>()
+  readonly #last = new Map<string, { at: number, held: number, size: number }>()
   readonly #log: Logger
   readonly #everyMs: number
 
@@ -17,11 +17,17 @@ export class LogThrottle {
     this.#everyMs = everyMs
   }
 
-  warn (key: string, fields: Record<string, unknown>, msg: string): void {
+  /**
+   * `size` (a stall's length, say): a line at least twice the size of the largest of the interval
+   * goes through anyway, so a flood of small ones cannot hide a large one (at most a handful more
+   * lines an interval: each such one doubles the bar).
+   */
+  warn (key: string, fields: Record<string, unknown>, msg: string, size = 0): void {
     const now = performance.now()
     const last = this.#last.get(key)
-    if (last !== undefined && now - last.at < this.#everyMs) { last.held++; return }
+    const within = last !== undefined && now - last.at < this.#everyMs
+    if (within && !(size > 0 && size >= 2 * last.size)) { last.held++; last.size = Math.max(last.size, size); return }
     this.#log.warn({ ...fields, heldBack: last?.held ?? 0 }, msg)
-    this.#last.set(key, { at: now, held: 0 })
+    this.#last.set(key, { at: within ? last.at : now, held: 0, size: within ? Math.max(last.size, size) : size })
   }
 }

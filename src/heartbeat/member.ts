@@ -17,7 +17,7 @@ import { Observer } from './observer.js'
 import type { PeerTable } from './peer-table.js'
 import { fitRecord, PROTOCOL_VERSION, type Expect, type NodeRecord } from './record.js'
 import { realTimer, type SetTimer, type Timer } from './timer.js'
-import { Verdict, type PartitionView } from './verdict.js'
+import { Verdict, type PartitionView, type ProbeAnswers } from './verdict.js'
 
 export interface MemberInit {
   name: string
@@ -49,7 +49,7 @@ export interface MemberTransport extends GossipTransport {
   /** make sure a connection to these peers exists (a node's watchers: they can then open their beat streams over it, even to a node others cannot dial) */
   reach?: (peers: string[]) => void
   /** ask these peers directly whether they answer (verdict.ts): resolves with those that did, once they are `enough` or its time bound ended */
-  probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean) => Promise<Set<string>>
+  probe?: (peers: string[], enough: (reached: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<ProbeAnswers>
 }
 
 export type { Timer } from './timer.js'

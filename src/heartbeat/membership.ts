@@ -106,10 +106,10 @@ export class Membership {
     }, init)
   }
 
-  /** a stall of a second or more: worth a line (one a minute at most), since peers may have shown this node down for it */
+  /** a stall of a second or more: worth a line (one a minute at most, but one twice as long as any of that minute is said too), since peers may have shown this node down for it */
   #stalled (lagMs: number): void {
     if (lagMs < STALL_WARN_MS) return
-    this.#stallLog.warn('stall', { lagMs: Math.round(lagMs) }, `this node's timers ran ${(lagMs / 1000).toFixed(1)} s late (a starved host, a long GC pause, a stopped process): its peers may have found it silent meanwhile, and shown it down`)
+    this.#stallLog.warn('stall', { lagMs: Math.round(lagMs) }, `this node's timers ran ${(lagMs / 1000).toFixed(1)} s late (a starved host, a long GC pause, a stopped process): its peers may have found it silent meanwhile, and shown it down`, lagMs)
   }
 
   async start (): Promise<void> {

@@ -12,6 +12,7 @@ import { backoffDelay } from '../backoff.js'
 import type { Logger } from 'pino'
 import { decodeGossip, decodeBeat, type InvalidReason } from './messages.js'
 import type { GossipMessage, GossipTransport } from './gossip.js'
+import type { ProbeAnswers } from './verdict.js'
 
 export const GOSSIP_PROTOCOL = '/meshmon/gossip/2.0.0'
 export const BEAT_PROTOCOL = '/meshmon/beat/2.0.0'
@@ -23,6 +24,8 @@ const PROBE_TIMEOUT_MS = 1500
 const PROBE_STRETCH_MAX_MS = 3500
 /** a probe's bound that ends late (this process stalled) waits again for the answers queued meanwhile, at most this many times */
 const PROBE_LATE_RETRIES = 3
+/** once enough answered, peers whose answer decides their verdict get as long again as that took, at least this, ms */
+const PROBE_GRACE_MIN_MS = 50
 /** a dial that makes a new connection (a handshake) gets this long, ms */
 const DIAL_TIMEOUT_MS = 5000
 /** a gossip write that waits longer is given up: the peer's stream is stuck */
@@ -245,18 +248,34 @@ export class MeshStreams implements GossipTransport {
 
   /**
    * Open a probe stream to each peer (the protocol negotiation is a round trip over the
-   * connection, or a dial without one); those that answer within the bound are returned,
-   * as soon as those that did are `enough`.
+   * connection, or a dial without one). `alive` are those whose meshmon answered within the
+   * bound; `reached` adds those whose host refused the connection (the network reaches them,
+   * their meshmon is gone). It ends as soon as `reached` is `enough`, but waits a moment more
+   * for the `awaited` peers still out: as long again as enough took, from 50 ms up to the
+   * 1.5 s bound. A live peer answers about as fast as the others, a dead one never (a killed
+   * one's host refuses at once), so this costs a hung peer's detection at most that.
    */
-  async probe (peers: string[], enough: (answered: ReadonlySet<string>) => boolean): Promise<Set<string>> {
-    const answered = new Set<string>()
+  async probe (peers: string[], enough: (reached: ReadonlySet<string>) => boolean, awaited: ReadonlySet<string> = new Set()): Promise<ProbeAnswers> {
+    const alive = new Set<string>()
+    const reached = new Set<string>()
     const silent: PeerId[] = []
     const ended = new AbortController()
     const { signal } = ended
     let cancel = (): void => {}
+    let grace: ReturnType<typeof setTimeout> | undefined
+    const started = performance.now()
     await new Promise<void>(resolve => {
       let pending = peers.length
-      if (pending === 0 || enough(answered)) { resolve(); return }
+      const out = new Set(peers.filter(p => awaited.has(p)))
+      const settle = (): void => {
+        if (pending === 0) { resolve(); return }
+        if (!enough(reached)) return
+        if (out.size === 0) { resolve(); return }
+        if (grace !== undefined) return
+        grace = setTimeout(resolve, Math.min(PROBE_TIMEOUT_MS, Math.max(PROBE_GRACE_MIN_MS, performance.now() - started)))
+        grace.unref()
+      }
+      if (pending === 0 || enough(reached)) { resolve(); return }
       // the bound ends the negotiations still open; a dial that does not heed its signal (a dead connection
       // mid-negotiation) must not hold the answer either, so the probe ends 250 ms later regardless
       cancel = patientDeadline(this.probeBoundMs(), () => {
@@ -272,24 +291,25 @@ export class MeshStreams implements GossipTransport {
           ? this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })
           : this.#c.libp2p.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(async c => await c.newStream(PROBE_PROTOCOL, { signal }))
         opened
-          .then(stream => { answered.add(peer); abortOf(stream) }, (err: any) => {
+          .then(stream => { alive.add(peer); reached.add(peer); abortOf(stream) }, (err: any) => {
             // the question is whether the network reaches the peer: a host that refuses the connection (its
             // meshmon just died) or a peer that does not speak the probe (an older meshmon) answered
-            if (reachedAnyway(err)) answered.add(peer)
+            if (reachedAnyway(err)) reached.add(peer)
             else silent.push(id)
           })
-          .finally(() => { if (--pending === 0 || enough(answered)) resolve() })
+          .finally(() => { pending--; out.delete(peer); settle() })
       }
     })
     cancel()
+    clearTimeout(grace)
     // what is still negotiating when enough answered is not needed: ended, not left open
     ended.abort(new Error('probe over'))
     // the connections that carried nothing for the bound are likely dead (a cable out: TCP retries on a
     // timer that grows to minutes, and would stall them long after the cable is back, on either side of
     // a split), so they are closed and the next dial makes fresh ones
     const hungUp = this.closeSilent(silent)
-    this.#c.log.debug({ asked: peers.length, answered: answered.size, silent: silent.length, hungUp }, 'probed peers')
-    return new Set(answered)
+    this.#c.log.debug({ asked: peers.length, answered: reached.size, alive: alive.size, silent: silent.length, hungUp }, 'probed peers')
+    return { reached: new Set(reached), alive: new Set(alive) }
   }
 
   /**

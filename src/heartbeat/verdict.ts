@@ -64,11 +64,18 @@ export interface VerdictComponents {
   /** this node found itself cut off or on the small side, or back */
   onPartition?: (view: PartitionView) => void
   /**
-   * Ask these peers directly whether they answer; resolves with those that did, at the latest
-   * when its time bound ends, or once those that did are `enough`. Without it (the protocol simulation),
-   * a node knows its reach only from the news it gets.
+   * Ask these peers directly whether they answer; resolves at the latest when its time bound ends,
+   * or once those reached are `enough` (and the `awaited` still out had a moment more). Without it
+   * (the protocol simulation), a node knows its reach only from the news it gets.
    */
-  probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean) => Promise<Set<string>>
+  probe?: (peers: string[], enough: (reached: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<ProbeAnswers>
+}
+
+export interface ProbeAnswers {
+  /** the network reaches them: they answered, or their host refused the connection */
+  reached: ReadonlySet<string>
+  /** their meshmon answered: they live */
+  alive: ReadonlySet<string>
 }
 
 export interface PartitionView {
@@ -100,7 +107,9 @@ export class Verdict {
   readonly #waiting = new Set<string>()
   #probing = false
   /** the last probe: when it ended, and what it found */
-  #probe?: { at: number, share: number, answered: number, minority: boolean }
+  #probe?: { at: number, share: number, answered: number, minority: boolean, askedWaiting: ReadonlySet<string>, alive: ReadonlySet<string> }
+  /** found silent by a quorum, yet they answered this node's probe: suspect, asked again every probeEveryMs */
+  readonly #answering = new Set<string>()
   #stopped = false
   /** monotonic ms this node last came back from the small side; undefined once its grace is over */
   #rejoinedAt?: number
@@ -201,8 +210,9 @@ export class Verdict {
     const quorum = Math.floor(reporting / 2) + 1
     if (reporting > 0 && silentBy.length >= quorum) {
       // a cut cable silences many peers at once, and the news that would tell this node it is the
-      // one cut off may never come: before a down, it asks a few peers whether they answer
-      if (!this.#probedMajority()) {
+      // one cut off may never come: before a down, it asks a few peers whether they answer, and the
+      // peer itself (a probe that ended a moment ago without it, made for another silence, does not do)
+      if (!this.#probedMajority() || (this.#c.probe !== undefined && this.#probe?.askedWaiting.has(peerId) !== true)) {
         this.#waiting.add(peerId)
         this.#c.table.setState(peer, 'suspect', 'silent')
         // one that found no majority is asked again by tick(), not at every silence
@@ -213,6 +223,14 @@ export class Verdict {
       // just back from the small side: the silences its watchers found were the split's, and their
       // reports may be read before the peers are heard again; judged once the grace is over (tick)
       if (this.#rejoinedAt !== undefined) { this.#c.table.setState(peer, 'suspect', 'silent'); return }
+      // it answered this node just now, after its watchers found it silent: alive, whatever kept its
+      // beats from them (its loop starved for a moment on a busy host, a stalled connection). Suspect,
+      // asked again by tick(); down once it no longer answers
+      if (this.#probe?.alive.has(peerId) === true) {
+        this.#answering.add(peerId)
+        this.#c.table.setState(peer, 'suspect', 'silent')
+        return
+      }
       peer.silentAt = [peer.boot, lastSeq]
       this.#c.table.setState(peer, peer.expect === 'intermittent' ? 'left' : 'down', 'silent', { silent: silentBy, reporting })
     } else if (reporting > 0 && late >= quorum) {
@@ -266,13 +284,13 @@ export class Verdict {
     // answers enough for a majority: the probe need not wait for the rest
     const enough = (answered: ReadonlySet<string>): boolean => reachOf(answered) * 2 > members
     this.#probing = true
-    const done = (answered: Set<string>): void => {
+    const done = ({ reached: answered, alive }: ProbeAnswers): void => {
       this.#probing = false
       if (this.#stopped) return
       const reach = reachOf(answered)
       // a mesh of two (nobody else to ask) pages for its silent peer
       const minority = members > 2 && reach * 2 <= members
-      this.#probe = { at: this.#monotonic(), share: reach / members, answered: answered.size, minority }
+      this.#probe = { at: this.#monotonic(), share: reach / members, answered: answered.size, minority, askedWaiting: fromWaiting, alive }
       // on the small side, the peers that did not answer are not shown up
       if (minority) for (const id of asked) if (!answered.has(id)) this.#unreached(id)
       this.#afterReach()
@@ -280,8 +298,9 @@ export class Verdict {
       this.#waiting.clear()
       for (const id of waiting) this.judge(id)
     }
-    if (asked.length + askedWaiting.length === 0) { done(new Set()); return }
-    probe([...asked, ...askedWaiting], enough).then(done, () => { done(new Set()) })
+    const none: ProbeAnswers = { reached: new Set(), alive: new Set() }
+    if (asked.length + askedWaiting.length === 0) { done(none); return }
+    probe([...asked, ...askedWaiting], enough, fromWaiting).then(done, () => { done(none) })
   }
 
   /** shown suspect because this node cannot reach it (cut off, or on the small side); reachable again once heard */
@@ -314,6 +333,12 @@ export class Verdict {
     }
     // while the last probe found no majority, ask again: a healed cable shows here first
     if (this.#probe?.minority === true && !this.#probedMinorityLately()) this.#probeNow()
+    // found silent yet answering: asked again (a probe each probeEveryMs while it lasts), down once it no longer answers
+    if (this.#answering.size > 0 && !this.#probing && (this.#probe === undefined || now - this.#probe.at >= this.#probeEveryMs)) {
+      const again = [...this.#answering]
+      this.#answering.clear()
+      for (const id of again) this.judge(id)
+    }
     // a silence period since this node rejoined the large side: a peer still reported silent is down now
     if (this.#rejoinedAt !== undefined && now - this.#rejoinedAt >= this.#c.silentAfterMs()) {
       this.#rejoinedAt = undefined
@@ -347,6 +372,8 @@ export class Verdict {
       // not counted against the reach yet. Else a cut cable says "small side" before the probe can say
       // "cut off", and a cable back within the probe's bound makes an incident of a blip
       else if (p.state === 'suspect' && this.#probing && this.#waiting.has(p.peerId)) reachable++
+      // found silent, yet it answered this node's probe: reached, whatever its watchers say
+      else if (p.state === 'suspect' && this.#answering.has(p.peerId)) reachable++
     }
     const levels = this.#c.observer.levels()
     // what a probe found is newer than the news: for a while the reach is its estimate

@@ -3,10 +3,14 @@
  * slots on the subject's side: one stream per peer (a second replaces the
  * first), and when the slots are full of peers that are not this node's
  * watchers, one of its watchers still gets a slot, so their silence cannot
- * be forced. Probes: an answer that arrived while the prober stalled counts.
+ * be forced. Probes: an answer that arrived while the prober stalled counts;
+ * a peer is alive only when its meshmon answers (a refused connection reaches
+ * its host, not a live node).
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MeshStreams } from '../../src/heartbeat/streams.js'
@@ -97,8 +101,8 @@ describe('beat-stream slots of a subject', () => {
       watcher.streams.watch([madeUp.toString(), realId])
       await waitFor('the watcher hears the real node', () => (watcher.beatsOf.get(realId) ?? 0) > 5, 5000).catch(err => { throw new Error(`${err.message}: ${JSON.stringify([...watcher.beatsOf])}`) })
       expect(watcher.beatsOf.get(madeUp.toString())).toBeUndefined()
-      const answered = await watcher.streams.probe([madeUp.toString(), realId], () => false)
-      expect([...answered]).toEqual([realId])
+      const { alive } = await watcher.streams.probe([madeUp.toString(), realId], () => false)
+      expect([...alive]).toEqual([realId])
     } finally {
       clearInterval(beating)
     }
@@ -109,16 +113,38 @@ describe('beat-stream slots of a subject', () => {
 describe('probes', () => {
   afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
 
+  it('a peer whose meshmon answers is alive; one whose host refuses the connection is reached, not alive; one that hangs is neither', async () => {
+    const prober = await peer()
+    const answerer = await peer()
+    const gone = await peer()
+    const goneAddr = gone.libp2p.getMultiaddrs()[0]!
+    const goneId = gone.libp2p.peerId
+    await gone.libp2p.stop()
+    // a host that takes the connection and never says a word
+    const held = new Set<Socket>()
+    const hung = createServer(socket => { held.add(socket) })
+    await new Promise<void>(resolve => hung.listen(0, '127.0.0.1', resolve))
+    stops.push(async () => { for (const socket of held) socket.destroy(); await new Promise(resolve => hung.close(resolve)) })
+    const hungId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    await prober.libp2p.peerStore.merge(goneId, { multiaddrs: [goneAddr] })
+    await prober.libp2p.peerStore.merge(hungId, { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${(hung.address() as AddressInfo).port}`)] })
+    await prober.libp2p.dial(answerer.libp2p.getMultiaddrs()[0]!)
+    const answererId = answerer.libp2p.peerId.toString()
+    const { alive, reached } = await prober.streams.probe([answererId, goneId.toString(), hungId.toString()], () => false)
+    expect([...alive]).toEqual([answererId])
+    expect([...reached].sort()).toEqual([answererId, goneId.toString()].sort())
+  })
+
   it('a prober that stalls past its bound (a GC pause, a starved host) still counts the answers that came meanwhile', async () => {
     const prober = await peer()
     const answerer = await peer()
     await prober.libp2p.dial(answerer.libp2p.getMultiaddrs()[0]!)
     const id = answerer.libp2p.peerId.toString()
-    expect([...await prober.streams.probe([id], () => false)]).toEqual([id])
+    expect([...(await prober.streams.probe([id], () => false)).alive]).toEqual([id])
     const probing = prober.streams.probe([id], () => false)
     // this process (both nodes) runs nothing for longer than the probe's bound
     const until = performance.now() + prober.streams.probeBoundMs() + 500
     while (performance.now() < until) { /* stalled */ }
-    expect([...await probing]).toEqual([id])
+    expect([...(await probing).alive]).toEqual([id])
   })
 })

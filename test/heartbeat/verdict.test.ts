@@ -2,13 +2,16 @@ import { describe, expect, it } from 'vitest'
 import { Observer } from '../../src/heartbeat/observer.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import type { Obs } from '../../src/heartbeat/record.js'
-import { Verdict } from '../../src/heartbeat/verdict.js'
+import { Verdict, type ProbeAnswers } from '../../src/heartbeat/verdict.js'
 import { record } from '../support/record.js'
 import { fakePeerId } from '../support/synthetic.js'
 import { waitFor } from '../support/wait.js'
 
-/** A node's view of a mesh of `n`, on a virtual clock: its table, its observer, its verdict. */
-function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean) => Promise<Set<string>> } = {}) {
+/**
+ * A node's view of a mesh of `n`, on a virtual clock: its table, its observer, its verdict. A probe stub
+ * returns the peers that answered (alive), or the full answer when some were only reached (a refused connection).
+ */
+function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<Set<string> | ProbeAnswers> } = {}) {
   const clock = { now: 10_000 }
   const monotonic = (): number => clock.now
   const ids = Array.from({ length: n }, (_, i) => fakePeerId(i))
@@ -16,7 +19,11 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?:
   const table = new PeerTable({ monotonic })
   const observer = new Observer({ monotonic })
   let meshAt = clock.now
-  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000, probe: opts.probe }, { selfId: self, monotonic })
+  const stub = opts.probe
+  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000, probe: stub === undefined ? undefined : async (peers, enough, awaited) => {
+    const a = await stub(peers, enough, awaited)
+    return a instanceof Set ? { reached: a, alive: a } : a
+  } }, { selfId: self, monotonic })
   const seqs = new Map<string, number>()
   const obsOf = new Map<string, Record<string, Obs>>()
   /** a new record of `id` (what it reports of the peers it watches) */
@@ -194,9 +201,9 @@ describe('the verdict from the watchers\' reports', () => {
     expect(asked[0]?.at(-1)).toBe(x)
     expect(v.state(x)).toBe('suspect')
     expect(v.verdict.partition()).toMatchObject({ minority: true, members: 10 })
-    // healed: the next probe (the tick asks again every 2 s while split) finds a majority; x is
-    // down once a silence period has passed with x still reported silent
-    answer = peers => peers
+    // healed: the next probe (the tick asks again every 2 s while split) finds a majority; x (dead: it
+    // does not answer) is down once a silence period has passed with x still reported silent
+    answer = peers => peers.filter(p => p !== x)
     v.tick(2000)
     await waitFor('the probe to find a majority', () => !v.verdict.partition().minority)
     expect(v.state(x)).toBe('suspect')
@@ -206,8 +213,10 @@ describe('the verdict from the watchers\' reports', () => {
 
   it('watchers that found a peer down keep reporting it silent: a node whose probe was still out finds it down, not up', async () => {
     let answer = (): void => {}
-    const v = view(10, { probe: async peers => await new Promise<Set<string>>(resolve => { answer = () => { resolve(new Set(peers)) } }) })
-    const x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    let x = ''
+    // x is dead: everyone else answers
+    const v = view(10, { probe: async peers => await new Promise<Set<string>>(resolve => { answer = () => { resolve(new Set(peers.filter(p => p !== x))) } }) })
+    x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
     const watchers = v.watchersOf(x)
     // each watcher's own observer heard x, then found it silent
     const observers = watchers.map(() => {
@@ -225,6 +234,61 @@ describe('the verdict from the watchers\' reports', () => {
     answer()
     await waitFor('x judged after the probe', () => v.state(x) !== 'suspect')
     expect(v.state(x)).toBe('down')
+  })
+
+  it('a peer found silent that answers this node itself is alive: suspect, asked again every 2 s, down once it no longer answers', async () => {
+    let alive = true
+    let x = ''
+    const asked: Array<{ peers: string[], awaited: string[] }> = []
+    const v = view(10, { probe: async (peers, _enough, awaited) => { asked.push({ peers, awaited: [...awaited ?? []] }); return new Set(peers.filter(p => alive || p !== x)) } })
+    x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2] = v.watchersOf(x)
+    // its watchers found it silent (its loop starved a moment on a busy host), but it answers the probe
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    await waitFor('the probe to end', () => asked.length === 1)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(asked[0]?.awaited).toEqual([x])
+    expect(v.state(x)).toBe('suspect')
+    expect(v.verdict.partition()).toMatchObject({ minority: false, reachable: 10 })
+    // its watchers still say silent: asked again, still answering, still suspect
+    v.tick(2000)
+    await waitFor('asked again', () => asked.length === 2)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(asked[1]?.peers).toContain(x)
+    expect(v.state(x)).toBe('suspect')
+    // it died: the next probe finds it silent too
+    alive = false
+    v.tick(2000)
+    await waitFor('x down', () => v.state(x) === 'down')
+    expect(asked).toHaveLength(3)
+  })
+
+  it('a peer whose host refuses the connection is reached, not alive: down', async () => {
+    let x = ''
+    const v = view(10, { probe: async peers => ({ reached: new Set(peers), alive: new Set(peers.filter(p => p !== x)) }) })
+    x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
+    const [w1, w2] = v.watchersOf(x)
+    v.report(w1!, x, 2)
+    v.report(w2!, x, 2)
+    await waitFor('x down', () => v.state(x) === 'down')
+  })
+
+  it('a silence found a moment after a probe made for another peer: the peer itself is asked before a down', async () => {
+    const asked: string[][] = []
+    let dead = ''
+    const v = view(10, { probe: async peers => { asked.push(peers); return new Set(peers.filter(p => p !== dead)) } })
+    const [y, x] = v.ids.filter(id => id !== v.self && !v.watchersOf(id).includes(v.self))
+    dead = y!
+    for (const w of v.watchersOf(y!).slice(0, 2)) v.report(w, y!, 2)
+    await waitFor('y down', () => v.state(y!) === 'down')
+    // within the second after that probe, x is found silent: it is asked (a new probe), and it answers
+    for (const w of v.watchersOf(x!).slice(0, 2)) v.report(w, x!, 2)
+    expect(v.state(x!)).toBe('suspect')
+    await waitFor('the second probe', () => asked.length === 2)
+    await new Promise(resolve => setImmediate(resolve))
+    expect(asked[1]).toContain(x)
+    expect(v.state(x!)).toBe('suspect')
   })
 
   it('the peers it found silent are asked too: once a split heals, it is back on the large side at the next probe, before their watchers hear them again', async () => {
