@@ -1,8 +1,8 @@
 /**
  * Warnings that can come in floods (refusals of bad clients, stalls of this
- * process), at most one per kind per interval: a flood of them must not
- * become a flood of log lines. The lines held back are counted into the next
- * one (`heldBack`).
+ * process), at most one per kind per interval (and one at least twice as
+ * large as any of it): a flood of them must not become a flood of log lines.
+ * The lines held back are counted into the next one (`heldBack`).
  */
 import type { Logger } from 'pino'
 

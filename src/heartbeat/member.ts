@@ -48,7 +48,7 @@ export interface MemberTransport extends GossipTransport {
   watch: (subjects: string[]) => void
   /** make sure a connection to these peers exists (a node's watchers: they can then open their beat streams over it, even to a node others cannot dial) */
   reach?: (peers: string[]) => void
-  /** ask these peers directly whether they answer (verdict.ts): resolves with those that did, once they are `enough` or its time bound ended */
+  /** ask these peers directly whether they answer (verdict.ts): resolves with those reached and those alive, once the reached are `enough` (and the `awaited` had a moment more) or its time bound ended */
   probe?: (peers: string[], enough: (reached: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<ProbeAnswers>
 }
 

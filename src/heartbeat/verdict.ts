@@ -143,6 +143,7 @@ export class Verdict {
     this.#c.table.off('obs', this.#onObs)
     this.#stopped = true
     this.#waiting.clear()
+    this.#answering.clear()
   }
 
   /**
@@ -404,7 +405,7 @@ export class Verdict {
   /** Live peers (up, suspect) are on the ring; a change there changes who watches the peers next to it. */
   #ringFollows ({ peer, from, to }: Transition): void {
     if (peer.self) return
-    if (to !== 'suspect') this.#unheard.delete(peer.peerId)
+    if (to !== 'suspect') { this.#unheard.delete(peer.peerId); this.#answering.delete(peer.peerId) }
     const live = to === 'up' || to === 'suspect'
     // a peer found down or gone is not watched; its silence stays in this node's report, a vote for
     // nodes still judging it. Back (or forgotten), that silence goes: it is not news of its next life,
