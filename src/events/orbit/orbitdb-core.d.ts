@@ -44,6 +44,8 @@ declare module '@orbitdb/core' {
     log: Log
     peers: Set<string>
     add: (value: unknown) => Promise<string>
+    /** heads exchange with peers; started by open() unless `sync: false` */
+    sync: { start: () => Promise<void> }
     close: () => Promise<void>
     drop: () => Promise<void>
   }

@@ -120,7 +120,10 @@ export class ReplicatedLog {
       // each append walks back this many entries, decoding each (CBOR decoding was 40% of append CPU at the
       // default 16); fresh peers fetched 20k events (200 entries) as fast with 4 (4.1 s) as with 16 (4.2 s)
       referencesCount: 4,
-      indexStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), this.#c.state.storage(tag, 'i'))
+      indexStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), this.#c.state.storage(tag, 'i')),
+      // started below, once its 'error' listener is on: a peer that left mid-exchange while open() ran
+      // (a rolling restart) made it emit 'error' with no listener, and the node exited
+      sync: false
     })
     if (this.#keepHeads) {
       const ok = canKeepReceivedHeads(db.log)
@@ -131,6 +134,7 @@ export class ReplicatedLog {
     // sync errors (a peer gone mid-exchange) are emitted as 'error': unhandled, they would crash the process
     db.events.on('error', (err: Error) => { this.#c.log.debug({ err: err.message, period }, 'event log sync error') })
     db.events.on('update', (entry: LogEntry) => { this.#c.onEntries(p, [entry]) })
+    await db.sync.start()
     // what an earlier run stored but did not index (a crash between the two) is handed over again
     db.log.heads().then(heads => { this.#c.onEntries(p, heads) }, (err: Error) => { this.#c.log.warn({ err: err.message, period }, 'event log heads not read') })
     return p
