@@ -68,6 +68,8 @@ export interface MemberComponents {
   addrs: () => string[]
   /** this node found itself cut off or on the small side of the mesh, or back */
   onPartition?: (view: PartitionView) => void
+  /** a peer its watchers find silent answers this node: kept suspect, not down */
+  onAnswering?: (peerId: string) => void
   /** this process ran its timers this late (ms, over OWN_STALL_MS): its watchers may have found it silent meanwhile */
   onStall?: (lagMs: number) => void
   monotonic?: () => number
@@ -126,6 +128,7 @@ export class Member {
       onPartition: view => { c.onPartition?.(view); this.publishSoon() },
       // the others still count this node's old silence of it: say at once that it is over
       onReleased: () => { this.publishSoon() },
+      onAnswering: c.onAnswering,
       probe: c.transport.probe?.bind(c.transport)
     }, { selfId: c.selfId, watchers: init.watchers, staleAfterMs: 3 * this.#recordIntervalMs, forgetAfterMs: init.forgetAfterMs, monotonic: this.#monotonic, wall: this.#wall })
     this.gossip = new Gossip({

@@ -102,6 +102,10 @@ export class Membership {
       checks: c.checks,
       addrs: c.addrs,
       onPartition: p => { this.#hold.update(p) },
+      onAnswering: peerId => {
+        const name = c.table.get(peerId)?.name ?? peerId
+        c.log.info({ peer: peerId, node: name }, `peer ${name} answers this node, though its watchers find it silent: shown suspect, not down, and asked again every 2 s until they hear it or it stops answering`)
+      },
       onStall: lagMs => { this.#stalled(lagMs) }
     }, init)
   }

@@ -63,6 +63,8 @@ export interface VerdictComponents {
   onReleased?: (peerId: string) => void
   /** this node found itself cut off or on the small side, or back */
   onPartition?: (view: PartitionView) => void
+  /** a peer its watchers find silent answered this node's probe: kept suspect (said once while it lasts) */
+  onAnswering?: (peerId: string) => void
   /**
    * Ask these peers directly whether they answer; resolves at the latest when its time bound ends,
    * or once those reached are `enough` (and the `awaited` still out had a moment more). Without it
@@ -228,6 +230,7 @@ export class Verdict {
       // beats from them (its loop starved for a moment on a busy host, a stalled connection). Suspect,
       // asked again by tick(); down once it no longer answers
       if (this.#probe?.alive.has(peerId) === true) {
+        if (!this.#answering.has(peerId)) this.#c.onAnswering?.(peerId)
         this.#answering.add(peerId)
         this.#c.table.setState(peer, 'suspect', 'silent')
         return
@@ -335,10 +338,9 @@ export class Verdict {
     // while the last probe found no majority, ask again: a healed cable shows here first
     if (this.#probe?.minority === true && !this.#probedMinorityLately()) this.#probeNow()
     // found silent yet answering: asked again (a probe each probeEveryMs while it lasts), down once it no longer answers
+    // (it stays in the set meanwhile: a transition out of suspect takes it out, #ringFollows)
     if (this.#answering.size > 0 && !this.#probing && (this.#probe === undefined || now - this.#probe.at >= this.#probeEveryMs)) {
-      const again = [...this.#answering]
-      this.#answering.clear()
-      for (const id of again) this.judge(id)
+      for (const id of [...this.#answering]) this.judge(id)
     }
     // a silence period since this node rejoined the large side: a peer still reported silent is down now
     if (this.#rejoinedAt !== undefined && now - this.#rejoinedAt >= this.#c.silentAfterMs()) {

@@ -11,7 +11,7 @@ import { waitFor } from '../support/wait.js'
  * A node's view of a mesh of `n`, on a virtual clock: its table, its observer, its verdict. A probe stub
  * returns the peers that answered (alive), or the full answer when some were only reached (a refused connection).
  */
-function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<Set<string> | ProbeAnswers> } = {}) {
+function view (n: number, opts: { expect?: 'always-on' | 'intermittent', onAnswering?: (peerId: string) => void, probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<Set<string> | ProbeAnswers> } = {}) {
   const clock = { now: 10_000 }
   const monotonic = (): number => clock.now
   const ids = Array.from({ length: n }, (_, i) => fakePeerId(i))
@@ -20,7 +20,7 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent', probe?:
   const observer = new Observer({ monotonic })
   let meshAt = clock.now
   const stub = opts.probe
-  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000, probe: stub === undefined ? undefined : async (peers, enough, awaited) => {
+  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000, onAnswering: opts.onAnswering, probe: stub === undefined ? undefined : async (peers, enough, awaited) => {
     const a = await stub(peers, enough, awaited)
     return a instanceof Set ? { reached: a, alive: a } : a
   } }, { selfId: self, monotonic })
@@ -240,7 +240,8 @@ describe('the verdict from the watchers\' reports', () => {
     let alive = true
     let x = ''
     const asked: Array<{ peers: string[], awaited: string[] }> = []
-    const v = view(10, { probe: async (peers, _enough, awaited) => { asked.push({ peers, awaited: [...awaited ?? []] }); return new Set(peers.filter(p => alive || p !== x)) } })
+    const said: string[] = []
+    const v = view(10, { onAnswering: id => said.push(id), probe: async (peers, _enough, awaited) => { asked.push({ peers, awaited: [...awaited ?? []] }); return new Set(peers.filter(p => alive || p !== x)) } })
     x = v.ids.find(id => id !== v.self && !v.watchersOf(id).includes(v.self))!
     const [w1, w2] = v.watchersOf(x)
     // its watchers found it silent (its loop starved a moment on a busy host), but it answers the probe
@@ -257,6 +258,9 @@ describe('the verdict from the watchers\' reports', () => {
     await new Promise(resolve => setImmediate(resolve))
     expect(asked[1]?.peers).toContain(x)
     expect(v.state(x)).toBe('suspect')
+    expect(v.verdict.partition()).toMatchObject({ minority: false, reachable: 10 })
+    // said once while it lasts, not at every probe
+    expect(said).toEqual([x])
     // it died: the next probe finds it silent too
     alive = false
     v.tick(2000)
