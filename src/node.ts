@@ -36,6 +36,7 @@ import { IdentifyAgain } from './mesh/identify-again.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { canListenOn } from './mesh/listen-address.js'
 import { loadOrCreatePeerKey } from './mesh/peer-key.js'
+import { connectedPeers } from './connected.js'
 import { Patches } from './patches.js'
 import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
@@ -157,7 +158,7 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       peerId,
       name: config.name,
       gossip: () => membership.stats,
-      connectedPeers: () => libp2p.getPeers().length,
+      connectedPeers: () => connectedPeers(libp2p).size,
       partition: () => membership.partition(),
       nameConflicts: () => table.nameConflicts().size,
       identifyRetries: () => identifyAgain.stats,

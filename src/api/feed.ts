@@ -138,6 +138,7 @@ export class MeshFeed {
   flush (): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
+    if (this.#clients.size === 0) { this.#forgetPending(); return }
     this.#lastFlush = this.#monotonic()
     const now = Date.now()
     if (this.#changed.size > 0 || this.#removed.size > 0) {
@@ -161,10 +162,22 @@ export class MeshFeed {
     }
   }
 
+  #forgetPending (): void {
+    this.#changed.clear()
+    this.#removed.clear()
+    this.#newEvents = []
+    this.#meshChanged = false
+    // the alerts went unwatched: whatever the next reader's snapshot says, the next change is sent
+    this.#lastAlerts = ''
+  }
+
   /** ms until the next flush may go out (0: now) */
   nextFlushIn (): number { return Math.max(0, this.#lastFlush + this.#minGapMs - this.#monotonic()) }
 
   #schedule (): void {
+    // nobody is reading: a page that opens gets a snapshot. Measured 1% of a settled node's CPU (a mesh
+    // of 10) in building messages for no one
+    if (this.#clients.size === 0) { this.#forgetPending(); return }
     if (this.#timer !== undefined || this.#unsubscribe.length === 0) return
     // even at 0 ms this waits for the current burst of table events to end
     this.#timer = setTimeout(() => {

@@ -9,6 +9,7 @@ import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream'
 import { backoffDelay } from '../backoff.js'
+import { connectedPeers } from '../connected.js'
 import type { Logger } from 'pino'
 import { decodeGossip, decodeBeat, type InvalidReason } from './messages.js'
 import type { GossipMessage, GossipTransport } from './gossip.js'
@@ -235,7 +236,7 @@ export class MeshStreams implements GossipTransport {
   /** Dial these peers if not connected (backing off as for beat streams): this node's watchers open their streams over the connection. */
   reach (peers: string[]): void {
     if (!this.#running) return
-    const connected = new Set(this.#c.libp2p.getPeers().map(p => p.toString()))
+    const connected = connectedPeers(this.#c.libp2p)
     for (const peer of peers) {
       if (connected.has(peer) || this.#opening.has(peer)) continue
       const b = this.#backoff.get(peer)

@@ -11,6 +11,7 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { backoffDelay } from '../backoff.js'
+import { connectedPeers } from '../connected.js'
 import { expandDns } from './dns.js'
 import { describeDialError } from './dial-error.js'
 
@@ -68,7 +69,7 @@ export class ConnectionKeeper {
   #loop (): void {
     void this.tick().finally(() => {
       if (this.#shutdown?.signal.aborted !== false) return
-      const idle = this.#libp2p.getPeers().length === 0
+      const idle = this.#libp2p.getConnections().length === 0
       this.#timer = setTimeout(() => { this.#loop() }, idle ? this.#init.tickMs : 5 * this.#init.tickMs)
     })
   }
@@ -91,7 +92,7 @@ export class ConnectionKeeper {
 
   /** One round of dials when below the target degree. */
   async tick (): Promise<void> {
-    const connected = new Set(this.#libp2p.getPeers().map(p => p.toString()))
+    const connected = connectedPeers(this.#libp2p)
     const wanted = Math.min(this.#init.targetDegree - connected.size, this.#init.maxDialsPerScan)
     if (wanted <= 0 || this.#shutdown?.signal.aborted !== false) return
     // a small mesh stays below the target for good: scan every tick only while isolated

@@ -113,6 +113,25 @@ describe('GET /api/v1/stream', () => {
     expect(await s2.next('peers')).toMatchObject({ changed: [], removed: [B] })
   })
 
+  it('with no stream open builds nothing; a page that opens later gets what changed meanwhile, and every change after', async () => {
+    const r = await rig()
+    r.table.apply(B, record({ name: 'b' }))
+    const b = r.table.get(B)
+    if (b === undefined) throw new Error('b is in the table')
+    // nobody reads: no message is built, and no flush is pending
+    r.table.setState(b, 'down', 'silent')
+    r.addEvents([event('e1', '2025-01-01T00:00:01.000Z')])
+    expect(r.feed.nextFlushIn()).toBe(0)
+    const s = await openStream(r.url)
+    const snap = await s.next('snapshot')
+    expect(snap.peers.map((p: any) => `${p.name} ${p.state}`)).toEqual(['b down'])
+    expect(snap.alerts.map((a: any) => `${a.labels.alertname} ${a.labels.node}`)).toEqual(['MeshPeerDown b'])
+    // back to the alerts of before the page opened: the page held the down, so it is told
+    r.table.setState(b, 'up', 'alive')
+    expect((await s.next('peers')).changed.map((p: any) => `${p.name} ${p.state}`)).toEqual(['b up'])
+    expect((await s.next('alerts')).alerts).toEqual([])
+  })
+
   it('coalesces a burst of changes into one message per kind', async () => {
     let now = 0
     const r = await rig({ monotonic: () => now, minGapMs: 250 })
