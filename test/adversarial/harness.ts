@@ -110,7 +110,20 @@ export class AdversarialMesh {
   targets (): string[] { return this.nodes.map(n => this.target(n)) }
   honestIds (): string[] { return this.nodes.map(n => n.peerId as string) }
 
-  async metrics (n: NodeProc): Promise<string> { return await (await fetch(`${n.api}/metrics`)).text() }
+  /**
+   * A node's /metrics. Asked again once if the connection closed under the request: a keep-alive
+   * connection the node closed as idle while this process was busy (10k keys made in one go) is
+   * reused before the client sees it close. A node that is gone refuses the second try as well.
+   */
+  async metrics (n: NodeProc): Promise<string> {
+    const get = async (): Promise<string> => await (await fetch(`${n.api}/metrics`)).text()
+    try {
+      return await get()
+    } catch (err: any) {
+      if (err?.cause?.code !== 'UND_ERR_SOCKET') throw err
+      return await get()
+    }
+  }
 
   /** meshmon_gossip_messages_invalid_total{reason} of a node */
   async invalid (n: NodeProc, reason: string): Promise<number> {
