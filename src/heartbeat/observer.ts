@@ -13,7 +13,7 @@
  * it would take this watcher's vote away from nodes still judging it (one
  * waiting on its probe would find no watcher left and call the dead peer up).
  *
- * A subject whose beats lately stopped long enough to find it late and then
+ * A subject whose beats lately stopped for longer than an interval and then
  * came again (its process stalled: GC, a starved host, a slow disk) gets that
  * stall's length more before it is late or silent, for two minutes and at
  * most two intervals: on a host starved for minutes, a subject that stalled
@@ -134,11 +134,10 @@ export class Observer extends EventEmitter<ObserverEvents> {
     const w = this.#watches.get(peerId)
     if (w === undefined || boot < w.boot || (boot === w.boot && seq <= w.seq)) return
     const now = this.#monotonic()
-    // a gap long enough to find the peer late, that ends here, was a stall of the peer (one lost or delayed
-    // beat is a gap of about an interval), unless it was this node's own (its grace is on: what queued
-    // while it stalled is being read now)
+    // a gap of more than an interval that ends here was a stall of the peer, unless it was this node's own
+    // (its grace is on: what queued while it stalled is being read now)
     const gap = now - w.heardAt
-    if (w.level !== 3 && gap >= this.#suspectAfter * w.iv && now >= this.#graceUntil) {
+    if (w.level !== 3 && gap > w.iv && now >= this.#graceUntil) {
       const stall = Math.min(gap - w.iv / this.#beatsPerInterval, MAX_SLACK_INTERVALS * w.iv)
       if (stall >= this.#slack(w, now)) { w.slack = stall; w.slackAt = now }
     }
