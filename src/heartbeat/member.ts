@@ -118,7 +118,7 @@ export class Member {
     this.#wall = c.wall ?? Date.now
     this.#setTimer = c.setTimer ?? realTimer
     this.#heardFromMeshAt = this.#monotonic()
-    this.observer = new Observer({ suspectAfter: init.suspectAfter, downAfter: init.downAfter, beatsPerInterval: BEATS_PER_INTERVAL, monotonic: this.#monotonic })
+    this.observer = new Observer({ suspectAfter: init.suspectAfter, downAfter: init.downAfter, monotonic: this.#monotonic })
     this.verdict = new Verdict({
       table: c.table,
       observer: this.observer,

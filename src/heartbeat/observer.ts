@@ -13,16 +13,6 @@
  * it would take this watcher's vote away from nodes still judging it (one
  * waiting on its probe would find no watcher left and call the dead peer up).
  *
- * A subject whose beats lately stopped for longer than an interval and then
- * came again (its process stalled: GC, a starved host, a slow disk) gets that
- * stall's length more before it is late or silent, for two minutes and at
- * most two intervals: on a host starved for minutes, a subject that stalled
- * 1.4 s may stall 2.5 s next, and a watcher that allowed only its usual 2 s
- * paged for a live node. A subject that beats like a clock keeps the bounds
- * as set, so a dead node on a quiet host is found as fast as before. This is
- * phi accrual's idea (a detector that learns what pauses are usual for each
- * peer) kept to one number: the longest recent stall.
- *
  * A hung host closes no socket, so only the silence of beats says anything
  * (libp2p noticed a SIGSTOPped peer after 5-15 s here). The clock is injected
  * and tick() is public, so every timing case runs deterministically.
@@ -35,21 +25,10 @@ export interface ObserverInit {
   suspectAfter?: number
   /** intervals of silence before a watched peer is silent @default 2 */
   downAfter?: number
-  /** beats a watched peer sends per interval: the usual gap between two is the interval over this @default 2 */
-  beatsPerInterval?: number
   monotonic?: () => number
 }
 
-interface Watch {
-  boot: number
-  seq: number
-  iv: number
-  heardAt: number
-  level: ObsLevel
-  /** the longest stall of this peer lately (its beats' gap less the usual one), ms, and when its beats came again */
-  slack: number
-  slackAt: number
-}
+interface Watch { boot: number, seq: number, iv: number, heardAt: number, level: ObsLevel }
 
 export interface ObserverEvents {
   /** what this node reports of a watched peer changed */
@@ -60,10 +39,6 @@ export interface ObserverEvents {
 const OWN_STALL_MS = 500
 /** silences of dead peers kept in the report, the latest ones: a record holds 64 observations at most */
 const MAX_RETIRED = 16
-/** how long a stall of a watched peer widens its bounds, ms */
-const SLACK_KEPT_MS = 120_000
-/** the most a stall widens a watched peer's bounds, in intervals */
-const MAX_SLACK_INTERVALS = 2
 
 export class Observer extends EventEmitter<ObserverEvents> {
   readonly #watches = new Map<string, Watch>()
@@ -71,7 +46,6 @@ export class Observer extends EventEmitter<ObserverEvents> {
   readonly #retired = new Map<string, Obs>()
   readonly #suspectAfter: number
   readonly #downAfter: number
-  readonly #beatsPerInterval: number
   readonly #monotonic: () => number
   #graceUntil = 0
   #graceStarted = -Infinity
@@ -80,7 +54,6 @@ export class Observer extends EventEmitter<ObserverEvents> {
     super()
     this.#suspectAfter = init.suspectAfter ?? 1.5
     this.#downAfter = init.downAfter ?? 2
-    this.#beatsPerInterval = init.beatsPerInterval ?? 2
     this.#monotonic = init.monotonic ?? (() => performance.now())
   }
 
@@ -89,7 +62,7 @@ export class Observer extends EventEmitter<ObserverEvents> {
     const w = this.#watches.get(peerId)
     if (w !== undefined) { w.iv = iv; return }
     this.#retired.delete(peerId)
-    this.#watches.set(peerId, { boot: 0, seq: 0, iv, heardAt: this.#monotonic(), level: 3, slack: 0, slackAt: -Infinity })
+    this.#watches.set(peerId, { boot: 0, seq: 0, iv, heardAt: this.#monotonic(), level: 3 })
   }
 
   /** What this node says of one peer (watched, or retired silent), if anything. */
@@ -133,17 +106,9 @@ export class Observer extends EventEmitter<ObserverEvents> {
   beat (peerId: string, boot: number, seq: number): void {
     const w = this.#watches.get(peerId)
     if (w === undefined || boot < w.boot || (boot === w.boot && seq <= w.seq)) return
-    const now = this.#monotonic()
-    // a gap of more than an interval that ends here was a stall of the peer, unless it was this node's own
-    // (its grace is on: what queued while it stalled is being read now)
-    const gap = now - w.heardAt
-    if (w.level !== 3 && gap > w.iv && now >= this.#graceUntil) {
-      const stall = Math.min(gap - w.iv / this.#beatsPerInterval, MAX_SLACK_INTERVALS * w.iv)
-      if (stall >= this.#slack(w, now)) { w.slack = stall; w.slackAt = now }
-    }
     w.boot = boot
     w.seq = seq
-    w.heardAt = now
+    w.heardAt = this.#monotonic()
     this.#set(peerId, w, 0)
   }
 
@@ -155,19 +120,8 @@ export class Observer extends EventEmitter<ObserverEvents> {
     return out
   }
 
-  /**
-   * The levels of the peers it watches (not the retired), by the bounds as set: what one peer's
-   * stalls taught is about that peer, while every peer silent at once is this node's own silence
-   * (cut off), which must not wait for the slowest peer's slack. In this node's own grace, as judged.
-   */
-  levels (): ObsLevel[] {
-    const now = this.#monotonic()
-    return [...this.#watches.values()].map(w => {
-      if (w.level === 3 || w.level === 2 || now < this.#graceUntil) return w.level
-      const silent = now - w.heardAt
-      return silent >= this.#downAfter * w.iv ? 2 : silent >= this.#suspectAfter * w.iv ? 1 : w.level
-    })
-  }
+  /** The levels of the peers it watches (not the retired). */
+  levels (): ObsLevel[] { return [...this.#watches.values()].map(w => w.level) }
 
   /**
    * Judge every watched peer. `lagMs` is how late this call runs against when
@@ -185,7 +139,7 @@ export class Observer extends EventEmitter<ObserverEvents> {
     if (now < this.#graceUntil) return
     for (const [id, w] of this.#watches) {
       if (w.level === 3) continue
-      const silent = now - w.heardAt - this.#slack(w)
+      const silent = now - w.heardAt
       this.#set(id, w, silent >= this.#downAfter * w.iv ? 2 : silent >= this.#suspectAfter * w.iv ? 1 : 0)
     }
   }
@@ -203,15 +157,8 @@ export class Observer extends EventEmitter<ObserverEvents> {
   /** Monotonic time when what this node says of `peerId` could change next; undefined while only a beat can change it (silent, not heard yet). */
   deadlineOf (peerId: string): number | undefined {
     const w = this.#watches.get(peerId)
-    if (w === undefined) return undefined
-    const from = w.heardAt + this.#slack(w)
-    const due = w.level === 0 ? from + this.#suspectAfter * w.iv : w.level === 1 ? from + this.#downAfter * w.iv : undefined
+    const due = w === undefined ? undefined : w.level === 0 ? w.heardAt + this.#suspectAfter * w.iv : w.level === 1 ? w.heardAt + this.#downAfter * w.iv : undefined
     return due === undefined ? undefined : Math.max(due, this.#graceUntil)
-  }
-
-  /** How much longer than the bounds a watched peer may be silent, for a silence that began at `at`: its latest long stall, for SLACK_KEPT_MS. */
-  #slack (w: Watch, at = w.heardAt): number {
-    return at - w.slackAt < SLACK_KEPT_MS ? w.slack : 0
   }
 
   #set (peerId: string, w: Watch, level: ObsLevel): void {

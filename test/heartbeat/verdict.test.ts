@@ -352,8 +352,7 @@ describe('the verdict from the watchers\' reports', () => {
     const quiet = (): void => {
       for (const s of v.verdict.subjects()) { v.observer.watch(s, 1000); v.observer.beat(s, 1, 100 + asked.length) }
       const last = v.clock.now
-      // silent past the bound and past the most a stall widens it (these beats end a long gap)
-      v.clock.now += 4100
+      v.clock.now += 2100
       v.setMeshAt(last)
       v.observer.tick()
       v.verdict.tick()
@@ -389,8 +388,7 @@ describe('the verdict from the watchers\' reports', () => {
       // every peer it watches falls silent, nothing else arrives, and the watchers' reports make all the rest silent
       for (const s of v.verdict.subjects()) { v.observer.watch(s, 1000); v.observer.beat(s, 1, 1) }
       const last = v.clock.now
-      // silent past the bound and past the most a stall widens it (these beats end a long gap)
-      v.clock.now += 4100
+      v.clock.now += 2100
       v.setMeshAt(last)
       v.observer.tick()
       for (const y of v.ids.slice(1)) for (const w of v.watchersOf(y)) { v.report(w, y, 2); seen() }
