@@ -96,10 +96,10 @@ async function serfRun (n: number, init: Required<ScaleInit>, log: (s: string) =
   }
 }
 
-/** when each survivor marked `victim` down after `fault`, ms after it */
 /** a detection slower than this prints what the survivor logged (the goal is 2.5 s) */
 const SLOW_DETECTION_MS = 5000
 
+/** when each survivor marked `victim` down after `fault`, ms after it */
 async function detection (cluster: Cluster, victim: NodeProc, fault: () => void, survivors: NodeProc[], log: (s: string) => void): Promise<number[]> {
   const at = Date.now()
   fault()
