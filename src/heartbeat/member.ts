@@ -129,7 +129,8 @@ export class Member {
       // the others still count this node's old silence of it: say at once that it is over
       onReleased: () => { this.publishSoon() },
       onAnswering: c.onAnswering,
-      probe: c.transport.probe?.bind(c.transport)
+      probe: c.transport.probe?.bind(c.transport),
+      connected: () => new Set(c.transport.peers())
     }, { selfId: c.selfId, watchers: init.watchers, staleAfterMs: 3 * this.#recordIntervalMs, forgetAfterMs: init.forgetAfterMs, monotonic: this.#monotonic, wall: this.#wall })
     this.gossip = new Gossip({
       transport: c.transport,

@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream, type LengthPrefixedStream } from 'it-length-prefixed-stream'
 import { backoffDelay } from '../backoff.js'
 import { connectedPeers } from '../connected.js'
+import { LogThrottle } from '../log-throttle.js'
 import type { Logger } from 'pino'
 import { decodeGossip, decodeBeat, type InvalidReason } from './messages.js'
 import type { GossipMessage, GossipTransport } from './gossip.js'
@@ -107,7 +108,13 @@ export class MeshStreams implements GossipTransport {
     this.#c.log.warn({ peer: id, protocols: protocols.filter(p => p.startsWith('/meshmon/')) }, `peer ${id} runs an older meshmon (without ${GOSSIP_PROTOCOL}): it cannot take part in this mesh; upgrade it`)
   }
 
-  constructor (c: StreamsComponents) { this.#c = c }
+  /** a probe without a majority is said once a minute at most: a node cut off asks every 2 s */
+  readonly #noMajorityLog: LogThrottle
+
+  constructor (c: StreamsComponents) {
+    this.#c = c
+    this.#noMajorityLog = new LogThrottle(c.log, 60_000)
+  }
 
   async start (): Promise<void> {
     this.#running = true
@@ -260,6 +267,9 @@ export class MeshStreams implements GossipTransport {
     const alive = new Set<string>()
     const reached = new Set<string>()
     const silent: PeerId[] = []
+    /** asked without a connection (a dial first), and why those that failed did */
+    const dialled = new Set<string>()
+    const dialErrors = new Map<string, number>()
     const ended = new AbortController()
     const { signal } = ended
     let cancel = (): void => {}
@@ -288,7 +298,9 @@ export class MeshStreams implements GossipTransport {
         // a peer without a connection is dialled within the dial's own bound, not the probe's: a handshake cut
         // at 1.5 s on a loaded host is wasted and tried again at the next probe (on two cores, 20 nodes kept
         // each other saturated that way); one that completes late serves the next probe
-        const opened = this.#c.libp2p.getConnections(id).length > 0
+        const connected = this.#c.libp2p.getConnections(id).length > 0
+        if (!connected) dialled.add(peer)
+        const opened = connected
           ? this.#c.libp2p.dialProtocol(id, PROBE_PROTOCOL, { signal })
           : this.#c.libp2p.dial(id, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) }).then(async c => await c.newStream(PROBE_PROTOCOL, { signal }))
         opened
@@ -297,6 +309,7 @@ export class MeshStreams implements GossipTransport {
             // meshmon just died) or a peer that does not speak the probe (an older meshmon) answered
             if (reachedAnyway(err)) reached.add(peer)
             else silent.push(id)
+            if (!connected && !signal.aborted) dialErrors.set(String(err?.name ?? 'Error'), (dialErrors.get(String(err?.name ?? 'Error')) ?? 0) + 1)
           })
           .finally(() => { pending--; out.delete(peer); settle() })
       }
@@ -309,7 +322,18 @@ export class MeshStreams implements GossipTransport {
     // timer that grows to minutes, and would stall them long after the cable is back, on either side of
     // a split), so they are closed and the next dial makes fresh ones
     const hungUp = this.closeSilent(silent)
-    this.#c.log.debug({ asked: peers.length, answered: reached.size, alive: alive.size, silent: silent.length, hungUp }, 'probed peers')
+    const tookMs = Math.round(performance.now() - started)
+    const answers = { asked: peers.length, answered: reached.size, alive: alive.size, silent: silent.length, hungUp, tookMs }
+    if (enough(reached)) this.#c.log.debug(answers, 'probed peers')
+    else {
+      // what decides whether this node takes itself for cut off: which peers did not answer, and why
+      let dialledAnswered = 0
+      for (const p of dialled) if (reached.has(p)) dialledAnswered++
+      const failed = [...dialErrors.values()].reduce((a, b) => a + b, 0)
+      const why = [...dialErrors].map(([name, n]) => `${n} ${name}`).join(', ')
+      this.#noMajorityLog.warn('probe', { ...answers, dialled: dialled.size, dialledAnswered, dialErrors: Object.fromEntries(dialErrors) },
+        `a probe found no majority: ${reached.size} of the ${peers.length} peers asked answered within ${tookMs} ms; ${dialled.size} of them had no connection (${dialledAnswered} answered, ${failed} failed${why === '' ? '' : `: ${why}`}, ${dialled.size - dialledAnswered - failed} still dialling)`)
+    }
     return { reached: new Set(reached), alive: new Set(alive) }
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Observer } from '../../src/heartbeat/observer.js'
 import { PeerTable } from '../../src/heartbeat/peer-table.js'
 import type { Obs } from '../../src/heartbeat/record.js'
-import { Verdict, type ProbeAnswers } from '../../src/heartbeat/verdict.js'
+import { shares, Verdict, type ProbeAnswers } from '../../src/heartbeat/verdict.js'
 import { record } from '../support/record.js'
 import { fakePeerId } from '../support/synthetic.js'
 import { waitFor } from '../support/wait.js'
@@ -11,7 +11,7 @@ import { waitFor } from '../support/wait.js'
  * A node's view of a mesh of `n`, on a virtual clock: its table, its observer, its verdict. A probe stub
  * returns the peers that answered (alive), or the full answer when some were only reached (a refused connection).
  */
-function view (n: number, opts: { expect?: 'always-on' | 'intermittent', onAnswering?: (peerId: string) => void, probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<Set<string> | ProbeAnswers> } = {}) {
+function view (n: number, opts: { expect?: 'always-on' | 'intermittent', onAnswering?: (peerId: string) => void, connected?: (ids: string[]) => Set<string>, probe?: (peers: string[], enough: (answered: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<Set<string> | ProbeAnswers> } = {}) {
   const clock = { now: 10_000 }
   const monotonic = (): number => clock.now
   const ids = Array.from({ length: n }, (_, i) => fakePeerId(i))
@@ -20,7 +20,8 @@ function view (n: number, opts: { expect?: 'always-on' | 'intermittent', onAnswe
   const observer = new Observer({ monotonic })
   let meshAt = clock.now
   const stub = opts.probe
-  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000, onAnswering: opts.onAnswering, probe: stub === undefined ? undefined : async (peers, enough, awaited) => {
+  const connected = opts.connected?.(ids)
+  const verdict = new Verdict({ table, observer, heardFromMeshAt: () => meshAt, silentAfterMs: () => 2000, onAnswering: opts.onAnswering, connected: connected === undefined ? undefined : () => connected, probe: stub === undefined ? undefined : async (peers, enough, awaited) => {
     const a = await stub(peers, enough, awaited)
     return a instanceof Set ? { reached: a, alive: a } : a
   } }, { selfId: self, monotonic })
@@ -209,6 +210,49 @@ describe('the verdict from the watchers\' reports', () => {
     expect(v.state(x)).toBe('suspect')
     v.tick(2000)
     await waitFor('x judged again', () => v.state(x) === 'down')
+  })
+
+  it('the connected peers and the others are sampled apart: the connected ones answering make a majority alone, not on a lasting split', async () => {
+    // 20 members; this node holds connections to `c` of the 19 others. Only those answer in time (a dial
+    // to the others does not end within the probe's bound on a busy host); x is dead and refuses
+    const run = async (c: number): Promise<{ state: string | undefined, asked: string[] }> => {
+      const asked: string[] = []
+      let x = ''
+      const v = view(20, {
+        connected: ids => new Set(ids.slice(1, 1 + c)),
+        probe: async peers => {
+          asked.push(...peers)
+          const near = new Set(v.ids.slice(1, 1 + c))
+          return { reached: new Set(peers.filter(p => near.has(p) || p === x)), alive: new Set(peers.filter(p => near.has(p))) }
+        }
+      })
+      x = v.ids.find((id, i) => i > c && !v.watchersOf(id).includes(v.self))!
+      const [w1, w2] = v.watchersOf(x)
+      v.report(w1!, x, 2)
+      v.report(w2!, x, 2)
+      await waitFor('the probe to end', () => v.state(x) !== 'suspect' || v.verdict.partition().minority)
+      return { state: v.state(x), asked }
+    }
+    // connected to 12: whichever 7 are drawn, those of the connected group answer: down, at every draw
+    for (let i = 0; i < 20; i++) {
+      const { state, asked } = await run(12)
+      expect(state).toBe('down')
+      // 7 of the 18 others asked, both groups in proportion (5 and 2), and x
+      expect(asked).toHaveLength(8)
+    }
+    // connected to 7 (a lasting split: the connections across it are closed): their answers are no
+    // majority, and the others do not answer: suspect, never down
+    for (let i = 0; i < 20; i++) expect((await run(7)).state).toBe('suspect')
+  })
+
+  it('a probe\'s sample is shared between two groups in proportion, one at least to a group that has any', () => {
+    expect(shares(7, 12, 6)).toEqual([5, 2])
+    expect(shares(7, 18, 1)).toEqual([6, 1])
+    expect(shares(7, 2, 17)).toEqual([1, 6])
+    expect(shares(7, 0, 19)).toEqual([0, 7])
+    expect(shares(7, 19, 0)).toEqual([7, 0])
+    expect(shares(7, 4, 2)).toEqual([4, 2])
+    expect(shares(7, 10, 2)).toEqual([6, 1])
   })
 
   it('watchers that found a peer down keep reporting it silent: a node whose probe was still out finds it down, not up', async () => {
