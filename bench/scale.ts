@@ -120,6 +120,20 @@ async function detection (cluster: Cluster, victim: NodeProc, fault: () => void,
   return times
 }
 
+/** a false down is a number to explain: who found the peer down, on whose reports, and what the peer itself logged then */
+function falseDownStory (cluster: Cluster, d: { ts: string, subject: { peer: string, name: string }, message: string }, log: (s: string) => void): void {
+  const at = Date.parse(d.ts)
+  log(`  false down: ${d.message} (${d.ts})`)
+  const near = (l: any): boolean => Math.abs(Date.parse(l.time) - at) <= 10_000
+  for (const x of cluster.nodes) {
+    for (const l of logLines(x)) {
+      if (!near(l)) continue
+      const own = x.peerId === d.subject.peer && (l.lagMs !== undefined || l.component === 'membership')
+      if (own || (l.peer === d.subject.peer && (l.to === 'down' || /answers this node/.test(l.msg ?? '')))) log(`    ${x.name} ${l.time} ${JSON.stringify({ ...l, time: undefined, pid: undefined, hostname: undefined })}`)
+    }
+  }
+}
+
 /**
  * Wait until every node has listed all `n` up (Cluster.listed), as `Cluster.waitAll` does (a node seen
  * with the full view is not asked again), or until `deadline`; every FORMATION_SAMPLE_MS (and at the end)
@@ -177,7 +191,9 @@ async function meshmonRun (n: number, init: Required<ScaleInit>, log: (s: string
     if (formed) log(`  meshmon ${n}: full view ${fullViewAfterLastStartMs} ms after the last start; soak ${init.soakMs / 1000} s`)
     else log(`  meshmon ${n}: no full view ${init.fullViewTimeoutMs / 1000} s after the last start; measuring the mesh as it is`)
     await sleep(Math.max(init.settleMs, init.soakMs))
-    const falseDowns = ((await (await fetch(`${cluster.nodes[0]!.api}/api/v1/events?type=peer.down&limit=10000`)).json()) as unknown[]).length
+    const downs = (await (await fetch(`${cluster.nodes[0]!.api}/api/v1/events?type=peer.down&limit=10000`)).json()) as Array<{ ts: string, subject: { peer: string, name: string }, message: string }>
+    const falseDowns = downs.length
+    for (const d of downs.slice(0, 5)) falseDownStory(cluster, d, log)
     const m = await measure(cluster.nodes.map(x => x.child.pid as number), init.windowMs)
     log(`  meshmon ${n}: ${m.cpuMsPerS.toFixed(1)} ms/s, RSS ${m.rssMbAvg.toFixed(0)} MB, ${falseDowns} false downs`)
     const common = { cpuMsPerNodePerS: m.cpuMsPerS, rssMbAvg: m.rssMbAvg, rssMbMax: m.rssMbMax, fullViewAfterLastStartMs, falseDowns, soakS: Math.max(init.settleMs, init.soakMs) / 1000, formation }
