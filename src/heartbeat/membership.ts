@@ -89,10 +89,7 @@ export class Membership {
       onBytes: n => { this.stats.bytesReceived += n },
       isWatcher: peer => this.member.verdict.watchers().includes(peer),
       mayHangUp: () => !this.#ownLag.slow(),
-      ownLagMs: () => this.#ownLag.recentMs(),
-      // half a silence (1 s at the defaults): a peer read from since is on this node's side of any split
-      // that its silences show, which began a silence ago at least
-      answeredWithinMs: () => (init.downAfter ?? 2) * init.intervalMs / 2
+      ownLagMs: () => this.#ownLag.recentMs()
     })
     this.member = new Member({
       selfId: c.libp2p.peerId.toString(),

@@ -26,12 +26,8 @@ const PROBE_TIMEOUT_MS = 1500
 const PROBE_STRETCH_MAX_MS = 3500
 /** a probe's bound that ends late (this process stalled) waits again for the answers queued meanwhile, at most this many times */
 const PROBE_LATE_RETRIES = 3
-/**
- * once enough answered, peers whose answer decides their verdict get as long again as that took, at least
- * this, ms: enough may be there at once (peers read from a moment ago), and a live peer on a busy host
- * needs a few round trips' time to answer
- */
-const PROBE_GRACE_MIN_MS = 250
+/** once enough answered, peers whose answer decides their verdict get as long again as that took, at least this, ms */
+const PROBE_GRACE_MIN_MS = 50
 /** a dial that makes a new connection (a handshake) gets this long, ms */
 const DIAL_TIMEOUT_MS = 5000
 /** a gossip write that waits longer is given up: the peer's stream is stuck */
@@ -61,11 +57,6 @@ export interface StreamsComponents {
   mayHangUp?: () => boolean
   /** how late this node's own timers ran lately, ms (own-lag.ts): its probes wait longer by twice that */
   ownLagMs?: () => number
-  /**
-   * a peer whose gossip or beat this node read within this long has answered a probe already: it is not
-   * asked again. Shorter than a silence, so nothing heard before a split began counts after it @default 0
-   */
-  answeredWithinMs?: () => number
 }
 
 interface Out { lp?: Promise<LengthPrefixedStream<Stream>>, queued: number, chain: Promise<void> }
@@ -106,8 +97,6 @@ export class MeshStreams implements GossipTransport {
   readonly #watching = new Map<string, Stream>()
   #topology?: string
   #running = false
-  /** monotonic ms this node last read a message of each connected peer (gossip or a beat) */
-  readonly #readAt = new Map<string, number>()
   readonly #olderSeen = new Set<string>()
   /** a meshmon that speaks no membership protocol 2 (its block exchange says it is one): said once per peer */
   readonly #onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
@@ -145,7 +134,6 @@ export class MeshStreams implements GossipTransport {
         const id = peer.toString()
         this.#peers.delete(id)
         this.#out.delete(id)
-        this.#readAt.delete(id)
       }
     })
   }
@@ -202,19 +190,12 @@ export class MeshStreams implements GossipTransport {
           abortOf(stream)
           return
         }
-        this.#read(from)
         this.#c.onGossip(from, msg.message)
       }
     } catch (err: any) {
       if (err?.name === 'InvalidDataLengthError') this.#c.onInvalid(from, 'too_large', err.message)
       abortOf(stream)
     }
-  }
-
-  #read (peer: string): void {
-    // peers come and go by connections (onDisconnect forgets them); a bound all the same
-    if (this.#readAt.size >= 10_000 && !this.#readAt.has(peer)) this.#readAt.clear()
-    this.#readAt.set(peer, performance.now())
   }
 
   // --- beats: subject side -------------------------------------------------
@@ -289,45 +270,30 @@ export class MeshStreams implements GossipTransport {
     /** asked without a connection (a dial first), and why those that failed did */
     const dialled = new Set<string>()
     const dialErrors = new Map<string, number>()
-    /** how each peer found silent answered, and when */
-    const awaitedMs: string[] = []
     const ended = new AbortController()
     const { signal } = ended
     let cancel = (): void => {}
     let grace: ReturnType<typeof setTimeout> | undefined
     const started = performance.now()
-    // a peer read from a moment ago answered already (after a failure, the urgent records come from most
-    // connected peers at once): asking it too made 20 nodes on two cores open 150 streams at once, and
-    // their probes took 0.2-0.9 s. The peers awaited (found silent) are always asked
-    const within = this.#c.answeredWithinMs?.() ?? 0
-    const toAsk = peers.filter(p => {
-      const at = this.#readAt.get(p)
-      if (awaited.has(p) || at === undefined || started - at > within) return true
-      alive.add(p)
-      reached.add(p)
-      return false
-    })
-    const fromTraffic = peers.length - toAsk.length
     await new Promise<void>(resolve => {
-      let pending = toAsk.length
-      const out = new Set(toAsk.filter(p => awaited.has(p)))
+      let pending = peers.length
+      const out = new Set(peers.filter(p => awaited.has(p)))
       const settle = (): void => {
         if (pending === 0) { resolve(); return }
         if (!enough(reached)) return
         if (out.size === 0) { resolve(); return }
         if (grace !== undefined) return
-        // a node that runs late reads the answers late, as for the bound
-        grace = setTimeout(resolve, Math.min(PROBE_TIMEOUT_MS, Math.max(PROBE_GRACE_MIN_MS, performance.now() - started, 2 * (this.#c.ownLagMs?.() ?? 0))))
+        grace = setTimeout(resolve, Math.min(PROBE_TIMEOUT_MS, Math.max(PROBE_GRACE_MIN_MS, performance.now() - started)))
         grace.unref()
       }
-      if (pending === 0 || (out.size === 0 && enough(reached))) { resolve(); return }
+      if (pending === 0 || enough(reached)) { resolve(); return }
       // the bound ends the negotiations still open; a dial that does not heed its signal (a dead connection
       // mid-negotiation) must not hold the answer either, so the probe ends 250 ms later regardless
       cancel = patientDeadline(this.probeBoundMs(), () => {
         ended.abort(new Error('probe unanswered'))
         cancel = patientDeadline(250, resolve)
       })
-      for (const peer of toAsk) {
+      for (const peer of peers) {
         const id = peerIdFromString(peer)
         // a peer without a connection is dialled within the dial's own bound, not the probe's: a handshake cut
         // at 1.5 s on a loaded host is wasted and tried again at the next probe (on two cores, 20 nodes kept
@@ -345,15 +311,8 @@ export class MeshStreams implements GossipTransport {
             else silent.push(id)
             if (!connected && !signal.aborted) dialErrors.set(String(err?.name ?? 'Error'), (dialErrors.get(String(err?.name ?? 'Error')) ?? 0) + 1)
           })
-          .finally(() => {
-            if (awaited.has(peer)) awaitedMs.push(`${alive.has(peer) ? 'alive' : reached.has(peer) ? 'refused' : 'silent'} ${Math.round(performance.now() - started)} ms${connected ? '' : ' (dialled)'}`)
-            pending--
-            out.delete(peer)
-            settle()
-          })
+          .finally(() => { pending--; out.delete(peer); settle() })
       }
-      // enough answered by their traffic: the grace for the awaited ones starts now
-      settle()
     })
     cancel()
     clearTimeout(grace)
@@ -364,7 +323,7 @@ export class MeshStreams implements GossipTransport {
     // a split), so they are closed and the next dial makes fresh ones
     const hungUp = this.closeSilent(silent)
     const tookMs = Math.round(performance.now() - started)
-    const answers = { asked: peers.length, fromTraffic, answered: reached.size, alive: alive.size, silent: silent.length, hungUp, tookMs, awaited: awaitedMs }
+    const answers = { asked: peers.length, answered: reached.size, alive: alive.size, silent: silent.length, hungUp, tookMs }
     if (enough(reached)) this.#c.log.debug(answers, 'probed peers')
     else {
       // what decides whether this node takes itself for cut off: which peers did not answer, and why
@@ -451,7 +410,6 @@ export class MeshStreams implements GossipTransport {
         this.#c.onBytes?.(data.byteLength)
         const beat = decodeBeat(data)
         if (!beat.ok) { this.#c.onInvalid(peer, beat.reason, beat.detail); break }
-        this.#read(peer)
         this.#c.onBeat(peer, beat.boot, beat.seq)
       }
     } catch (err: any) {
