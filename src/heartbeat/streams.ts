@@ -307,9 +307,11 @@ export class MeshStreams implements GossipTransport {
           .then(stream => { alive.add(peer); reached.add(peer); abortOf(stream) }, (err: any) => {
             // the question is whether the network reaches the peer: a host that refuses the connection (its
             // meshmon just died) or a peer that does not speak the probe (an older meshmon) answered
-            if (reachedAnyway(err)) reached.add(peer)
-            else silent.push(id)
-            if (!connected && !signal.aborted) dialErrors.set(String(err?.name ?? 'Error'), (dialErrors.get(String(err?.name ?? 'Error')) ?? 0) + 1)
+            if (reachedAnyway(err)) { reached.add(peer); return }
+            silent.push(id)
+            const name = String(err?.name ?? 'Error')
+            // one ended by the bound is still dialling, not failed
+            if (!connected && !signal.aborted) dialErrors.set(name, (dialErrors.get(name) ?? 0) + 1)
           })
           .finally(() => { pending--; out.delete(peer); settle() })
       }

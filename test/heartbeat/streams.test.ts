@@ -22,12 +22,12 @@ const swarmKey = normaliseSwarmKey(generateSwarmKey())
 const log = pino({ level: 'silent' })
 const stops: Array<() => Promise<void>> = []
 
-async function peer (init: { isWatcher?: (p: string) => boolean, maxWatchers?: number } = {}): Promise<{ libp2p: MeshLibp2p, streams: MeshStreams, beats: number[], beatsOf: Map<string, number> }> {
+async function peer (init: { isWatcher?: (p: string) => boolean, maxWatchers?: number, log?: pino.Logger } = {}): Promise<{ libp2p: MeshLibp2p, streams: MeshStreams, beats: number[], beatsOf: Map<string, number> }> {
   const libp2p = await createMeshLibp2p({ privateKey: await generateKeyPair('Ed25519'), swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'] })
   const beats: number[] = []
   const beatsOf = new Map<string, number>()
   const onBeat = (from: string, _boot: number, seq: number): void => { beats.push(seq); beatsOf.set(from, (beatsOf.get(from) ?? 0) + 1) }
-  const streams = new MeshStreams({ libp2p, log, onGossip: () => {}, onConnect: () => {}, onBeat, onInvalid: () => {}, ...init })
+  const streams = new MeshStreams({ libp2p, log: init.log ?? log, onGossip: () => {}, onConnect: () => {}, onBeat, onInvalid: () => {}, ...init })
   await streams.start()
   stops.push(async () => { await streams.stop(); await libp2p.stop() })
   return { libp2p, streams, beats, beatsOf }
@@ -133,6 +133,31 @@ describe('probes', () => {
     const { alive, reached } = await prober.streams.probe([answererId, goneId.toString(), hungId.toString()], () => false)
     expect([...alive]).toEqual([answererId])
     expect([...reached].sort()).toEqual([answererId, goneId.toString()].sort())
+  })
+
+  it('a probe that finds no majority says why: of the peers it had to dial, which answered (a refusal too), which failed, which were still dialling', async () => {
+    const lines: any[] = []
+    const prober = await peer({ log: pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l)) } }) })
+    const gone = await peer()
+    const goneAddr = gone.libp2p.getMultiaddrs()[0]!
+    const goneId = gone.libp2p.peerId
+    await gone.libp2p.stop()
+    const held = new Set<Socket>()
+    const hung = createServer(socket => { held.add(socket) })
+    await new Promise<void>(resolve => hung.listen(0, '127.0.0.1', resolve))
+    stops.push(async () => { for (const socket of held) socket.destroy(); await new Promise(resolve => hung.close(resolve)) })
+    const hungId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    // known by no address at all: the dial fails at once
+    const nowhereId = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    await prober.libp2p.peerStore.merge(goneId, { multiaddrs: [goneAddr] })
+    await prober.libp2p.peerStore.merge(hungId, { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${(hung.address() as AddressInfo).port}`)] })
+    await prober.streams.probe([goneId.toString(), hungId.toString(), nowhereId.toString()], () => false)
+    const line = lines.find(l => /a probe found no majority/.test(l.msg))
+    expect(line?.msg).toMatch(/^a probe found no majority: 1 of the 3 peers asked answered within \d+ ms; 3 of them had no connection \(1 answered, 1 failed: 1 \w+, 1 still dialling\)$/)
+    expect(line).toMatchObject({ level: 40, asked: 3, answered: 1, alive: 0, dialled: 3, dialledAnswered: 1 })
+    // said once a minute at most
+    await prober.streams.probe([nowhereId.toString()], () => false)
+    expect(lines.filter(l => /a probe found no majority/.test(l.msg))).toHaveLength(1)
   })
 
   it('a prober that stalls past its bound (a GC pause, a starved host) still counts the answers that came meanwhile', async () => {
