@@ -123,7 +123,7 @@ export class Verdict {
   readonly #waiting = new Set<string>()
   #probing = false
   /** the last probe: when it ended, and what it found */
-  #probe?: { at: number, share: number, answered: number, minority: boolean, askedWaiting: ReadonlySet<string>, alive: ReadonlySet<string> }
+  #probe?: { at: number, share: number, asked: number, answered: number, minority: boolean, askedWaiting: ReadonlySet<string>, alive: ReadonlySet<string> }
   /** found silent by a quorum, yet they answered this node's probe: suspect, asked again every probeEveryMs */
   readonly #answering = new Set<string>()
   #stopped = false
@@ -327,7 +327,7 @@ export class Verdict {
       const reach = reachOf(answered)
       // a mesh of two (nobody else to ask) pages for its silent peer
       const minority = members > 2 && reach * 2 <= members
-      this.#probe = { at: this.#monotonic(), share: reach / members, answered: answered.size, minority, askedWaiting: fromWaiting, alive }
+      this.#probe = { at: this.#monotonic(), share: reach / members, asked: asked.length + fromWaiting.size, answered: answered.size, minority, askedWaiting: fromWaiting, alive }
       // on the small side, the peers that did not answer are not shown up
       if (minority) for (const id of asked) if (!answered.has(id)) this.#unreached(id)
       this.#afterReach()
@@ -426,7 +426,11 @@ export class Verdict {
     const quietSince = this.#c.heardFromMeshAt()
     const quiet = members > 1 && levels.includes(2) && levels.every(l => l >= 2) && now - quietSince > this.#c.silentAfterMs()
     const askedSince = probed !== undefined && probed.at >= quietSince ? probed : undefined
-    const isolated = quiet && (this.#c.probe === undefined || askedSince?.answered === 0)
+    // or a probe that nobody answered, with no beat in time since: cut off, though news came a moment
+    // before the probe ended (a cable flapping every 3 s). Read as the small side first, one cut made
+    // two alerts, a MeshPartitioned and then the MeshNodeIsolated
+    const unanswered = members > 2 && probed !== undefined && probed.asked > 0 && probed.answered === 0 && !levels.includes(0)
+    const isolated = (quiet && (this.#c.probe === undefined || askedSince?.answered === 0)) || unanswered
     // a mesh of two cannot tell a dead peer from a cut cable: it pages rather than stay silent
     const minority = members > 2 && (isolated || reachable * 2 <= members)
     const was = this.#partition
