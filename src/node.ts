@@ -32,6 +32,7 @@ import type { MachineInfo } from './machine/types.js'
 import { metricsEndpoint } from './metrics/index.js'
 import { nextBoot } from './mesh/boot.js'
 import { ConnectionKeeper } from './mesh/keeper.js'
+import { retireDials } from './mesh/stale-dials.js'
 import { IdentifyAgain } from './mesh/identify-again.js'
 import { createMeshLibp2p, type MeshLibp2p } from './mesh/libp2p.js'
 import { canListenOn } from './mesh/listen-address.js'
@@ -207,7 +208,14 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       log[level]({ peer: t.peer.peerId, node: t.peer.name, from: t.from, to: t.to, reason: t.reason, ...votes }, `peer ${t.peer.name} is ${t.to ?? 'forgotten'}`)
       // reachable again (a healed split, a cable back): its connection may be the one that stalled
       // meanwhile, with no new connection to start an exchange, so the events written apart cross now
-      if (t.to === 'up' && (t.from === 'suspect' || t.from === 'down')) events.catchUpWith(peerIdFromString(t.peer.peerId))
+      // and it is dialled again now, afresh (stale-dials.ts), not when the backoff of its absence ends:
+      // a watcher whose beat stream waited found the peer silent again seconds after the heal
+      if (t.to === 'up' && (t.from === 'suspect' || t.from === 'down')) {
+        retireDials(libp2p, t.peer.peerId)
+        events.catchUpWith(peerIdFromString(t.peer.peerId))
+        membership.retry(t.peer.peerId)
+        keeper.retry(t.peer.peerId)
+      }
       // found silent: its connections carried nothing for the silence. Behind a cut cable TCP retries on
       // a timer that grows to minutes, and whatever is sent on them after the heal (gossip, the events'
       // announcements) would wait for it; closed now, the keeper dials fresh ones when the peer answers.

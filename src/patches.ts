@@ -26,7 +26,9 @@ export const PATCHES = {
   /** entry signatures checked by OpenSSL (src/events/orbit/orbitdb-patches.ts) */
   'orbitdb-verify': { library: '@orbitdb/core', version: '3.0.2' },
   /** a stream's protocol already on a peer's record is not written again (src/mesh/known-protocols.ts) */
-  'peer-store-writes': { library: '@libp2p/peer-store', version: '11.2.7' }
+  'peer-store-writes': { library: '@libp2p/peer-store', version: '11.2.7' },
+  /** a peer heard of again is dialled afresh, not through a connect begun while it was away (src/mesh/stale-dials.ts) */
+  'stale-dials': { library: 'libp2p', version: '2.10.0' }
 } as const
 
 export type PatchName = keyof typeof PATCHES

@@ -138,6 +138,9 @@ export class Membership {
   /** Close a peer found silent's connections (whatever is sent on a stalled one waits for TCP's retries), unless this node runs late itself. */
   closeSilent (peerId: string): void { this.#streams.closeSilent([peerId]) }
 
+  /** The peer is reachable again: its beat stream is opened now, not after the backoff of its absence. */
+  retry (peerId: string): void { this.#streams.retry(peerId) }
+
   /** A check changed: make the record again now. */
   publishSoon (): void { this.member.publishSoon() }
 

@@ -379,6 +379,7 @@ export class MeshStreams implements GossipTransport {
   watch (subjects: string[]): void {
     if (!this.#running) return
     const want = new Set(subjects)
+    this.#subjects = want
     for (const [peer, stream] of this.#watching) {
       if (!want.has(peer)) { this.#watching.delete(peer); abortOf(stream) }
     }
@@ -386,6 +387,20 @@ export class MeshStreams implements GossipTransport {
   }
 
   readonly #opening = new Set<string>()
+  /** the subjects of the last watch() */
+  #subjects = new Set<string>()
+
+  /**
+   * A peer is reachable again (others hear it: a healed split, a cable back): the beat stream that
+   * failed meanwhile is opened now, not when its backoff ends. After a split of 20 s that backoff runs
+   * to 6-12 s, and the watcher found the peer silent once more, back on the small side for seconds.
+   */
+  retry (peer: string): void {
+    // the failures stay counted: if this open fails too, the next waits as long as it would have
+    const b = this.#backoff.get(peer)
+    if (b !== undefined) b.until = 0
+    if (this.#running && this.#subjects.has(peer) && !this.#watching.has(peer) && !this.#opening.has(peer)) void this.#open(peer)
+  }
   /** subjects whose beat stream could not be opened: not before `until`, then with a doubled wait */
   readonly #backoff = new Map<string, { until: number, failures: number }>()
 

@@ -86,6 +86,20 @@ export class ConnectionKeeper {
     this.#soon()
   }
 
+  /**
+   * The peer is reachable again (others hear it): its addresses are dialled at the next scan, not when
+   * the backoff built up while it was away ends (up to maxBackoff).
+   */
+  retry (peerId: string): void {
+    let due = false
+    // the failures stay counted (and the cause, so success says "connected again"): if this dial
+    // fails too, the next waits as long as it would have
+    for (const [key, b] of this.#backoff) {
+      if (b.until > 0 && (key.endsWith(`/p2p/${peerId}`) || this.#learned.get(key) === peerId)) { b.until = 0; due = true }
+    }
+    if (due) this.nudge()
+  }
+
   #soon (): void {
     if (this.#shutdown?.signal.aborted === false) setTimeout(() => { void this.tick() }, 50).unref()
   }

@@ -22,6 +22,7 @@ import { meshWebSockets } from './websockets/index.js'
 import { lazyWindowUpdates } from './yamux-window.js'
 import { refuseWrongPeer } from './wrong-peer.js'
 import { skipKnownProtocolMerges } from './known-protocols.js'
+import { installStaleDials } from './stale-dials.js'
 
 export interface MeshLibp2pInit {
   privateKey: PrivateKey
@@ -148,6 +149,7 @@ export async function createMeshLibp2p (init: MeshLibp2pInit): Promise<MeshLibp2
     skipKnownProtocolMerges(node.peerStore)
     patches.checked('peer-store-writes', true)
   }
+  if (patches.wanted('stale-dials')) patches.checked('stale-dials', installStaleDials(node, patches))
   await node.start()
   return node
 }

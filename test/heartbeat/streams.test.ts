@@ -110,6 +110,50 @@ describe('beat-stream slots of a subject', () => {
 
 })
 
+describe('a subject back from an absence', () => {
+  afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
+
+  it('retry opens its beat stream now, not when the backoff built up while it was away ends', async () => {
+    const lines: any[] = []
+    const watcher = await peer({ log: pino({ level: 'debug' }, { write: (l: string) => { lines.push({ ...JSON.parse(l), at: Date.now() }) } }) })
+    const port = await freePort()
+    const key = await generateKeyPair('Ed25519')
+    const id = peerIdFromPrivateKey(key).toString()
+    await watcher.libp2p.peerStore.merge(peerIdFromPrivateKey(key), { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${port}`)] })
+    // away (its port refuses): each failed open doubles the wait before the next
+    const failure = await waitFor('a beat stream backoff of 5 s', () => {
+      watcher.streams.watch([id])
+      return lines.find(l => l.msg === 'cannot open a beat stream' && l.retryInMs >= 5000)
+    }, 30_000)
+    const backoffEnds = failure.at + failure.retryInMs
+    // back, at the same address
+    const libp2p = await createMeshLibp2p({ privateKey: key, swarmKey, listen: [`/ip4/127.0.0.1/tcp/${port}`] })
+    const subject = new MeshStreams({ libp2p, log, onGossip: () => {}, onConnect: () => {}, onBeat: () => {}, onInvalid: () => {} })
+    await subject.start()
+    stops.push(async () => { await subject.stop(); await libp2p.stop() })
+    let seq = 0
+    const beating = setInterval(() => { subject.beat(1, ++seq) }, 50)
+    try {
+      watcher.streams.watch([id])
+      watcher.streams.retry(id)
+      const bound = backoffEnds - Date.now() - 1000
+      expect(bound, 'time left of the backoff').toBeGreaterThan(1000)
+      // watch() again on every look, as the node does every beat: the backoff alone would hold it off
+      await waitFor('beats before the backoff would have ended', () => { watcher.streams.watch([id]); return watcher.beatsOf.get(id) !== undefined }, bound)
+    } finally {
+      clearInterval(beating)
+    }
+  })
+})
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
+
 describe('probes', () => {
   afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
 
