@@ -50,6 +50,8 @@ export interface MemberTransport extends GossipTransport {
   reach?: (peers: string[]) => void
   /** ask these peers directly whether they answer (verdict.ts): resolves with those reached and those alive, once the reached are `enough` (and the `awaited` had a moment more) or its time bound ended */
   probe?: (peers: string[], enough: (reached: ReadonlySet<string>) => boolean, awaited?: ReadonlySet<string>) => Promise<ProbeAnswers>
+  /** the peers this node holds a connection to, as the probe decides whether to dial @default the gossip peers */
+  connected?: () => ReadonlySet<string>
 }
 
 export type { Timer } from './timer.js'
@@ -130,7 +132,7 @@ export class Member {
       onReleased: () => { this.publishSoon() },
       onAnswering: c.onAnswering,
       probe: c.transport.probe?.bind(c.transport),
-      connected: () => new Set(c.transport.peers())
+      connected: c.transport.connected?.bind(c.transport) ?? (() => new Set(c.transport.peers()))
     }, { selfId: c.selfId, watchers: init.watchers, staleAfterMs: 3 * this.#recordIntervalMs, forgetAfterMs: init.forgetAfterMs, monotonic: this.#monotonic, wall: this.#wall })
     this.gossip = new Gossip({
       transport: c.transport,

@@ -151,6 +151,12 @@ export class MeshStreams implements GossipTransport {
 
   peers (): string[] { return [...this.#peers] }
 
+  /**
+   * Every peer with a connection, identified yet or not: what the probe asks over its connection
+   * rather than after a dial, so the verdict samples it in that group (verdict.ts)
+   */
+  connected (): Set<string> { return connectedPeers(this.#c.libp2p) }
+
   send (peer: string, msg: GossipMessage): void {
     if (!this.#running) return
     let out = this.#out.get(peer)
