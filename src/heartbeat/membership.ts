@@ -18,7 +18,7 @@ import { recordSigner } from './signature.js'
 import { OwnLag } from './own-lag.js'
 import { LogThrottle } from '../log-throttle.js'
 import { MeshStreams } from './streams.js'
-import type { PartitionView } from './verdict.js'
+import { PROBE_EVERY_MS, type PartitionView } from './verdict.js'
 
 export interface MembershipInit extends MemberInit, AdmissionInit {
   /** this node's own cut-off or split ends, in what pages and is logged, once it reached a majority this long, ms @default 5000 */
@@ -104,7 +104,7 @@ export class Membership {
       onPartition: p => { this.#hold.update(p) },
       onAnswering: peerId => {
         const name = c.table.get(peerId)?.name ?? peerId
-        c.log.info({ peer: peerId, node: name }, `peer ${name} answers this node, though its watchers find it silent: shown suspect, not down, and asked again every 2 s until they hear it or it stops answering`)
+        c.log.info({ peer: peerId, node: name }, `peer ${name} answers this node, though its watchers find it silent: shown suspect, not down, and asked again every ${PROBE_EVERY_MS / 1000} s until they hear it or it stops answering`)
       },
       onStall: lagMs => { this.#stalled(lagMs) }
     }, init)

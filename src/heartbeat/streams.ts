@@ -407,6 +407,7 @@ export class MeshStreams implements GossipTransport {
     if (b !== undefined) b.until = 0
     if (this.#running && this.#subjects.has(peer) && !this.#watching.has(peer) && !this.#opening.has(peer)) void this.#open(peer)
   }
+
   /** subjects whose beat stream could not be opened: not before `until`, then with a doubled wait */
   readonly #backoff = new Map<string, { until: number, failures: number }>()
 

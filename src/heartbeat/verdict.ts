@@ -36,6 +36,9 @@ import { Ring } from './ring.js'
 /** counts (beats and records) a peer's latest record may be past the last beat a watcher heard, for its silence to count */
 const STALE_SILENCE_GAP = 4
 
+/** how often a node asks again while its last probe found no majority, or a peer found silent answers it, ms */
+export const PROBE_EVERY_MS = 2000
+
 export interface VerdictInit {
   selfId: string
   /** watchers per peer @default 3 */
@@ -46,7 +49,7 @@ export interface VerdictInit {
   forgetAfterMs?: number
   /** peers asked at once when this node must know whether it reaches a majority @default 7 */
   probeSample?: number
-  /** while the last probe found no majority, ask again this often, ms @default 2000 */
+  /** while the last probe found no majority, ask again this often, ms @default PROBE_EVERY_MS */
   probeEveryMs?: number
   monotonic?: () => number
   wall?: () => number
@@ -143,7 +146,7 @@ export class Verdict {
     this.#monotonic = init.monotonic ?? (() => performance.now())
     this.#wall = init.wall ?? Date.now
     this.#probeSample = init.probeSample ?? 7
-    this.#probeEveryMs = init.probeEveryMs ?? 2000
+    this.#probeEveryMs = init.probeEveryMs ?? PROBE_EVERY_MS
     this.#partition = { reachable: 1, members: 1, isolated: false, minority: false, since: this.#wall() }
     this.ring.add(init.selfId)
   }

@@ -22,7 +22,6 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Patches } from '../patches.js'
 
 interface DialJob {
-  status?: string
   options?: { peerId?: { toString: () => string }, multiaddrs?: Set<string> }
   timeline?: { started?: number }
 }

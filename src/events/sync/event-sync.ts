@@ -84,7 +84,7 @@ export class EventSync {
   readonly #init: EventSyncInit
   readonly #quota: PeerQuota
   readonly #complaints: ProtocolComplaints
-  readonly #queue: string[] = []
+  readonly #queue: PeerId[] = []
   readonly #queued = new Set<string>()
   readonly #stop = new AbortController()
   #running?: Promise<void>
@@ -128,7 +128,7 @@ export class EventSync {
     const id = peer.toString()
     if (!this.#started || this.#queued.has(id)) return
     this.#queued.add(id)
-    this.#queue.push(id)
+    this.#queue.push(peer)
     if (!this.#draining) {
       this.#draining = true
       this.#running = this.#drain()
@@ -137,11 +137,13 @@ export class EventSync {
 
   async #drain (): Promise<void> {
     try {
-      for (let id = this.#queue.shift(); id !== undefined && this.#started; id = this.#queue.shift()) {
+      for (let peer = this.#queue.shift(); peer !== undefined && this.#started; peer = this.#queue.shift()) {
+        const id = peer.toString()
         this.#queued.delete(id)
-        const peer = this.#c.libp2p.getPeers().find(p => p.toString() === id)
-        if (peer !== undefined && this.#quota.isCutOff(id)) this.#c.log.debug({ peer: id }, 'index sync skipped: the peer is cut off until its quota window ends')
-        else if (peer !== undefined) await this.syncWith(peer).catch(() => {})
+        // gone meanwhile: nothing to ask (its next connection queues it again)
+        if (this.#c.libp2p.getConnections(peer).length === 0) continue
+        if (this.#quota.isCutOff(id)) this.#c.log.debug({ peer: id }, 'index sync skipped: the peer is cut off until its quota window ends')
+        else await this.syncWith(peer).catch(() => {})
       }
     } finally {
       // in the same turn as the last look at the queue: an enqueue after this starts a new drain
