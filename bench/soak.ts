@@ -70,7 +70,18 @@ console.log(`soak: ${N} nodes, ${MINUTES} min, a failure every ${FAULT_EVERY_MS 
 const started = Date.now()
 for (let i = 1; i <= N; i++) await start(i)
 // starting is the costly part on few cores: 20 processes on two took over 2 minutes to settle
-await cluster.waitAll(N, 'up', cluster.live(), Math.max(120_000, N * 15_000))
+await cluster.waitAll(N, 'up', cluster.live(), Math.max(120_000, N * 15_000)).catch(async (err: Error) => {
+  // a start that does not settle says where it stands: what each node shows of the others, and every log
+  for (const n of cluster.live()) {
+    const peers = await cluster.peers(n).catch(() => [])
+    const notUp = peers.filter(p => !p.self && p.state !== 'up').map(p => `${String(p.name)} ${String(p.state)}`)
+    console.log(`  ${n.name}: ${peers.filter(p => p.state === 'up').length} up${notUp.length > 0 ? `; ${notUp.join(', ')}` : ''}${peers.length < N ? `; ${N - peers.length} not known` : ''}`)
+  }
+  const file = join(dir, 'logs.jsonl')
+  await writeFile(file, cluster.nodes.flatMap(n => logLines(n).map(l => JSON.stringify({ node: n.name, ...l }))).join('\n'))
+  console.log(`every node's log: ${file}`)
+  throw err
+})
 console.log(`all ${N} started in ${((Date.now() - started) / 1000).toFixed(0)} s; the soak's clock starts now (false downs count from the first start)`)
 const t0 = Date.now()
 const faults: Fault[] = []
