@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { MeshStreams } from '../../src/heartbeat/streams.js'
 import { createMeshLibp2p, type MeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
+import { freePort } from '../support/ports.js'
 import { waitFor } from '../support/wait.js'
 
 const swarmKey = normaliseSwarmKey(generateSwarmKey())
@@ -146,13 +147,6 @@ describe('a subject back from an absence', () => {
   })
 })
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
 
 describe('probes', () => {
   afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })

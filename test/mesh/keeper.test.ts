@@ -5,24 +5,17 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createServer, type AddressInfo } from 'node:net'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConnectionKeeper } from '../../src/mesh/keeper.js'
 import { createMeshLibp2p } from '../../src/mesh/libp2p.js'
 import { generateSwarmKey, normaliseSwarmKey } from '../../src/mesh/swarm-key.js'
+import { freePort } from '../support/ports.js'
 import { waitFor } from '../support/wait.js'
 
 const swarmKey = normaliseSwarmKey(generateSwarmKey())
 const stops: Array<() => Promise<void> | void> = []
 
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
 
 describe('connection keeper', () => {
   afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
