@@ -40,3 +40,30 @@ describe('soak judge: why an event is missing', () => {
     expect(v.lost).toEqual([expect.objectContaining({ node: 'a', missing: 'peer.down', why: 'never detected' })])
   })
 })
+
+describe('soak judge: RSS growth', () => {
+  /** one process sampled every 10 s from 0 to 30 min, its RSS in MB from `rss(minute)` */
+  const run = (rss: (minute: number, i: number) => number): SoakRecord => ({
+    samples: Array.from({ length: 181 }, (_, i) => ({ at: i * 10_000, node: 'a', pid: 1, rssMb: rss(i / 6, i), cpu: 0.05 })),
+    faults: [],
+    logs: new Map(),
+    warmupMs: 5 * 60_000,
+    nodes: ['a']
+  })
+
+  it('a collector sawtooth whose last sample is a peak is no growth', () => {
+    // 100-112 MB, a period of 7 samples: the first sample after the warm-up a trough, the last a peak
+    const v = judgeSoak(run((_, i) => i === 180 ? 112 : 100 + 2 * ((i + 5) % 7)))
+    const t = v.targets['RSS growth after warm-up < 10%']
+    expect(t?.ok).toBe(true)
+    expect(t?.detail).toMatch(/^worst 0\.0% \(-\), medians of the first and last 5 min; first vs last sample: worst 12\.0% \(a\)$/)
+  })
+
+  it('a steady climb is growth, whatever the sawtooth', () => {
+    // 1% a minute over 25 min
+    const v = judgeSoak(run((m, i) => 100 * (1 + 0.01 * m) + 2 * (i % 7)))
+    const t = v.targets['RSS growth after warm-up < 10%']
+    expect(t?.ok).toBe(false)
+    expect(t?.detail).toMatch(/^worst 1\d\.\d% \(a\)/)
+  })
+})
