@@ -24,6 +24,8 @@ export interface SoakRecord {
   logs: Map<string, LogEntry[]>
   warmupMs: number
   nodes: string[]
+  /** node processes that exited without the soak killing them (ms after its start) */
+  died?: Array<{ node: string, at: number, exit: string }>
 }
 
 export interface Target { ok: boolean, detail: string }
@@ -109,6 +111,9 @@ export function judgeSoak (r: SoakRecord): { targets: Record<string, Target>, fa
   const early = mean(r.warmupMs, r.warmupMs + window)
   const late = mean(end - window, end)
   targets['CPU flat (last window / first <= 1.25)'] = { ok: late <= early * CPU_RATIO_MAX, detail: `${(early * 100).toFixed(1)}% -> ${(late * 100).toFixed(1)}% of a core per node` }
+
+  const died = r.died ?? []
+  targets['no node exited on its own'] = { ok: died.length === 0, detail: died.length === 0 ? 'none' : died.map(d => `${d.node} at minute ${(d.at / 60_000).toFixed(1)} (${d.exit})`).join(', ') }
 
   return { targets, falseDowns, lost }
 }

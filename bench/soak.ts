@@ -129,14 +129,30 @@ async function table (): Promise<void> {
   }
 }
 
+/** node processes this soak killed itself, by pid; any other that exited died on its own (a crash: a miss, and its last lines are shown) */
+const killedHere = new Set<number>()
+const died: Array<{ node: string, pid: number, at: number, exit: string }> = []
+function noteDeaths (): void {
+  for (const n of cluster.nodes) {
+    const pid = n.child.pid as number
+    if ((n.child.exitCode === null && n.child.signalCode === null) || killedHere.has(pid) || died.some(d => d.pid === pid)) continue
+    const exit = n.child.signalCode ?? `code ${String(n.child.exitCode)}`
+    died.push({ node: n.name, pid, at: Date.now() - t0, exit })
+    console.log(`\n${n.name} (pid ${pid}) exited on its own (${exit}) at minute ${((Date.now() - t0) / 60_000).toFixed(1)}; its last lines:\n${n.logs.slice(-20).join('\n')}`)
+  }
+}
+
 async function inject (k: number): Promise<void> {
   const kill = k % 2 === 0
   const pool = Array.from({ length: N - 1 }, (_, j) => j + 2).filter(i => killable(i) === kill)
   const i = pool[Math.floor(k / 2) % pool.length] as number
   const victim = latest(i)
+  // one that died on its own is not faulted again (noteDeaths said so)
+  if (victim.child.exitCode !== null || victim.child.signalCode !== null) return
   const fault: Fault = { node: victim.name, peerId: victim.peerId as string, kind: kill ? 'kill' : 'stop', at: Date.now(), end: 0 }
   faults.push(fault)
   if (kill) {
+    killedHere.add(victim.child.pid as number)
     victim.child.kill('SIGKILL')
     await new Promise(resolve => setTimeout(resolve, FAULT_MS))
     await start(i, victim)
@@ -154,6 +170,7 @@ let nextReport = t0 + Math.min(REPORT_EVERY_MS, MINUTES * 60_000 / 3)
 let k = 0
 sample()
 while (Date.now() < end) {
+  noteDeaths()
   if (Date.now() >= nextFault && Date.now() + FAULT_MS + 30_000 < end) { await inject(k++); nextFault += FAULT_EVERY_MS }
   if (Date.now() >= nextReport) { sample(); await table(); nextReport += REPORT_EVERY_MS }
   await new Promise(resolve => setTimeout(resolve, 1000))
@@ -170,7 +187,8 @@ await waitFor('the last events everywhere', async () => {
   return sizes.size === 1
 }, 120_000, 2000).catch(() => { console.log('(the event logs still differ in size after 2 min)') })
 
-const verdict = judgeSoak({ samples, faults, logs, warmupMs: WARMUP_MS, nodes: live.map(n => n.name) })
+noteDeaths()
+const verdict = judgeSoak({ samples, faults, logs, warmupMs: WARMUP_MS, nodes: live.map(n => n.name), died })
 console.log('\n-- targets')
 for (const [k2, v] of Object.entries(verdict.targets)) console.log(`  ${k2.padEnd(40)} ${v.ok ? 'ok  ' : 'MISS'} ${v.detail}`)
 const nameOf = new Map(live.map(n => [n.peerId, n.name]))
@@ -183,7 +201,7 @@ const peerLogs = Object.fromEntries([...logs].map(([name, log]) => [name, log.fi
 // and what each node process logged of its peers' states and its own reach (a fault never detected, or
 // found late, is read there: who found the peer silent, who probed and found no majority)
 const nodeLogs = cluster.nodes.map(n => ({ name: n.name, pid: n.child.pid, lines: logLines(n).filter(j => (j.peer !== undefined && j.to !== undefined) || j.component === 'membership' || j.level >= 40) }))
-await writeFile(out, JSON.stringify({ nodes: N, minutes: MINUTES, faultEveryMs: FAULT_EVERY_MS, t0, warmupMs: WARMUP_MS, faults, verdict, sizes, samples, logs: peerLogs, nodeLogs }, null, 1))
+await writeFile(out, JSON.stringify({ nodes: N, minutes: MINUTES, faultEveryMs: FAULT_EVERY_MS, t0, warmupMs: WARMUP_MS, faults, died, verdict, sizes, samples, logs: peerLogs, nodeLogs }, null, 1))
 console.log(`\nwritten: ${out}`)
 await cluster.stopAll()
 process.exit(Object.values(verdict.targets).every(v => v.ok) ? 0 : 1)

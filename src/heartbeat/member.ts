@@ -74,6 +74,8 @@ export interface MemberComponents {
   onAnswering?: (peerId: string) => void
   /** this process ran its timers this late (ms, over OWN_STALL_MS): its watchers may have found it silent meanwhile */
   onStall?: (lagMs: number) => void
+  /** a watcher reports this node, running, silent since its count `heardSeq` (this node is at `seq` now): once per such report */
+  onReportedSilent?: (watcher: string, heardSeq: number, seq: number) => void
   monotonic?: () => number
   wall?: () => number
   setTimer?: SetTimer
@@ -109,6 +111,8 @@ export class Member {
   #urgentTimer?: Timer
   #laterTimer?: Timer
   #lastRefute = -Infinity
+  /** watchers whose report of this node as silent was told (onReportedSilent), and the count they said it of */
+  readonly #saidSilent = new Map<string, number>()
   #heardFromMeshAt: number
   #running = false
   #leaving = false
@@ -149,11 +153,16 @@ export class Member {
   start (): void {
     const { table } = this.#c
     this.#running = true
-    table.on('transition', t => { if (t.to === null) this.gossip.drop(t.peer.peerId) })
+    table.on('transition', t => { if (t.to === null) { this.gossip.drop(t.peer.peerId); this.#saidSilent.delete(t.peer.peerId) } })
     // someone reports this node silent while it runs: say otherwise at once (at most once an interval)
     table.on('obs', ({ peer, subjects }) => {
       const mine = peer.obs[this.#c.selfId]
-      if (subjects.includes(this.#c.selfId) && mine !== undefined && mine[0] === 2 && mine[1] === this.#init.boot) this.#refute()
+      if (!subjects.includes(this.#c.selfId) || mine === undefined || mine[1] !== this.#init.boot) return
+      if (mine[0] !== 2) { this.#saidSilent.delete(peer.peerId); return }
+      this.#refute()
+      if (this.#saidSilent.get(peer.peerId) === mine[2]) return
+      this.#saidSilent.set(peer.peerId, mine[2])
+      this.#c.onReportedSilent?.(peer.peerId, mine[2], this.#seq)
     })
     // a watched peer found silent, or heard again after that, is news for everyone at once; late
     // (a beat or two missing) rides the next regular record: it only ever makes a peer `suspect`

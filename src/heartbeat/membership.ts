@@ -66,9 +66,12 @@ export class Membership {
   readonly #hold: PartitionHold
   /** stalls are logged once a minute at most; those held back are counted into the next line */
   readonly #stallLog: LogThrottle
+  /** a watcher found this node silent: a line a minute at most */
+  readonly #silentLog: LogThrottle
 
   constructor (c: MembershipComponents, init: MembershipInit) {
     this.#stallLog = new LogThrottle(c.log, 60_000)
+    this.#silentLog = new LogThrottle(c.log, 60_000)
     this.#hold = new PartitionHold({
       recoverAfterMs: init.recoverAfterMs,
       onChange: p => { logPartition(c.log, p) },
@@ -106,7 +109,8 @@ export class Membership {
         const name = c.table.get(peerId)?.name ?? peerId
         c.log.info({ peer: peerId, node: name }, `peer ${name} answers this node, though its watchers find it silent: shown suspect, not down, and asked again every ${PROBE_EVERY_MS / 1000} s until they hear it or it stops answering`)
       },
-      onStall: lagMs => { this.#stalled(lagMs) }
+      onStall: lagMs => { this.#stalled(lagMs) },
+      onReportedSilent: (watcher, heardSeq, seq) => { this.#reportedSilent(c, watcher, heardSeq, seq) }
     }, init)
   }
 
@@ -114,6 +118,25 @@ export class Membership {
   #stalled (lagMs: number): void {
     if (lagMs < STALL_WARN_MS) return
     this.#stallLog.warn('stall', { lagMs: Math.round(lagMs) }, `this node's timers ran ${(lagMs / 1000).toFixed(1)} s late (a starved host, a long GC pause, a stopped process): its peers may have found it silent meanwhile, and shown it down`, lagMs)
+  }
+
+  /**
+   * A peer reports this node silent while it runs (if its watchers do, peers may show it down for it). What this node knows
+   * of that silence tells where it was: counts made since the last one heard (a stalled process makes
+   * none), its own lag, and the beat streams its watchers hold to it (gone, just replaced, or a write
+   * that never completed). One line a minute at most: a member could make up reports from many identities.
+   */
+  #reportedSilent (c: MembershipComponents, watcher: string, heardSeq: number, seq: number): void {
+    const nameOf = (id: string): string => c.table.get(id)?.name ?? id
+    const ago = (ms?: number): string => ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s ago`
+    const ids = [...new Set([watcher, ...this.member.verdict.watchers()])]
+    const streams = ids.map(id => {
+      const b = this.#streams.beatsTo(id)
+      return b === undefined ? `${nameOf(id)} none` : `${nameOf(id)} came ${ago(b.openedMsAgo)}, last beat written ${ago(b.sentMsAgo)}, done ${ago(b.doneMsAgo)}`
+    })
+    const lagMs = Math.round(this.#ownLag.recentMs())
+    this.#silentLog.warn('reported-silent', { watcher, node: nameOf(watcher), heardSeq, seq, lagMs, beatStreams: streams },
+      `peer ${nameOf(watcher)} reports this node silent after its count ${heardSeq}; it is at ${seq} now (a stalled process counts nothing), its timers ran at most ${lagMs} ms late lately; beat streams: ${streams.join('; ')}`)
   }
 
   async start (): Promise<void> {

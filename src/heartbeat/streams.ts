@@ -93,6 +93,8 @@ export class MeshStreams implements GossipTransport {
   readonly #out = new Map<string, Out>()
   /** beat streams opened by our watchers, one per peer */
   readonly #watchers = new Map<string, LengthPrefixedStream<Stream>>()
+  /** when each beat stream came, and when its last beat was written and done (monotonic ms): what a node found silent tells of itself */
+  readonly #beatTimes = new WeakMap<LengthPrefixedStream<Stream>, { openedAt: number, sentAt?: number, doneAt?: number }>()
   /** beat streams we opened to our subjects */
   readonly #watching = new Map<string, Stream>()
   #topology?: string
@@ -224,11 +226,22 @@ export class MeshStreams implements GossipTransport {
     }
     const lp = lpStream(stream, { maxDataLength: MAX_BEAT_BYTES })
     this.#watchers.set(peer, lp)
+    this.#beatTimes.set(lp, { openedAt: performance.now() })
     this.#firstBeat?.(lp, peer)
   }
 
   /** peers holding a beat stream to this node */
   get watcherCount (): number { return this.#watchers.size }
+
+  /** The beat stream `peer` holds to this node, if any: how long ago it came, and its last beat was written and done, ms. */
+  beatsTo (peer: string): { openedMsAgo: number, sentMsAgo?: number, doneMsAgo?: number } | undefined {
+    const lp = this.#watchers.get(peer)
+    const t = lp === undefined ? undefined : this.#beatTimes.get(lp)
+    if (t === undefined) return undefined
+    const now = performance.now()
+    const ago = (at?: number): number | undefined => at === undefined ? undefined : Math.round(now - at)
+    return { openedMsAgo: Math.round(now - t.openedAt), sentMsAgo: ago(t.sentAt), doneMsAgo: ago(t.doneAt) }
+  }
 
   /** set by beat(): the current beat, sent at once to a watcher that just came, so it needs not wait an interval */
   #firstBeat?: (lp: LengthPrefixedStream<Stream>, peer: string) => void
@@ -237,7 +250,9 @@ export class MeshStreams implements GossipTransport {
   beat (boot: number, seq: number): void {
     const bytes = encoder.encode(JSON.stringify([boot, seq]))
     const write = (lp: LengthPrefixedStream<Stream>, peer: string): void => {
-      lp.write(bytes).catch(() => {
+      const times = this.#beatTimes.get(lp)
+      if (times !== undefined) times.sentAt = performance.now()
+      lp.write(bytes).then(() => { if (times !== undefined) times.doneAt = performance.now() }, () => {
         if (this.#watchers.get(peer) === lp) this.#watchers.delete(peer)
         abortOf(lp.unwrap())
       })

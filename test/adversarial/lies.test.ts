@@ -2,7 +2,7 @@
  * Membership lies from a swarm member that is on every node's ring (it beats,
  * and its records carry what it claims to see), in a real 3-node mesh: it
  * reports an honest node silent (alone it is outvoted: nobody is even
- * suspect), it claims to watch everyone (peers it is not a watcher of, and
+ * suspect, and that node says who reports it), it claims to watch everyone (peers it is not a watcher of, and
  * peers that do not exist), and it reports a dead node as heard: that node
  * still goes down on every honest node in the usual bound, as exactly one
  * alert. Memory held over all of it.
@@ -61,6 +61,10 @@ describe.skipIf(lacks('prometheus-alertmanager', ALERTMANAGER) || lacks('prometh
   it('it reports an honest node silent: alone, it is outvoted', async () => {
     const b = mesh.nodes[1]!.peerId as string
     await tell(heard => about(heard, [b], 2))
+    // b says who reports it silent, and what it knows of its own beats: one line, however many records
+    const said = mesh.nodes[1]!.logs.filter(l => l.includes('reports this node silent'))
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatch(/peer liar reports this node silent after its count \d+; it is at \d+ now .*; beat streams: liar none; \S+ came [\d.]+ s ago, last beat written [\d.]+ s ago, done [\d.]+ s ago/)
   })
 
   it('it reports every honest node silent, and late', async () => {

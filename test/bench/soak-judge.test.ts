@@ -67,3 +67,11 @@ describe('soak judge: RSS growth', () => {
     expect(t?.detail).toMatch(/^worst 1\d\.\d% \(a\)/)
   })
 })
+
+describe('soak judge: a node that died on its own', () => {
+  it('is a miss, named with when and how', () => {
+    const v = judgeSoak({ ...record([], { a: [] }), died: [{ node: 'n6', at: 8.5 * 60_000, exit: 'SIGABRT' }] })
+    expect(v.targets['no node exited on its own']).toEqual({ ok: false, detail: 'n6 at minute 8.5 (SIGABRT)' })
+    expect(judgeSoak(record([], { a: [] })).targets['no node exited on its own']).toEqual({ ok: true, detail: 'none' })
+  })
+})
