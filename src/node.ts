@@ -42,6 +42,9 @@ import { Patches } from './patches.js'
 import { openLevelStore, StoreCorruptError, StoreLockedError } from './storage/level.js'
 import { AGENT } from './version.js'
 
+/** a peer back `up` after at least this long `suspect` (or from `down`) exchanges event indexes at once, ms */
+const CATCH_UP_AFTER_MS = 5000
+
 export interface MeshNode {
   peerId: string
   libp2p: MeshLibp2p
@@ -212,7 +215,10 @@ export async function startNode (config: LoadedConfig, log: Logger): Promise<Mes
       // a watcher whose beat stream waited found the peer silent again seconds after the heal
       if (t.to === 'up' && (t.from === 'suspect' || t.from === 'down')) {
         retireDials(libp2p, t.peer.peerId)
-        events.catchUpWith(peerIdFromString(t.peer.peerId))
+        // an exchange of event indexes costs both sides; a peer `suspect` for a moment (beats late on a busy
+        // host) had a working connection, and the periodic exchange covers it. On a saturated host 20 nodes
+        // flapped up and suspect some 10 times a second, each flap an exchange (performance.md, "Soak")
+        if (t.from === 'down' || Date.now() - t.fromSince >= CATCH_UP_AFTER_MS) events.catchUpWith(peerIdFromString(t.peer.peerId))
         membership.retry(t.peer.peerId)
         keeper.retry(t.peer.peerId)
       }

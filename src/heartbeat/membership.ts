@@ -66,7 +66,7 @@ export class Membership {
   readonly #hold: PartitionHold
   /** stalls are logged once a minute at most; those held back are counted into the next line */
   readonly #stallLog: LogThrottle
-  /** a watcher found this node silent: a line a minute at most */
+  /** a peer reports this node silent while it runs: a line a minute at most */
   readonly #silentLog: LogThrottle
 
   constructor (c: MembershipComponents, init: MembershipInit) {
@@ -121,10 +121,11 @@ export class Membership {
   }
 
   /**
-   * A peer reports this node silent while it runs (if its watchers do, peers may show it down for it). What this node knows
-   * of that silence tells where it was: counts made since the last one heard (a stalled process makes
-   * none), its own lag, and the beat streams its watchers hold to it (gone, just replaced, or a write
-   * that never completed). One line a minute at most: a member could make up reports from many identities.
+   * A peer reports this node silent while it runs (if its watchers do, peers may show it down for it).
+   * What this node knows of that silence tells where it was: counts made since the last one heard (a
+   * stalled process makes none), its own lag, and the beat streams its watchers hold to it (gone, just
+   * replaced, or a write that never completed). One line a minute at most: a member could make up
+   * reports from many identities.
    */
   #reportedSilent (c: MembershipComponents, watcher: string, heardSeq: number, seq: number): void {
     const nameOf = (id: string): string => c.table.get(id)?.name ?? id

@@ -71,6 +71,8 @@ export interface Transition {
   reason: TransitionReason
   /** a verdict of silence: the watchers that found the peer silent, of those whose reports counted */
   votes?: Votes
+  /** wall ms since which the peer was in `from` */
+  fromSince: number
 }
 
 export interface Votes { silent: string[], reporting: number }
@@ -147,7 +149,7 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
     if (r.bye === true) {
       this.#setState(peer, 'left', 'bye')
     } else if (isNew) {
-      this.emit('transition', { peer, from: null, to: 'up', reason: 'joined' })
+      this.emit('transition', { peer, from: null, to: 'up', reason: 'joined', fromSince: peer.stateSince })
     } else if ((peer.state === 'down' || peer.state === 'left') && (peer.silentAt === undefined || newer(r.boot, r.seq, peer.silentAt))) {
       peer.endedSilence = peer.silentAt
       peer.silentAt = undefined
@@ -171,15 +173,16 @@ export class PeerTable extends EventEmitter<PeerTableEvents> {
 
   forget (peer: Peer): void {
     if (!this.#peers.delete(peer.peerId)) return
-    this.emit('transition', { peer, from: peer.state, to: null, reason: 'forgotten' })
+    this.emit('transition', { peer, from: peer.state, to: null, reason: 'forgotten', fromSince: peer.stateSince })
   }
 
   #setState (peer: Peer, to: PeerState, reason: TransitionReason, votes?: Votes): void {
     if (peer.state === to) return
     const from = peer.state
+    const fromSince = peer.stateSince
     peer.state = to
     peer.stateSince = this.#wall()
-    this.emit('transition', votes === undefined ? { peer, from, to, reason } : { peer, from, to, reason, votes })
+    this.emit('transition', votes === undefined ? { peer, from, to, reason, fromSince } : { peer, from, to, reason, votes, fromSince })
   }
 
   #updateChecks (peer: Peer, checks: CheckState[]): void {
