@@ -45,8 +45,8 @@ export function judgeSoak (r: SoakRecord): { targets: Record<string, Target>, fa
   const targets: Record<string, Target> = {}
 
   // RSS: each process alive from the warm-up to the end, the median of its first window after the
-  // warm-up vs the median of its last. A single sample is one point of the collector's sawtooth: two
-  // of them read 10.4% on a node whose medians grew far less (performance.md, "Soak")
+  // warm-up vs the median of its last. A node's RSS moves 10-20 MB from one sample to the next, so two
+  // single samples say as much of that sawtooth as of growth, either way (performance.md, "Soak")
   const byPid = new Map<number, Sample[]>()
   for (const s of r.samples) byPid.set(s.pid, [...(byPid.get(s.pid) ?? []), s])
   const end = Math.max(...r.samples.map(s => s.at))
