@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Cluster, killStartedNodes, logLines, type NodeProc } from '../test/support/cluster.js'
+import { Cluster, killStartedNodes, logLines, running, type NodeProc } from '../test/support/cluster.js'
 import { waitFor } from '../test/support/wait.js'
 import { judgeSoak, type Fault, type Sample } from './soak-judge.js'
 
@@ -129,13 +129,15 @@ async function table (): Promise<void> {
   }
 }
 
-/** node processes this soak killed itself, by pid; any other that exited died on its own (a crash: a miss, and its last lines are shown) */
-const killedHere = new Set<number>()
+/** processes whose exit is accounted for, by pid: those this soak killed, and deaths already noted */
+const accounted = new Set<number>()
+/** node processes that exited without this soak killing them (a crash: a miss, and its last lines are shown) */
 const died: Array<{ node: string, pid: number, at: number, exit: string }> = []
 function noteDeaths (): void {
   for (const n of cluster.nodes) {
     const pid = n.child.pid as number
-    if ((n.child.exitCode === null && n.child.signalCode === null) || killedHere.has(pid) || died.some(d => d.pid === pid)) continue
+    if (running(n) || accounted.has(pid)) continue
+    accounted.add(pid)
     const exit = n.child.signalCode ?? `code ${String(n.child.exitCode)}`
     died.push({ node: n.name, pid, at: Date.now() - t0, exit })
     console.log(`\n${n.name} (pid ${pid}) exited on its own (${exit}) at minute ${((Date.now() - t0) / 60_000).toFixed(1)}; its last lines:\n${n.logs.slice(-20).join('\n')}`)
@@ -148,11 +150,11 @@ async function inject (k: number): Promise<void> {
   const i = pool[Math.floor(k / 2) % pool.length] as number
   const victim = latest(i)
   // one that died on its own is not faulted again (noteDeaths said so)
-  if (victim.child.exitCode !== null || victim.child.signalCode !== null) return
+  if (!running(victim)) return
   const fault: Fault = { node: victim.name, peerId: victim.peerId as string, kind: kill ? 'kill' : 'stop', at: Date.now(), end: 0 }
   faults.push(fault)
   if (kill) {
-    killedHere.add(victim.child.pid as number)
+    accounted.add(victim.child.pid as number)
     victim.child.kill('SIGKILL')
     await new Promise(resolve => setTimeout(resolve, FAULT_MS))
     await start(i, victim)

@@ -147,7 +147,6 @@ describe('a subject back from an absence', () => {
   })
 })
 
-
 describe('probes', () => {
   afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
 

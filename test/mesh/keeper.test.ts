@@ -16,7 +16,6 @@ import { waitFor } from '../support/wait.js'
 const swarmKey = normaliseSwarmKey(generateSwarmKey())
 const stops: Array<() => Promise<void> | void> = []
 
-
 describe('connection keeper', () => {
   afterEach(async () => { for (const stop of stops.splice(0).reverse()) await stop() })
 

@@ -54,9 +54,12 @@ export function killStartedNodes (): void {
   live.clear()
 }
 
+/** the node's process has not exited (a stopped one is still running) */
+export function running (n: NodeProc): boolean { return n.child.exitCode === null && n.child.signalCode === null }
+
 /** SIGKILL a node still running (SIGCONT first: a stopped process dies only when continued); false if it had exited */
 function killNode (n: NodeProc): boolean {
-  if (n.child.exitCode !== null || n.child.signalCode !== null) return false
+  if (!running(n)) return false
   try { process.kill(n.child.pid as number, 'SIGCONT') } catch {}
   n.child.kill('SIGKILL')
   return true
@@ -171,10 +174,10 @@ export class Cluster {
     }, timeoutMs, 0)
   }
 
-  live (): NodeProc[] { return this.nodes.filter(n => n.child.exitCode === null && n.child.signalCode === null) }
+  live (): NodeProc[] { return this.nodes.filter(running) }
 
   async exited (node: NodeProc, timeoutMs = 15_000): Promise<number | null> {
-    if (node.child.exitCode !== null || node.child.signalCode !== null) return node.child.exitCode
+    if (!running(node)) return node.child.exitCode
     return await new Promise((resolve, reject) => {
       const t = setTimeout(() => { reject(new Error(`${node.name} did not exit`)) }, timeoutMs)
       node.child.once('exit', code => { clearTimeout(t); resolve(code) })
