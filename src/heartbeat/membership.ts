@@ -68,8 +68,10 @@ export class Membership {
   readonly #stallLog: LogThrottle
   /** a peer reports this node silent while it runs: a line a minute at most */
   readonly #silentLog: LogThrottle
+  readonly #table: PeerTable
 
   constructor (c: MembershipComponents, init: MembershipInit) {
+    this.#table = c.table
     this.#stallLog = new LogThrottle(c.log, 60_000)
     this.#silentLog = new LogThrottle(c.log, 60_000)
     this.#hold = new PartitionHold({
@@ -106,11 +108,11 @@ export class Membership {
       addrs: c.addrs,
       onPartition: p => { this.#hold.update(p) },
       onAnswering: peerId => {
-        const name = c.table.get(peerId)?.name ?? peerId
+        const name = this.#nameOf(peerId)
         c.log.info({ peer: peerId, node: name }, `peer ${name} answers this node, though its watchers find it silent: shown suspect, not down, and asked again every ${PROBE_EVERY_MS / 1000} s until they hear it or it stops answering`)
       },
       onStall: lagMs => { this.#stalled(lagMs) },
-      onReportedSilent: (watcher, heardSeq, seq) => { this.#reportedSilent(c, watcher, heardSeq, seq) }
+      onReportedSilent: (watcher, heardSeq, seq) => { this.#reportedSilent(watcher, heardSeq, seq) }
     }, init)
   }
 
@@ -127,18 +129,20 @@ export class Membership {
    * replaced, or a write that never completed). One line a minute at most: a member could make up
    * reports from many identities.
    */
-  #reportedSilent (c: MembershipComponents, watcher: string, heardSeq: number, seq: number): void {
-    const nameOf = (id: string): string => c.table.get(id)?.name ?? id
+  #reportedSilent (watcher: string, heardSeq: number, seq: number): void {
     const ago = (ms?: number): string => ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s ago`
     const ids = [...new Set([watcher, ...this.member.verdict.watchers()])]
     const streams = ids.map(id => {
       const b = this.#streams.beatsTo(id)
-      return b === undefined ? `${nameOf(id)} none` : `${nameOf(id)} came ${ago(b.openedMsAgo)}, last beat written ${ago(b.sentMsAgo)}, done ${ago(b.doneMsAgo)}`
+      return b === undefined ? `${this.#nameOf(id)} none` : `${this.#nameOf(id)} came ${ago(b.openedMsAgo)}, last beat written ${ago(b.sentMsAgo)}, done ${ago(b.doneMsAgo)}`
     })
     const lagMs = Math.round(this.#ownLag.recentMs())
-    this.#silentLog.warn('reported-silent', { watcher, node: nameOf(watcher), heardSeq, seq, lagMs, beatStreams: streams },
-      `peer ${nameOf(watcher)} reports this node silent after its count ${heardSeq}; it is at ${seq} now (a stalled process counts nothing), its timers ran at most ${lagMs} ms late lately; beat streams: ${streams.join('; ')}`)
+    this.#silentLog.warn('reported-silent', { watcher, node: this.#nameOf(watcher), heardSeq, seq, lagMs, beatStreams: streams },
+      `peer ${this.#nameOf(watcher)} reports this node silent after its count ${heardSeq}; it is at ${seq} now (a stalled process counts nothing), its timers ran at most ${lagMs} ms late lately; beat streams: ${streams.join('; ')}`)
   }
+
+  /** a peer's name for a log line, its id while no record of it is known */
+  #nameOf (peerId: string): string { return this.#table.get(peerId)?.name ?? peerId }
 
   async start (): Promise<void> {
     this.#ownLag.start()
